@@ -1,0 +1,3 @@
+pub mod groups;
+pub mod tokens;
+pub mod users;

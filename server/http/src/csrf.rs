@@ -1,0 +1,129 @@
+//! CSRF protection for everything a browser's cookies could authorise.
+//!
+//! Double-submit: every browser gets a random `garrison_csrf` cookie; a state-changing request
+//! that is not authenticated by a bearer token must repeat that value in the `X-CSRFToken`
+//! header or in a `csrf_token` form field. Another site can make a browser send the cookie but
+//! cannot read it, so it cannot repeat it.
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use crate::cookies;
+use crate::identity::{Credential, RequestIdentity};
+
+pub const HEADER: &str = "x-csrftoken";
+pub const FIELD: &str = "csrf_token";
+/// Form bodies larger than this are refused before parsing.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// The CSRF token of the current browser, for pages to embed in their forms.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+fn new_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn refuse(request_wants_html: bool, reason: &str) -> Response {
+    if request_wants_html {
+        let body = format!(
+            "<!doctype html><title>Request refused</title><link rel=stylesheet href=/static/garrison.css>\
+             <main class=refused><h1>Request refused</h1><p>{reason}</p><p>Reload the page and submit the form again.</p>\
+             <p><a href=\"javascript:history.back()\">Back</a></p></main>"
+        );
+        (StatusCode::FORBIDDEN, Html(body)).into_response()
+    } else {
+        (StatusCode::FORBIDDEN, axum::Json(json!({"detail": format!("CSRF Failed: {reason}")}))).into_response()
+    }
+}
+
+fn is_form(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+pub async fn protect(mut request: Request, next: Next) -> Response {
+    let cookie = cookies::read(request.headers(), cookies::CSRF);
+    let token = cookie.clone().unwrap_or_else(new_token);
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+
+    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let credential = request.extensions().get::<RequestIdentity>().map(|i| i.credential.clone());
+    let cookie_borne = matches!(credential, Some(Credential::Session(_)));
+    // API calls without a session cookie carry no ambient authority: authentication decides.
+    let api_without_session = request.uri().path().starts_with("/api/") && !cookie_borne;
+    if unsafe_method && credential != Some(Credential::Bearer) && !api_without_session {
+        let wants_html = request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        let Some(expected) = cookie.as_deref() else {
+            return refuse(wants_html, "CSRF cookie not set.");
+        };
+        let mut submitted = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if submitted.is_none() && is_form(&request) {
+            let (parts, body) = request.into_parts();
+            let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+                Ok(bytes) => bytes,
+                Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "form body too large").into_response(),
+            };
+            submitted = url_form_field(&bytes, FIELD);
+            request = Request::from_parts(parts, Body::from(bytes));
+        }
+        match submitted {
+            None => return refuse(wants_html, "CSRF token missing."),
+            Some(value) if !constant_time_eq(value.as_bytes(), expected.as_bytes()) => {
+                return refuse(wants_html, "CSRF token incorrect.");
+            }
+            Some(_) => {}
+        }
+    }
+
+    let mut response = next.run(request).await;
+    if cookie.is_none() {
+        if let Ok(value) = HeaderValue::from_str(&cookies::set(cookies::CSRF, &token, 365 * 24 * 3600, false)) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn url_form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded_pairs(body).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_in_a_form_body() {
+        assert_eq!(url_form_field(b"name=x&csrf_token=abc%3D&z=1", FIELD).as_deref(), Some("abc="));
+        assert_eq!(url_form_field(b"name=x", FIELD), None);
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 48);
+        assert_ne!(a, b);
+        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+    }
+}

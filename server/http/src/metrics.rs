@@ -1,0 +1,136 @@
+//! Prometheus metrics: HTTP requests by route and status, their latency, and the process's
+//! own figures read from /proc at scrape time.
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+struct ProcessGauges {
+    resident_memory_bytes: Gauge,
+    virtual_memory_bytes: Gauge,
+    cpu_seconds_total: Gauge<f64, std::sync::atomic::AtomicU64>,
+    open_fds: Gauge,
+    start_time_seconds: Gauge,
+    threads: Gauge,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    process: Arc<ProcessGauges>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("garrison_http_requests", "HTTP requests handled", requests.clone());
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        registry.register("garrison_http_request_duration_seconds", "HTTP request latency", latency.clone());
+        let process = ProcessGauges {
+            resident_memory_bytes: Gauge::default(),
+            virtual_memory_bytes: Gauge::default(),
+            cpu_seconds_total: Gauge::default(),
+            open_fds: Gauge::default(),
+            start_time_seconds: Gauge::default(),
+            threads: Gauge::default(),
+        };
+        registry.register("process_resident_memory_bytes", "Resident memory size", process.resident_memory_bytes.clone());
+        registry.register("process_virtual_memory_bytes", "Virtual memory size", process.virtual_memory_bytes.clone());
+        registry.register("process_cpu_seconds", "User and system CPU time spent", process.cpu_seconds_total.clone());
+        registry.register("process_open_fds", "Open file descriptors", process.open_fds.clone());
+        registry.register("process_start_time_seconds", "Start time since the Unix epoch", process.start_time_seconds.clone());
+        registry.register("process_threads", "OS threads", process.threads.clone());
+        process.start_time_seconds.set(chrono::Utc::now().timestamp());
+        Self { registry: Arc::new(registry), requests, latency, process: Arc::new(process) }
+    }
+
+    fn refresh_process(&self) {
+        let page_size = 4096i64;
+        if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
+            let mut fields = statm.split_whitespace().filter_map(|f| f.parse::<i64>().ok());
+            if let (Some(size), Some(resident)) = (fields.next(), fields.next()) {
+                self.process.virtual_memory_bytes.set(size * page_size);
+                self.process.resident_memory_bytes.set(resident * page_size);
+            }
+        }
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            // Fields after the parenthesised command name; utime and stime are 14 and 15 (1-based).
+            if let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) {
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+                self.process.cpu_seconds_total.set((ticks(11) + ticks(12)) / 100.0);
+                self.process.threads.set(ticks(17) as i64);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+            self.process.open_fds.set(entries.count() as i64);
+        }
+    }
+
+    pub fn render(&self) -> String {
+        self.refresh_process();
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { method: method.into(), route: route.into(), status }).inc();
+        self.latency.get_or_create(&RouteLabels { method: method.into(), route: route.into() }).observe(seconds);
+    }
+}
+
+/// Records every request under its route template (never the raw path: ids would explode the
+/// label set).
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn serve(State(metrics): State<Metrics>) -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+}

@@ -1,0 +1,36 @@
+//! Garrison's domain types: what a user, group, role, token or event *is*.
+//!
+//! This crate knows nothing of storage, HTTP or Leptos. It is compiled both into the server and
+//! into the browser's hydration bundle, so it must stay free of I/O and of native-only crates.
+#![deny(unsafe_code)]
+
+mod errors;
+mod event;
+mod identity;
+mod listing;
+
+pub use errors::FieldErrors;
+pub use event::{Event, EventAction};
+pub use identity::{
+    Group, GroupChanges, Role, RoleChanges, Token, TokenChanges, TokenIntent, User, UserChanges,
+    UserType,
+};
+pub use listing::{ListQuery, Page, PageRequest};
+
+/// Page-size limits shared by the API and the UI.
+pub mod listing_limits {
+    pub use crate::listing::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+}
+
+/// Timestamps are UTC everywhere.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Counts shown on the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DashboardCounts {
+    pub users: u64,
+    pub groups: u64,
+    pub roles: u64,
+    pub tokens: u64,
+    pub events_24h: u64,
+}

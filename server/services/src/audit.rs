@@ -1,0 +1,117 @@
+//! Building audit events. Events are written by the service that made the change, in the same
+//! transaction, so an event exists exactly when its change does.
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use garrison_model::{Event, EventAction};
+use garrison_store::Tx;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::ServiceResult;
+use crate::authz::{Caller, Via};
+
+/// Which object an event is about.
+pub(crate) struct ModelRef<'a> {
+    pub app: &'static str,
+    pub model_name: &'static str,
+    pub pk: String,
+    pub name: &'a str,
+}
+
+fn user_json(caller: &Caller) -> Value {
+    match &caller.principal.user {
+        Some(user) => json!({"pk": user.pk, "username": user.username, "email": user.email}),
+        None => json!({"pk": Value::Null, "username": "system", "email": ""}),
+    }
+}
+
+fn request_json(caller: &Caller) -> Value {
+    match &caller.via {
+        Via::Api { method, path } => json!({"method": method, "path": path}),
+        Via::Ui { path } => json!({"method": "POST", "path": path, "via": "ui"}),
+        Via::Cli => json!({"via": "cli"}),
+        Via::System => json!({"via": "system"}),
+    }
+}
+
+pub(crate) fn event(caller: &Caller, action: EventAction, mut context: Map<String, Value>) -> Event {
+    context.insert("http_request".into(), request_json(caller));
+    Event {
+        pk: Uuid::new_v4(),
+        action: action.as_str().into(),
+        app: "garrison".into(),
+        user: user_json(caller),
+        context: Value::Object(context),
+        client_ip: caller.client_ip.clone(),
+        created: Utc::now(),
+        expires: None,
+    }
+}
+
+/// Records a model change. `before`/`after` are the audit views of the object (secrets
+/// already removed); the event carries the changed fields.
+pub(crate) async fn record_model_change(
+    tx: &mut Tx,
+    caller: &Caller,
+    action: EventAction,
+    model: ModelRef<'_>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> ServiceResult<()> {
+    let mut context = Map::new();
+    context.insert(
+        "model".into(),
+        json!({"app": model.app, "model_name": model.model_name, "pk": model.pk, "name": model.name}),
+    );
+    context.insert("diff".into(), diff(before, after));
+    garrison_store::events::insert(tx.conn(), &event(caller, action, context)).await?;
+    Ok(())
+}
+
+pub(crate) async fn record(tx: &mut Tx, caller: &Caller, action: EventAction, context: Map<String, Value>) -> ServiceResult<()> {
+    garrison_store::events::insert(tx.conn(), &event(caller, action, context)).await?;
+    Ok(())
+}
+
+/// `{"field": {"previous_value": …, "new_value": …}}` for every field that differs.
+pub(crate) fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
+    let empty = Map::new();
+    let before = before.and_then(Value::as_object).unwrap_or(&empty);
+    let after = after.and_then(Value::as_object).unwrap_or(&empty);
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Map::new();
+    for key in keys {
+        let (old, new) = (before.get(key), after.get(key));
+        if old != new {
+            let mut change = Map::new();
+            if let Some(old) = old {
+                change.insert("previous_value".into(), old.clone());
+            }
+            if let Some(new) = new {
+                change.insert("new_value".into(), new.clone());
+            }
+            out.insert(key.clone(), Value::Object(change));
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lists_only_changed_fields() {
+        let before = json!({"name": "a", "same": 1, "gone": true});
+        let after = json!({"name": "b", "same": 1, "new": "x"});
+        assert_eq!(
+            diff(Some(&before), Some(&after)),
+            json!({
+                "name": {"previous_value": "a", "new_value": "b"},
+                "gone": {"previous_value": true},
+                "new": {"new_value": "x"},
+            })
+        );
+    }
+}

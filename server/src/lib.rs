@@ -1,0 +1,135 @@
+//! The `garrison` binary's wiring: configuration, opening the store and the bus, the services,
+//! and the HTTP routers (REST API, UI, health, metrics). `main.rs` only parses the command
+//! line and calls into here; integration tests build the same router.
+pub mod assets;
+pub mod config;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use garrison_bus::Bus;
+use garrison_http::{AppState, HttpSettings, Metrics, RequestIdentity};
+use garrison_services::{ServiceSettings, Services};
+use garrison_store::Store;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+
+pub use config::Config;
+
+/// Opens the store (migrating it) and the bus named by `config`, and builds the services.
+pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.effective_database_url()).await?;
+    store.migrate().await.context("migrating the database")?;
+    let bus = match &config.redis_url {
+        Some(url) => Bus::redis(url).await?,
+        None => Bus::in_process(),
+    };
+    let secrets = Services::load_secret_box(&store, config.secret_key.as_deref()).await?;
+    let settings = ServiceSettings {
+        session_lifetime: config.session_lifetime,
+        login_failures_allowed: config.login_failures_allowed,
+        login_failure_window: config.login_failure_window,
+        ..ServiceSettings::default()
+    };
+    Ok(Services::new(store, bus, secrets, settings))
+}
+
+fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("garrison").site_pkg_dir("pkg").build()
+}
+
+/// Pages need a logged-in user; anyone else is sent to the login page and brought back after.
+async fn require_login(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let public = path == "/login" || path.starts_with("/setup/") || path.starts_with("/ui-fn/");
+    let logged_in = request.extensions().get::<RequestIdentity>().is_some_and(|i| i.principal.is_some());
+    if public || logged_in {
+        return next.run(request).await;
+    }
+    let next_url = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let encoded: String = next_url
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    Redirect::to(&format!("/login?next={encoded}")).into_response()
+}
+
+/// The whole HTTP surface on the main port.
+pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
+    let state = AppState {
+        services: services.clone(),
+        settings: HttpSettings { secure_cookies: config.secure_cookies, trust_forwarded_for: config.trust_forwarded_for },
+        metrics: metrics.clone(),
+    };
+    let options = leptos_options();
+    let routes = generate_route_list(garrison_app::App);
+    let ui_context = {
+        let services = services.clone();
+        let settings = state.settings.clone();
+        move || {
+            provide_context(services.clone());
+            provide_context(settings.clone());
+        }
+    };
+    let ui = Router::new()
+        .leptos_routes_with_context(&options, routes, ui_context.clone(), {
+            let options = options.clone();
+            move || garrison_app::shell(options.clone())
+        })
+        .route(
+            "/ui-fn/{*name}",
+            axum::routing::post(move |request: Request| {
+                let ui_context = ui_context.clone();
+                async move { handle_server_fns_with_context(ui_context, request).await }
+            }),
+        )
+        .layer(middleware::from_fn(require_login))
+        .with_state(options);
+
+    Router::new()
+        .nest("/api/v3", garrison_http::api::router())
+        .route("/-/health/live/", get(garrison_http::health::live))
+        .route("/-/health/ready/", get(garrison_http::health::ready))
+        .route("/static/garrison.css", get(assets::stylesheet))
+        .route("/static/avatar.svg", get(assets::avatar))
+        .route("/pkg/{file}", get(assets::package).with_state(config.site_dir.clone()))
+        .with_state(state.clone())
+        .merge(ui)
+        .layer(middleware::from_fn(garrison_http::csrf::protect))
+        .layer(middleware::from_fn_with_state(state, garrison_http::identify))
+        .layer(middleware::from_fn_with_state(metrics, garrison_http::metrics::track))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(8 * 1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+pub fn metrics_router(metrics: Metrics) -> Router {
+    Router::new().route("/metrics", get(garrison_http::metrics::serve)).with_state(metrics)
+}
+
+/// Deletes expired sessions every hour.
+pub fn spawn_housekeeping(services: Services) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = services.store().conn().await {
+                match garrison_store::sessions::delete_expired(&mut conn, chrono::Utc::now()).await {
+                    Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "session cleanup failed"),
+                }
+            }
+        }
+    });
+}

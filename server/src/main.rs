@@ -1,0 +1,171 @@
+//! `garrison`: the command line. Parsing and printing only; the work is in the library.
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use garrison::{Config, assets, metrics_router, open_services, router, spawn_housekeeping, telemetry};
+use garrison_http::Metrics;
+use garrison_services::{BootstrapOutcome, BootstrapRequest, Caller};
+
+#[derive(Parser)]
+#[command(name = "garrison", version, about = "Control plane for identity-provider outposts and blueprints")]
+struct Cli {
+    /// A TOML file with settings (see `garrison config`); GARRISON_* variables override it.
+    #[arg(long, global = true, env = "GARRISON_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: UI and API on :9000, metrics on :9300.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an administrator (member of "authentik Admins"). The password is read from
+    /// GARRISON_BOOTSTRAP_PASSWORD, or from standard input.
+    Bootstrap {
+        #[arg(long, default_value = "akadmin")]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Also create the API token "authentik-bootstrap-token" with the key in GARRISON_BOOTSTRAP_TOKEN.
+        #[arg(long)]
+        with_token: bool,
+    },
+    /// List every setting, its environment variable, default and meaning.
+    Config,
+}
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    if let Command::Config = cli.command {
+        for (env, default, help) in Config::describe() {
+            println!("{env:<40} {default:<16} {help}");
+        }
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(&config.log_level, &config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config, started).await,
+            Command::Migrate => {
+                open_services(&config).await?;
+                println!("database is up to date");
+                Ok(())
+            }
+            Command::Bootstrap { username, email, with_token } => bootstrap(config, username, email, with_token).await,
+            Command::Config => Ok(()),
+        }
+    })
+}
+
+async fn bootstrap(config: Config, username: String, email: Option<String>, with_token: bool) -> anyhow::Result<()> {
+    let password = match config.bootstrap_password.clone() {
+        Some(password) => password,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprint!("Password for {username}: ");
+                std::io::stderr().flush()?;
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.is_empty() {
+        bail!("no password given: set GARRISON_BOOTSTRAP_PASSWORD or pipe it on standard input");
+    }
+    let token = if with_token {
+        Some(config.bootstrap_token.clone().context("--with-token needs GARRISON_BOOTSTRAP_TOKEN")?)
+    } else {
+        None
+    };
+    let services = open_services(&config).await?;
+    let user = services
+        .create_administrator(&Caller::cli(), &username, email.or(config.bootstrap_email.clone()).as_deref(), Some(&password), token.as_deref())
+        .await?;
+    println!("administrator {} (pk {}) is ready", user.username, user.pk);
+    Ok(())
+}
+
+async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
+    let services = open_services(&config).await?;
+    let outcome = services
+        .ensure_bootstrap(BootstrapRequest {
+            username: None,
+            email: config.bootstrap_email.clone(),
+            password: config.bootstrap_password.clone(),
+            token: config.bootstrap_token.clone(),
+        })
+        .await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (GARRISON_LISTEN)", config.listen))?;
+    let metrics_listener = tokio::net::TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (GARRISON_METRICS_LISTEN)", config.metrics_listen))?;
+    match outcome {
+        BootstrapOutcome::SetupRequired { setup_token } => {
+            let port = config.listen.port();
+            // Printed, not logged: the link is a credential and must not reach log collectors.
+            println!("\n  No administrator exists yet. Open this one-time link to create one:\n\n    http://localhost:{port}/setup/{setup_token}\n");
+        }
+        BootstrapOutcome::Created { username, token } => {
+            tracing::info!(%username, api_token = token, "first administrator created from GARRISON_BOOTSTRAP_*");
+        }
+        BootstrapOutcome::AlreadyBootstrapped => {}
+    }
+    if !assets::bundle_available(&config.site_dir) {
+        tracing::warn!("browser bundle not built (scripts/build-ui.sh): pages are served without hydration");
+    }
+    let metrics = Metrics::new();
+    let app = router(services.clone(), &config, metrics.clone());
+    spawn_housekeeping(services.clone());
+    tracing::info!(
+        listen = %config.listen,
+        metrics = %config.metrics_listen,
+        store = services.store().backend().name(),
+        cache = services.bus().kind(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "garrison ready"
+    );
+    let metrics_server = axum::serve(metrics_listener, metrics_router(metrics)).with_graceful_shutdown(shutdown_signal());
+    let main_server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal());
+    let (main, metrics_result) = tokio::join!(main_server, metrics_server);
+    main?;
+    metrics_result?;
+    services.store().close().await;
+    tracing::info!("garrison stopped");
+    Ok(())
+}
+
+/// SIGTERM (orchestrators) or Ctrl-C: stop accepting, finish in-flight requests, exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

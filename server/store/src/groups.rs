@@ -1,0 +1,312 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use garrison_model::Group;
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use crate::Result;
+use crate::codec::{self, format_ts};
+use crate::sql::{Bind, Ordering, Where, placeholders};
+
+pub const ORDERING: &[(&str, &str)] =
+    &[("name", "g.name"), ("is_superuser", "g.is_superuser"), ("num_pk", "g.id"), ("pk", "g.uuid")];
+pub const DEFAULT_ORDERING: Ordering = Ordering { column: "g.name", descending: false };
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRecord {
+    pub uuid: Uuid,
+    pub name: String,
+    pub is_superuser: bool,
+    pub attributes: Map<String, Value>,
+}
+
+impl GroupRecord {
+    pub fn from_group(group: &Group) -> Self {
+        Self {
+            uuid: group.pk,
+            name: group.name.clone(),
+            is_superuser: group.is_superuser,
+            attributes: group.attributes.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GroupFilter {
+    pub search: Option<String>,
+    pub only_uuids: Option<Vec<String>>,
+    pub name: Option<String>,
+    pub is_superuser: Option<bool>,
+}
+
+const COLUMNS: &str = "g.id, g.uuid, g.name, g.is_superuser, g.attributes";
+
+fn decode(row: &AnyRow) -> Result<Group> {
+    Ok(Group {
+        num_pk: row.try_get("id")?,
+        pk: codec::uuid("groups", "uuid", &row.try_get::<String, _>("uuid")?)?,
+        name: row.try_get("name")?,
+        is_superuser: row.try_get("is_superuser")?,
+        attributes: codec::json_map("groups", "attributes", &row.try_get::<String, _>("attributes")?)?,
+        parents: Vec::new(),
+        roles: Vec::new(),
+        users: Vec::new(),
+        children: Vec::new(),
+    })
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &GroupFilter,
+    ordering: Ordering,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<Group>, u64)> {
+    let mut w = Where::new();
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.is_empty()) {
+        w.search(&["g.name"], term);
+    }
+    if let Some(uuids) = &filter.only_uuids {
+        w.within("g.uuid", uuids);
+    }
+    if let Some(name) = &filter.name {
+        let p = w.arg(Bind::Text(name.clone()));
+        w.and(format!("g.name = {p}"));
+    }
+    if let Some(flag) = filter.is_superuser {
+        w.and(format!("g.is_superuser = {}", if flag { "TRUE" } else { "FALSE" }));
+    }
+    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM groups g{}", w.sql())).fetch_one(&mut *conn).await?;
+    let where_sql = w.sql();
+    let page = w.page_sql(ordering, "g.id", limit, offset);
+    let rows = w.query(format!("SELECT {COLUMNS} FROM groups g{where_sql}{page}")).fetch_all(&mut *conn).await?;
+    let mut groups = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
+    attach_relations(conn, &mut groups).await?;
+    Ok((groups, count as u64))
+}
+
+pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Group>> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM groups g WHERE g.uuid = $1")))
+        .bind(uuid.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut groups = vec![decode(&row)?];
+    attach_relations(conn, &mut groups).await?;
+    Ok(groups.pop())
+}
+
+/// Internal ids for the given UUIDs; the second list holds the UUIDs that do not exist.
+pub async fn resolve_ids(conn: &mut AnyConnection, uuids: &[Uuid]) -> Result<(Vec<i64>, Vec<Uuid>)> {
+    resolve(conn, "groups", uuids).await
+}
+
+pub(crate) async fn resolve(conn: &mut AnyConnection, table: &'static str, uuids: &[Uuid]) -> Result<(Vec<i64>, Vec<Uuid>)> {
+    if uuids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let sql = format!("SELECT uuid, id FROM {table} WHERE uuid IN {}", placeholders(1, uuids.len()));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for uuid in uuids {
+        query = query.bind(uuid.to_string());
+    }
+    let mut found: HashMap<String, i64> = HashMap::new();
+    for row in query.fetch_all(conn).await? {
+        found.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let mut ids = Vec::new();
+    let mut missing = Vec::new();
+    for uuid in uuids {
+        match found.get(&uuid.to_string()) {
+            Some(id) => ids.push(*id),
+            None => missing.push(*uuid),
+        }
+    }
+    Ok((ids, missing))
+}
+
+pub async fn name_taken(conn: &mut AnyConnection, name: &str, except: Option<Uuid>) -> Result<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT uuid FROM groups WHERE name = $1")
+        .bind(name.to_owned())
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some_and(|uuid| Some(uuid) != except.map(|u| u.to_string())))
+}
+
+pub async fn insert(conn: &mut AnyConnection, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(group.uuid.to_string())
+    .bind(group.name.clone())
+    .bind(group.is_superuser)
+    .bind(Value::Object(group.attributes.clone()).to_string())
+    .bind(format_ts(&now))
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn update(conn: &mut AnyConnection, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE groups SET name = $2, is_superuser = $3, attributes = $4, last_updated = $5 WHERE id = $1")
+        .bind(id)
+        .bind(group.name.clone())
+        .bind(group.is_superuser)
+        .bind(Value::Object(group.attributes.clone()).to_string())
+        .bind(format_ts(&now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn count(conn: &mut AnyConnection) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups").fetch_one(conn).await?;
+    Ok(n as u64)
+}
+
+async fn replace_links(conn: &mut AnyConnection, delete_sql: &'static str, insert_sql: &'static str, id: i64, others: &[i64]) -> Result<()> {
+    sqlx::query(delete_sql).bind(id).execute(&mut *conn).await?;
+    for other in others {
+        sqlx::query(insert_sql).bind(id).bind(*other).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_parents(conn: &mut AnyConnection, id: i64, parent_ids: &[i64]) -> Result<()> {
+    replace_links(
+        conn,
+        "DELETE FROM group_parents WHERE group_id = $1",
+        "INSERT INTO group_parents (group_id, parent_id) VALUES ($1, $2)",
+        id,
+        parent_ids,
+    )
+    .await
+}
+
+pub async fn set_roles(conn: &mut AnyConnection, id: i64, role_ids: &[i64]) -> Result<()> {
+    replace_links(
+        conn,
+        "DELETE FROM group_roles WHERE group_id = $1",
+        "INSERT INTO group_roles (group_id, role_id) VALUES ($1, $2)",
+        id,
+        role_ids,
+    )
+    .await
+}
+
+pub async fn set_members(conn: &mut AnyConnection, id: i64, user_ids: &[i64]) -> Result<()> {
+    replace_links(
+        conn,
+        "DELETE FROM group_members WHERE group_id = $1",
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)",
+        id,
+        user_ids,
+    )
+    .await
+}
+
+pub async fn add_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Result<()> {
+    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// True when making `parent_ids` the parents of group `id` would close a cycle: when `id` itself
+/// or one of its descendants is among them.
+pub async fn would_cycle(conn: &mut AnyConnection, id: i64, parent_ids: &[i64]) -> Result<bool> {
+    if parent_ids.contains(&id) {
+        return Ok(true);
+    }
+    if parent_ids.is_empty() {
+        return Ok(false);
+    }
+    let sql = format!(
+        "WITH RECURSIVE below(id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT gp.group_id FROM group_parents gp JOIN below ON gp.parent_id = below.id) \
+         SELECT COUNT(*) FROM below WHERE id IN {}",
+        placeholders(2, parent_ids.len())
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).bind(id);
+    for parent in parent_ids {
+        query = query.bind(*parent);
+    }
+    Ok(query.fetch_one(conn).await? > 0)
+}
+
+async fn attach_relations(conn: &mut AnyConnection, groups: &mut [Group]) -> Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = groups.iter().map(|g| g.num_pk).collect();
+    let list = placeholders(1, ids.len());
+
+    let parents = uuid_links(
+        conn,
+        format!("SELECT gp.group_id, p.uuid FROM group_parents gp JOIN groups p ON p.id = gp.parent_id WHERE gp.group_id IN {list} ORDER BY p.name"),
+        &ids,
+    )
+    .await?;
+    let roles = uuid_links(
+        conn,
+        format!("SELECT gr.group_id, r.uuid FROM group_roles gr JOIN roles r ON r.id = gr.role_id WHERE gr.group_id IN {list} ORDER BY r.name"),
+        &ids,
+    )
+    .await?;
+    let children = uuid_links(
+        conn,
+        format!("SELECT gp.parent_id, c.uuid FROM group_parents gp JOIN groups c ON c.id = gp.group_id WHERE gp.parent_id IN {list} ORDER BY c.name"),
+        &ids,
+    )
+    .await?;
+    let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut query = sqlx::query(AssertSqlSafe(format!(
+        "SELECT group_id, user_id FROM group_members WHERE group_id IN {list} ORDER BY user_id"
+    )));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        members.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
+    }
+    let (mut parents, mut roles, mut children) = (parents, roles, children);
+    for group in groups.iter_mut() {
+        group.parents = parents.remove(&group.num_pk).unwrap_or_default();
+        group.roles = roles.remove(&group.num_pk).unwrap_or_default();
+        group.users = members.remove(&group.num_pk).unwrap_or_default();
+        group.children = children.remove(&group.num_pk).unwrap_or_default();
+    }
+    Ok(())
+}
+
+async fn uuid_links(conn: &mut AnyConnection, sql: String, ids: &[i64]) -> Result<HashMap<i64, Vec<Uuid>>> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let mut links: HashMap<i64, Vec<Uuid>> = HashMap::new();
+    for row in query.fetch_all(conn).await? {
+        let uuid: String = row.try_get(1)?;
+        links.entry(row.try_get(0)?).or_default().push(codec::uuid("groups", "uuid", &uuid)?);
+    }
+    Ok(links)
+}

@@ -1,0 +1,111 @@
+//! The permission catalogue and grants. A grant is `(permission, object_pk)`; an empty
+//! `object_pk` is a global (model-level) grant.
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+/// One catalogue entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionRow {
+    pub id: i64,
+    pub app_label: String,
+    pub model: String,
+    pub codename: String,
+    pub name: String,
+}
+
+impl PermissionRow {
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.app_label, self.codename)
+    }
+}
+
+pub async fn catalogue(conn: &mut AnyConnection) -> Result<Vec<PermissionRow>> {
+    let rows = sqlx::query("SELECT id, app_label, model, codename, name FROM permissions ORDER BY app_label, model, codename")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PermissionRow {
+                id: row.try_get(0)?,
+                app_label: row.try_get(1)?,
+                model: row.try_get(2)?,
+                codename: row.try_get(3)?,
+                name: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// The catalogue id of `app_label.codename`, if Garrison knows that permission.
+pub async fn find(conn: &mut AnyConnection, qualified: &str) -> Result<Option<i64>> {
+    let Some((app, codename)) = qualified.split_once('.') else { return Ok(None) };
+    Ok(sqlx::query_scalar("SELECT id FROM permissions WHERE app_label = $1 AND codename = $2")
+        .bind(app.to_owned())
+        .bind(codename.to_owned())
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Every `(app_label.codename, object_pk)` the user holds: directly, through roles assigned to
+/// the user, and through roles of the user's groups and their ancestors.
+pub async fn effective_for_user(conn: &mut AnyConnection, user_pk: i64) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "WITH RECURSIVE ug(id) AS ( \
+             SELECT group_id FROM group_members WHERE user_id = $1 \
+             UNION SELECT gp.parent_id FROM group_parents gp JOIN ug ON gp.group_id = ug.id), \
+         ur(id) AS ( \
+             SELECT role_id FROM user_roles WHERE user_id = $1 \
+             UNION SELECT role_id FROM group_roles WHERE group_id IN (SELECT id FROM ug)) \
+         SELECT p.app_label, p.codename, rp.object_pk FROM role_permissions rp \
+             JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id IN (SELECT id FROM ur) \
+         UNION SELECT p.app_label, p.codename, up.object_pk FROM user_permissions up \
+             JOIN permissions p ON p.id = up.permission_id WHERE up.user_id = $1",
+    )
+    .bind(user_pk)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let app: String = row.try_get(0)?;
+            let codename: String = row.try_get(1)?;
+            Ok((format!("{app}.{codename}"), row.try_get(2)?))
+        })
+        .collect()
+}
+
+pub async fn grant_to_role(conn: &mut AnyConnection, role_id: i64, permission_id: i64, object_pk: &str) -> Result<()> {
+    sqlx::query("INSERT INTO role_permissions (role_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(role_id)
+        .bind(permission_id)
+        .bind(object_pk.to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_from_role(conn: &mut AnyConnection, role_id: i64, permission_id: i64, object_pk: &str) -> Result<()> {
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2 AND object_pk = $3")
+        .bind(role_id)
+        .bind(permission_id)
+        .bind(object_pk.to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn grant_to_user(conn: &mut AnyConnection, user_pk: i64, permission_id: i64, object_pk: &str) -> Result<()> {
+    sqlx::query("INSERT INTO user_permissions (user_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(user_pk)
+        .bind(permission_id)
+        .bind(object_pk.to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes every direct grant of the user (outpost service accounts are rebuilt from scratch).
+pub async fn clear_user(conn: &mut AnyConnection, user_pk: i64) -> Result<()> {
+    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(user_pk).execute(conn).await?;
+    Ok(())
+}

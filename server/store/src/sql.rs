@@ -1,0 +1,164 @@
+//! A small builder for the dynamic parts of list queries: filters, search, ordering, paging.
+//! Values are always bound; only whitelisted column names are ever written into SQL text.
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{Any, AssertSqlSafe};
+
+#[derive(Clone, Debug)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// An ordering that the caller has validated against a model's sortable fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ordering {
+    pub column: &'static str,
+    pub descending: bool,
+}
+
+impl Ordering {
+    /// Resolves `field` or `-field` against `(api name, column)` pairs; `None` when unknown.
+    pub fn resolve(spec: &str, fields: &[(&'static str, &'static str)]) -> Option<Ordering> {
+        let (name, descending) = match spec.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (spec, false),
+        };
+        fields.iter().find(|(api, _)| *api == name).map(|(_, column)| Ordering { column, descending })
+    }
+
+    fn sql(&self) -> String {
+        format!("{} {}", self.column, if self.descending { "DESC" } else { "ASC" })
+    }
+}
+
+/// WHERE clauses with their bound values, numbered `$1, $2, …` in the order they are added.
+#[derive(Clone, Debug, Default)]
+pub struct Where {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a placeholder for `value` and returns it (`$n`).
+    pub fn arg(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    pub fn and(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    /// Case-insensitive substring match over any of `columns`.
+    pub fn search(&mut self, columns: &[&str], term: &str) {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        let p = self.arg(Bind::Text(pattern));
+        let any: Vec<String> = columns.iter().map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'")).collect();
+        self.and(format!("({})", any.join(" OR ")));
+    }
+
+    /// `column IN (…)`; an empty list matches nothing.
+    pub fn within(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            self.and("1 = 0".into());
+            return;
+        }
+        let placeholders: Vec<String> = values.iter().map(|v| self.arg(Bind::Text(v.clone()))).collect();
+        self.and(format!("{column} IN ({})", placeholders.join(", ")));
+    }
+
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!(" WHERE {}", self.clauses.join(" AND ")) }
+    }
+
+    /// `ORDER BY … LIMIT … OFFSET …`, with `tiebreak` so pages are stable.
+    pub fn page_sql(&mut self, ordering: Ordering, tiebreak: &str, limit: u64, offset: u64) -> String {
+        let limit = self.arg(Bind::Int(limit as i64));
+        let offset = self.arg(Bind::Int(offset as i64));
+        format!(" ORDER BY {}, {tiebreak} LIMIT {limit} OFFSET {offset}", ordering.sql())
+    }
+
+    pub fn query(&self, sql: String) -> Query<'static, Any, AnyArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(v) => query.bind(v.clone()),
+                Bind::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
+    pub fn query_scalar<T>(&self, sql: String) -> QueryScalar<'static, Any, T, AnyArguments>
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(v) => query.bind(v.clone()),
+                Bind::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
+    pub fn query_as<T>(&self, sql: String) -> QueryAs<'static, Any, T, AnyArguments>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(v) => query.bind(v.clone()),
+                Bind::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// `($1, $2, …)` placeholders for an `IN` list of `n` values starting at `$start`.
+pub fn placeholders(start: usize, n: usize) -> String {
+    let list: Vec<String> = (start..start + n).map(|i| format!("${i}")).collect();
+    format!("({})", list.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordering_resolves_only_known_fields() {
+        let fields = [("username", "u.username"), ("name", "u.name")];
+        assert_eq!(
+            Ordering::resolve("-name", &fields),
+            Some(Ordering { column: "u.name", descending: true })
+        );
+        assert_eq!(Ordering::resolve("password", &fields), None);
+    }
+
+    #[test]
+    fn where_numbers_placeholders_in_order() {
+        let mut w = Where::new();
+        w.search(&["a", "b"], "50%_x");
+        w.within("id", &["1".into(), "2".into()]);
+        assert_eq!(
+            w.sql(),
+            " WHERE (LOWER(a) LIKE $1 ESCAPE '\\' OR LOWER(b) LIKE $1 ESCAPE '\\') AND id IN ($2, $3)"
+        );
+        match &w.binds[0] {
+            Bind::Text(p) => assert_eq!(p, "%50\\%\\_x%"),
+            other => panic!("unexpected bind {other:?}"),
+        }
+    }
+}
