@@ -1,4 +1,5 @@
 -- Identity and authorisation core. Timestamps are RFC 3339 UTC text and UUIDs are text so that
+-- SQLite flavour: flags are INTEGER 0/1 here (BOOLEAN in PostgreSQL); codec::flag reads both.
 -- both stores decode through one code path; see ARCHITECTURE.md ("Two stores, one code path").
 
 CREATE TABLE users (
@@ -10,7 +11,7 @@ CREATE TABLE users (
     -- argon2id PHC string; '' is an unusable password (service accounts).
     password TEXT NOT NULL DEFAULT '',
     password_change_date TEXT NOT NULL,
-    is_active BOOLEAN NOT NULL DEFAULT TRUE,
+    is_active INTEGER NOT NULL DEFAULT TRUE,
     type TEXT NOT NULL DEFAULT 'internal',
     path TEXT NOT NULL DEFAULT 'users',
     attributes TEXT NOT NULL DEFAULT '{}',
@@ -23,7 +24,7 @@ CREATE TABLE groups (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL UNIQUE,
-    is_superuser BOOLEAN NOT NULL DEFAULT FALSE,
+    is_superuser INTEGER NOT NULL DEFAULT FALSE,
     attributes TEXT NOT NULL DEFAULT '{}',
     created TEXT NOT NULL,
     last_updated TEXT NOT NULL
@@ -98,7 +99,7 @@ CREATE TABLE tokens (
     user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     description TEXT NOT NULL DEFAULT '',
     expires TEXT,
-    expiring BOOLEAN NOT NULL DEFAULT TRUE,
+    expiring INTEGER NOT NULL DEFAULT TRUE,
     managed TEXT UNIQUE,
     created TEXT NOT NULL,
     last_updated TEXT NOT NULL

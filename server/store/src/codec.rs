@@ -34,3 +34,13 @@ pub(crate) fn json_map(table: &'static str, column: &'static str, value: &str) -
 pub(crate) fn json(table: &'static str, column: &'static str, value: &str) -> Result<Value> {
     serde_json::from_str(value).map_err(|e| StoreError::Corrupt { table, column, detail: e.to_string() })
 }
+
+/// A flag column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (sqlx's Any driver cannot
+/// decode SQLite's BOOLEAN affinity).
+pub(crate) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}

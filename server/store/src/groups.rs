@@ -49,7 +49,7 @@ fn decode(row: &AnyRow) -> Result<Group> {
         num_pk: row.try_get("id")?,
         pk: codec::uuid("groups", "uuid", &row.try_get::<String, _>("uuid")?)?,
         name: row.try_get("name")?,
-        is_superuser: row.try_get("is_superuser")?,
+        is_superuser: codec::flag(row, "is_superuser")?,
         attributes: codec::json_map("groups", "attributes", &row.try_get::<String, _>("attributes")?)?,
         parents: Vec::new(),
         roles: Vec::new(),

@@ -49,7 +49,7 @@ fn decode(row: &AnyRow) -> Result<Token> {
         user: row.try_get("user_id")?,
         description: row.try_get("description")?,
         expires: codec::opt_ts("tokens", "expires", row.try_get("expires")?)?,
-        expiring: row.try_get("expiring")?,
+        expiring: codec::flag(row, "expiring")?,
     })
 }
 

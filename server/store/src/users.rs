@@ -99,7 +99,7 @@ fn decode(row: &AnyRow) -> Result<User> {
         username: row.try_get("username")?,
         name: row.try_get("name")?,
         email: row.try_get("email")?,
-        is_active: row.try_get("is_active")?,
+        is_active: codec::flag(row, "is_active")?,
         is_superuser: false,
         user_type: UserType::parse(&user_type).ok_or_else(|| StoreError::Corrupt {
             table: "users",
@@ -198,7 +198,7 @@ pub async fn credentials(conn: &mut AnyConnection, username: &str) -> Result<Opt
     Ok(Some(Credentials {
         pk: row.try_get("id")?,
         password_hash: row.try_get("password")?,
-        is_active: row.try_get("is_active")?,
+        is_active: codec::flag(&row, "is_active")?,
         user_type: UserType::parse(&user_type).unwrap_or(UserType::Internal),
     }))
 }
