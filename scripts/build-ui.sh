@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the browser bundle (hydration) into target/site/pkg; the server embeds it at build
+# time. Needs the wasm32-unknown-unknown target and wasm-bindgen-cli at the version in
+# Cargo.lock (scripts/setup.sh installs both). wasm-opt is deliberately not used: Debian's
+# binaryen silently breaks hydration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${GARRISON_UI_PROFILE:-wasm-release}"
+cargo build -p garrison-hydrate --target wasm32-unknown-unknown --profile "$profile"
+dir="$profile"; [ "$profile" = dev ] && dir=debug
+mkdir -p target/site/pkg
+wasm-bindgen --target web --no-typescript --out-dir target/site/pkg --out-name garrison \
+  "target/wasm32-unknown-unknown/$dir/garrison_hydrate.wasm"
+ls -l target/site/pkg
