@@ -1,0 +1,143 @@
+//! End to end in headless Chromium against the real `garrison` binary (the build users get):
+//! log in as the bootstrap administrator, see the dashboard, create a group through the UI,
+//! find it in the list and its creation on the events page.
+//!
+//! Needs chromedriver on GARRISON_WEBDRIVER_URL (default http://127.0.0.1:9515) and the
+//! binary at GARRISON_E2E_BIN (default target/release/garrison); scripts/test.sh provides both.
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+const PASSWORD: &str = "e2e-admin-password";
+
+struct Server {
+    child: Child,
+    url: String,
+    _data: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self._data);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn binary() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = std::env::var("GARRISON_E2E_BIN").map(PathBuf::from).unwrap_or_else(|_| root.join("target/release/garrison"));
+    path.is_file().then_some(path)
+}
+
+async fn start_server(bin: PathBuf) -> Server {
+    let data = std::env::temp_dir().join(format!("garrison-e2e-{}", std::process::id()));
+    let port = free_port();
+    let child = Command::new(bin)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GARRISON_DATA_DIR", &data)
+        .env("GARRISON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GARRISON_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("GARRISON_BOOTSTRAP_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("garrison starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let server = Server { child, url, _data: data };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "garrison did not listen within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
+    let Some(bin) = binary() else {
+        assert!(std::env::var("CI").is_err(), "CI must run the browser test: build target/release/garrison first");
+        eprintln!("SKIPPED: no garrison binary (scripts/test.sh builds it)");
+        return;
+    };
+    let server = start_server(bin).await;
+    let webdriver = std::env::var("GARRISON_WEBDRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:9515".into());
+    let profile = std::env::temp_dir().join(format!("garrison-e2e-chromium-{}", std::process::id()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": std::env::var("GARRISON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                     "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                     format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector).capabilities(caps).connect(&webdriver).await.expect("chromedriver reachable");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+    let _ = std::fs::create_dir_all(&shots);
+
+    let result: Result<(), fantoccini::error::CmdError> = async {
+        let base = &server.url;
+        client.goto(&format!("{base}/")).await?;
+        // Not logged in: sent to the login page.
+        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=username]")).await?;
+        assert!(client.current_url().await?.as_str().contains("/login"));
+        client.find(Locator::Css("input[name=username]")).await?.send_keys("akadmin").await?;
+        client.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
+        client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+
+        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=dashboard-counts]")).await?;
+        // The bundle loaded and hydrated the page without a panic.
+        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("body[data-hydrated=true]")).await?;
+        let who = client.find(Locator::Css("[data-testid=current-user]")).await?.text().await?;
+        assert!(who.contains("akadmin"), "{who}");
+        std::fs::write(shots.join("dashboard.png"), client.screenshot().await?).ok();
+
+        client.find(Locator::LinkText("Groups")).await?.click().await?;
+        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::LinkText("New group")).await?.click().await?;
+        let name = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=name]")).await?;
+        name.send_keys("e2e-team").await?;
+        client.find(Locator::Css("button[type=submit].primary")).await?.click().await?;
+
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let listed = match client.find(Locator::Css("[data-testid=groups]")).await {
+                Ok(table) => table.text().await?.contains("e2e-team"),
+                Err(_) => false,
+            };
+            if listed {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the new group did not appear in the list");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        std::fs::write(shots.join("groups.png"), client.screenshot().await?).ok();
+
+        client.find(Locator::LinkText("Events")).await?.click().await?;
+        let events = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=events]")).await?;
+        let text = events.text().await?;
+        assert!(text.contains("e2e-team (authentik_core.group)") && text.contains("model_created"), "{text}");
+        std::fs::write(shots.join("events.png"), client.screenshot().await?).ok();
+        Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    result.expect("browser steps");
+}

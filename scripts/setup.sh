@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what building and running Garrison needs; with --test also what the
+# test suite needs. Safe to run again: each step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -q
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
+}
+
+apt_install pkg-config gcc
+if $want_test; then
+  apt_install postgresql redis-server chromium chromium-driver curl
+fi
+
+# The toolchain is pinned in rust-toolchain.toml; make sure both wasm targets are there.
+rustup show active-toolchain >/dev/null
+rustup target add wasm32-unknown-unknown wasm32-wasip2 >/dev/null
+
+# wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly.
+wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+  echo "setup: installing wasm-bindgen-cli $wbg_version (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$wbg_version"
+fi
+echo "setup: ready"
