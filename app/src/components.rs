@@ -10,7 +10,12 @@ pub fn csrf_token() -> String {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<garrison_http::csrf::CsrfToken>().map(|t| t.0.clone()))
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<garrison_http::csrf::CsrfToken>()
+                    .map(|t| t.0.clone())
+            })
             .unwrap_or_default()
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -87,19 +92,31 @@ pub fn Layout() -> impl IntoView {
 pub fn FieldError(error: Signal<Option<UiError>>, field: &'static str) -> impl IntoView {
     move || {
         let messages = error.get().map(|e| e.field(field)).unwrap_or_default();
-        (!messages.is_empty()).then(|| view! { <p class="field-error" role="alert">{messages.join(" ")}</p> })
+        (!messages.is_empty())
+            .then(|| view! { <p class="field-error" role="alert">{messages.join(" ")}</p> })
     }
 }
 
 /// The message for a form as a whole.
 #[component]
 pub fn FormError(error: Signal<Option<UiError>>) -> impl IntoView {
-    move || error.get().and_then(|e| e.general()).map(|m| view! { <p class="form-error" role="alert">{m}</p> })
+    move || {
+        error
+            .get()
+            .and_then(|e| e.general())
+            .map(|m| view! { <p class="form-error" role="alert">{m}</p> })
+    }
 }
 
 /// Previous/next links that keep the current search.
 #[component]
-pub fn Pager(base: &'static str, page: u64, total_pages: u64, count: u64, query: String) -> impl IntoView {
+pub fn Pager(
+    base: &'static str,
+    page: u64,
+    total_pages: u64,
+    count: u64,
+    query: String,
+) -> impl IntoView {
     let link = move |p: u64| {
         let mut href = format!("{base}?page={p}");
         if !query.is_empty() {

@@ -67,7 +67,8 @@ mod ssr {
     }
 
     pub fn identity() -> Option<RequestIdentity> {
-        use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<RequestIdentity>().cloned())
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestIdentity>().cloned())
     }
 
     pub fn caller(path: &str) -> Result<(Services, Caller), UiError> {
@@ -81,17 +82,21 @@ mod ssr {
         fn from(error: ServiceError) -> Self {
             match error {
                 ServiceError::Validation(errors) => UiError::Invalid(errors),
-                ServiceError::Forbidden { permission } => {
-                    UiError::Message(format!("You do not have permission to do this ({permission})."))
+                ServiceError::Forbidden { permission } => UiError::Message(format!(
+                    "You do not have permission to do this ({permission})."
+                )),
+                ServiceError::NotFound { model, key } => {
+                    UiError::Message(format!("No {model} {key}."))
                 }
-                ServiceError::NotFound { model, key } => UiError::Message(format!("No {model} {key}.")),
                 ServiceError::Unauthenticated => UiError::Message("Log in first.".into()),
-                ServiceError::RateLimited { retry_after_secs } => {
-                    UiError::Message(format!("Too many failed attempts. Try again in {retry_after_secs} seconds."))
-                }
+                ServiceError::RateLimited { retry_after_secs } => UiError::Message(format!(
+                    "Too many failed attempts. Try again in {retry_after_secs} seconds."
+                )),
                 other => {
                     tracing_free_log(&other);
-                    UiError::Message("Something went wrong on the server; the details are in its log.".into())
+                    UiError::Message(
+                        "Something went wrong on the server; the details are in its log.".into(),
+                    )
                 }
             }
         }
@@ -117,6 +122,25 @@ mod ssr {
         }
     }
 
+    /// State-changing server functions take the form's `csrf_token` as an argument, so the
+    /// hydrated client (which re-serialises forms into typed arguments) sends it too. The HTTP
+    /// layer has already compared it with the cookie; this repeats the check so a function can
+    /// never be reached without it.
+    pub fn check_csrf(submitted: &str) -> Result<(), UiError> {
+        let expected = use_context::<http::request::Parts>().and_then(|parts| {
+            parts
+                .extensions
+                .get::<garrison_http::csrf::CsrfToken>()
+                .map(|t| t.0.clone())
+        });
+        match expected {
+            Some(expected) if !submitted.is_empty() && expected == submitted => Ok(()),
+            _ => Err(UiError::Message(
+                "The form expired. Reload the page and submit it again.".into(),
+            )),
+        }
+    }
+
     pub fn secure_cookies() -> bool {
         use_context::<garrison_http::HttpSettings>().is_some_and(|s| s.secure_cookies)
     }
@@ -127,27 +151,48 @@ fn parse_checkbox(value: &Option<String>) -> bool {
 }
 
 #[server(prefix = "/ui-fn", endpoint = "login")]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), UiError> {
+pub async fn login(
+    csrf_token: String,
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
     use garrison_http::cookies;
     let services = ssr::services()?;
     let identity = ssr::identity();
     let client_ip = identity.as_ref().and_then(|i| i.client_ip.clone());
     let user_agent = use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
-    let outcome = services.login(&username, &password, client_ip.as_deref(), &user_agent).await?;
+    let outcome = services
+        .login(&username, &password, client_ip.as_deref(), &user_agent)
+        .await?;
     let lifetime = services.settings().session_lifetime.as_secs();
-    ssr::set_cookie(cookies::set(cookies::SESSION, &outcome.session.0, lifetime, ssr::secure_cookies()));
+    ssr::set_cookie(cookies::set(
+        cookies::SESSION,
+        &outcome.session.0,
+        lifetime,
+        ssr::secure_cookies(),
+    ));
     leptos_axum::redirect(&ssr::safe_next(next));
     Ok(())
 }
 
 #[server(prefix = "/ui-fn", endpoint = "logout")]
-pub async fn logout() -> Result<(), UiError> {
+pub async fn logout(csrf_token: String) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
     use garrison_http::cookies;
     use garrison_http::identity::Credential;
     if let Some(identity) = ssr::identity() {
-        if let (Credential::Session(key), Ok((services, caller))) = (identity.credential.clone(), ssr::caller("/logout")) {
+        if let (Credential::Session(key), Ok((services, caller))) =
+            (identity.credential.clone(), ssr::caller("/logout"))
+        {
             services.logout(&caller, &key).await?;
         }
     }
@@ -157,9 +202,17 @@ pub async fn logout() -> Result<(), UiError> {
 }
 
 #[server(prefix = "/ui-fn", endpoint = "complete_setup")]
-pub async fn complete_setup(token: String, username: String, password: String) -> Result<(), UiError> {
+pub async fn complete_setup(
+    csrf_token: String,
+    token: String,
+    username: String,
+    password: String,
+) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
     let services = ssr::services()?;
-    services.complete_setup(&token, &username, &password).await?;
+    services
+        .complete_setup(&token, &username, &password)
+        .await?;
     leptos_axum::redirect("/login?setup=done");
     Ok(())
 }
@@ -173,7 +226,11 @@ pub async fn setup_token_valid(token: String) -> Result<bool, UiError> {
 pub async fn current_user() -> Result<Option<SessionSummary>, UiError> {
     Ok(ssr::identity().and_then(|i| i.principal).and_then(|p| {
         let is_superuser = p.is_superuser();
-        p.user.map(|u| SessionSummary { username: u.username, name: u.name, is_superuser })
+        p.user.map(|u| SessionSummary {
+            username: u.username,
+            name: u.name,
+            is_superuser,
+        })
     }))
 }
 
@@ -185,7 +242,10 @@ pub async fn dashboard() -> Result<DashboardCounts, UiError> {
 
 fn list_query(page: u64, search: String) -> garrison_model::ListQuery {
     garrison_model::ListQuery {
-        page: garrison_model::PageRequest { page: page.max(1), page_size: 20 },
+        page: garrison_model::PageRequest {
+            page: page.max(1),
+            page_size: 20,
+        },
         search: Some(search).filter(|s| !s.trim().is_empty()),
         ordering: None,
     }
@@ -194,7 +254,9 @@ fn list_query(page: u64, search: String) -> garrison_model::ListQuery {
 #[server(prefix = "/ui-fn", endpoint = "list_users", input = GetUrl)]
 pub async fn list_users(page: u64, search: String) -> Result<Page<User>, UiError> {
     let (services, caller) = ssr::caller("/users")?;
-    Ok(services.list_users(&caller, &list_query(page, search), Default::default()).await?)
+    Ok(services
+        .list_users(&caller, &list_query(page, search), Default::default())
+        .await?)
 }
 
 #[server(prefix = "/ui-fn", endpoint = "get_user", input = GetUrl)]
@@ -206,6 +268,7 @@ pub async fn get_user(pk: i64) -> Result<User, UiError> {
 #[server(prefix = "/ui-fn", endpoint = "save_user")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_user(
+    csrf_token: String,
     pk: Option<i64>,
     username: String,
     name: String,
@@ -215,9 +278,14 @@ pub async fn save_user(
     is_active: Option<String>,
     password: Option<String>,
 ) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
     let (services, caller) = ssr::caller("/users")?;
-    let user_type = garrison_model::UserType::parse(&user_type)
-        .ok_or_else(|| UiError::Invalid(FieldErrors::single("user_type", format!("\"{user_type}\" is not a valid choice."))))?;
+    let user_type = garrison_model::UserType::parse(&user_type).ok_or_else(|| {
+        UiError::Invalid(FieldErrors::single(
+            "user_type",
+            format!("\"{user_type}\" is not a valid choice."),
+        ))
+    })?;
     let changes = garrison_model::UserChanges {
         username: Some(username),
         name: Some(name),
@@ -225,7 +293,11 @@ pub async fn save_user(
         user_type: Some(user_type),
         path: Some(path),
         is_active: Some(parse_checkbox(&is_active)),
-        password: if pk.is_none() { password.clone().filter(|p| !p.is_empty()) } else { None },
+        password: if pk.is_none() {
+            password.clone().filter(|p| !p.is_empty())
+        } else {
+            None
+        },
         ..Default::default()
     };
     match pk {
@@ -246,7 +318,9 @@ pub async fn save_user(
 #[server(prefix = "/ui-fn", endpoint = "list_groups", input = GetUrl)]
 pub async fn list_groups(page: u64, search: String) -> Result<Page<Group>, UiError> {
     let (services, caller) = ssr::caller("/groups")?;
-    Ok(services.list_groups(&caller, &list_query(page, search), Default::default()).await?)
+    Ok(services
+        .list_groups(&caller, &list_query(page, search), Default::default())
+        .await?)
 }
 
 #[server(prefix = "/ui-fn", endpoint = "get_group", input = GetUrl)]
@@ -257,15 +331,32 @@ pub async fn get_group(pk: String) -> Result<Group, UiError> {
 }
 
 #[server(prefix = "/ui-fn", endpoint = "save_group")]
-pub async fn save_group(pk: Option<String>, name: String, is_superuser: Option<String>, attributes: String) -> Result<(), UiError> {
+pub async fn save_group(
+    csrf_token: String,
+    pk: Option<String>,
+    name: String,
+    is_superuser: Option<String>,
+    attributes: String,
+) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
     let (services, caller) = ssr::caller("/groups")?;
     let attributes = if attributes.trim().is_empty() {
         serde_json::Map::new()
     } else {
         match serde_json::from_str::<serde_json::Value>(&attributes) {
             Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => return Err(UiError::Invalid(FieldErrors::single("attributes", "Attributes must be a JSON object."))),
-            Err(e) => return Err(UiError::Invalid(FieldErrors::single("attributes", format!("Not valid JSON: {e}")))),
+            Ok(_) => {
+                return Err(UiError::Invalid(FieldErrors::single(
+                    "attributes",
+                    "Attributes must be a JSON object.",
+                )));
+            }
+            Err(e) => {
+                return Err(UiError::Invalid(FieldErrors::single(
+                    "attributes",
+                    format!("Not valid JSON: {e}"),
+                )));
+            }
         }
     };
     let changes = garrison_model::GroupChanges {
@@ -279,7 +370,8 @@ pub async fn save_group(pk: Option<String>, name: String, is_superuser: Option<S
             services.create_group(&caller, changes).await?;
         }
         Some(pk) => {
-            let pk = uuid::Uuid::parse_str(&pk).map_err(|_| UiError::Message(format!("No group {pk}.")))?;
+            let pk = uuid::Uuid::parse_str(&pk)
+                .map_err(|_| UiError::Message(format!("No group {pk}.")))?;
             services.update_group(&caller, pk, changes, true).await?;
         }
     }
@@ -288,8 +380,17 @@ pub async fn save_group(pk: Option<String>, name: String, is_superuser: Option<S
 }
 
 #[server(prefix = "/ui-fn", endpoint = "list_events", input = GetUrl)]
-pub async fn list_events(page: u64, search: String, action: String) -> Result<Page<Event>, UiError> {
+pub async fn list_events(
+    page: u64,
+    search: String,
+    action: String,
+) -> Result<Page<Event>, UiError> {
     let (services, caller) = ssr::caller("/events")?;
-    let filter = garrison_services::EventFilter { action: Some(action).filter(|a| !a.is_empty()), ..Default::default() };
-    Ok(services.list_events(&caller, &list_query(page, search), filter).await?)
+    let filter = garrison_services::EventFilter {
+        action: Some(action).filter(|a| !a.is_empty()),
+        ..Default::default()
+    };
+    Ok(services
+        .list_events(&caller, &list_query(page, search), filter)
+        .await?)
 }

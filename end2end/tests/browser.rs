@@ -29,12 +29,17 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn binary() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = std::env::var("GARRISON_E2E_BIN").map(PathBuf::from).unwrap_or_else(|_| root.join("target/release/garrison"));
+    let path = std::env::var("GARRISON_E2E_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/release/garrison"));
     path.is_file().then_some(path)
 }
 
@@ -47,20 +52,30 @@ async fn start_server(bin: PathBuf) -> Server {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GARRISON_DATA_DIR", &data)
         .env("GARRISON_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GARRISON_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "GARRISON_METRICS_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("GARRISON_BOOTSTRAP_PASSWORD", PASSWORD)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("garrison starts");
     let url = format!("http://127.0.0.1:{port}");
-    let server = Server { child, url, _data: data };
+    let server = Server {
+        child,
+        url,
+        _data: data,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "garrison did not listen within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "garrison did not listen within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server
@@ -69,13 +84,18 @@ async fn start_server(bin: PathBuf) -> Server {
 #[tokio::test]
 async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
     let Some(bin) = binary() else {
-        assert!(std::env::var("CI").is_err(), "CI must run the browser test: build target/release/garrison first");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the browser test: build target/release/garrison first"
+        );
         eprintln!("SKIPPED: no garrison binary (scripts/test.sh builds it)");
         return;
     };
     let server = start_server(bin).await;
-    let webdriver = std::env::var("GARRISON_WEBDRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:9515".into());
-    let profile = std::env::temp_dir().join(format!("garrison-e2e-chromium-{}", std::process::id()));
+    let webdriver =
+        std::env::var("GARRISON_WEBDRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:9515".into());
+    let profile =
+        std::env::temp_dir().join(format!("garrison-e2e-chromium-{}", std::process::id()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -88,7 +108,11 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector).capabilities(caps).connect(&webdriver).await.expect("chromedriver reachable");
+    let client = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&webdriver)
+        .await
+        .expect("chromedriver reachable");
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
     let _ = std::fs::create_dir_all(&shots);
 
@@ -96,24 +120,70 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
         let base = &server.url;
         client.goto(&format!("{base}/")).await?;
         // Not logged in: sent to the login page.
-        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=username]")).await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[name=username]"))
+            .await?;
         assert!(client.current_url().await?.as_str().contains("/login"));
-        client.find(Locator::Css("input[name=username]")).await?.send_keys("akadmin").await?;
-        client.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
-        client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        client
+            .find(Locator::Css("input[name=username]"))
+            .await?
+            .send_keys("akadmin")
+            .await?;
+        client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
 
-        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=dashboard-counts]")).await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=dashboard-counts]"))
+            .await?;
         // The bundle loaded and hydrated the page without a panic.
-        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("body[data-hydrated=true]")).await?;
-        let who = client.find(Locator::Css("[data-testid=current-user]")).await?.text().await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("body[data-hydrated=true]"))
+            .await?;
+        let who = client
+            .find(Locator::Css("[data-testid=current-user]"))
+            .await?
+            .text()
+            .await?;
         assert!(who.contains("akadmin"), "{who}");
         std::fs::write(shots.join("dashboard.png"), client.screenshot().await?).ok();
 
-        client.find(Locator::LinkText("Groups")).await?.click().await?;
-        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::LinkText("New group")).await?.click().await?;
-        let name = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=name]")).await?;
+        client
+            .find(Locator::LinkText("Groups"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::LinkText("New group"))
+            .await?
+            .click()
+            .await?;
+        let name = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[name=name]"))
+            .await?;
         name.send_keys("e2e-team").await?;
-        client.find(Locator::Css("button[type=submit].primary")).await?.click().await?;
+        client
+            .find(Locator::Css("button[type=submit].primary"))
+            .await?
+            .click()
+            .await?;
 
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -124,19 +194,45 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
             if listed {
                 break;
             }
-            assert!(Instant::now() < deadline, "the new group did not appear in the list");
+            assert!(
+                Instant::now() < deadline,
+                "the new group did not appear in the list"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         std::fs::write(shots.join("groups.png"), client.screenshot().await?).ok();
 
-        client.find(Locator::LinkText("Events")).await?.click().await?;
-        let events = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=events]")).await?;
+        client
+            .find(Locator::LinkText("Events"))
+            .await?
+            .click()
+            .await?;
+        let events = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=events]"))
+            .await?;
         let text = events.text().await?;
-        assert!(text.contains("e2e-team (authentik_core.group)") && text.contains("model_created"), "{text}");
+        assert!(
+            text.contains("e2e-team (authentik_core.group)") && text.contains("model_created"),
+            "{text}"
+        );
         std::fs::write(shots.join("events.png"), client.screenshot().await?).ok();
         Ok(())
     }
     .await;
+    if result.is_err() {
+        // Leave evidence for whoever reads the failure.
+        if let Ok(png) = client.screenshot().await {
+            std::fs::write(shots.join("failure.png"), png).ok();
+        }
+        if let Ok(html) = client.source().await {
+            std::fs::write(shots.join("failure.html"), html).ok();
+        }
+        if let Ok(url) = client.current_url().await {
+            eprintln!("browser test failed at {url}; see target/e2e/failure.png and failure.html");
+        }
+    }
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&profile);
     result.expect("browser steps");

@@ -15,18 +15,31 @@ const AVATAR: &str = include_str!("../../style/avatar.svg");
 
 /// True when the browser bundle is available, so pages hydrate.
 pub fn bundle_available(site_dir: &Option<PathBuf>) -> bool {
-    site_dir.as_ref().is_some_and(|d| d.join("pkg/garrison.js").is_file()) || !bundle::JS.is_empty()
+    site_dir
+        .as_ref()
+        .is_some_and(|d| d.join("pkg/garrison.js").is_file())
+        || !bundle::JS.is_empty()
 }
 
 pub async fn stylesheet() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], CSS).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CSS,
+    )
+        .into_response()
 }
 
 pub async fn avatar() -> Response {
     ([(header::CONTENT_TYPE, "image/svg+xml")], AVATAR).into_response()
 }
 
-pub async fn package(State(site_dir): State<Option<PathBuf>>, Path(file): Path<String>) -> Response {
+pub async fn package(
+    State(site_dir): State<Option<PathBuf>>,
+    Path(file): Path<String>,
+) -> Response {
     let content_type = if file.ends_with(".js") {
         "text/javascript"
     } else if file.ends_with(".wasm") {
@@ -51,5 +64,12 @@ pub async fn package(State(site_dir): State<Option<PathBuf>>, Path(file): Path<S
     if bytes.is_empty() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], bytes).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
 }

@@ -16,23 +16,108 @@ struct Setting {
 }
 
 const SETTINGS: &[Setting] = &[
-    Setting { key: "data_dir", default: Some("./data"), secret: false, help: "directory for the embedded SQLite database" },
-    Setting { key: "database_url", default: None, secret: true, help: "postgres://… to use PostgreSQL instead of the embedded SQLite file" },
-    Setting { key: "redis_url", default: None, secret: true, help: "redis://… for a shared cache and pub/sub instead of the in-process one" },
-    Setting { key: "listen", default: Some("0.0.0.0:9000"), secret: false, help: "address of the HTTP server (UI, API, websockets)" },
-    Setting { key: "metrics_listen", default: Some("0.0.0.0:9300"), secret: false, help: "address of the Prometheus /metrics endpoint" },
-    Setting { key: "secret_key", default: None, secret: true, help: "key that seals secrets at rest; generated and stored on first start when unset" },
-    Setting { key: "bootstrap_password", default: None, secret: true, help: "password of the first administrator (akadmin), used once" },
-    Setting { key: "bootstrap_token", default: None, secret: true, help: "API token key of the first administrator, used once" },
-    Setting { key: "bootstrap_email", default: None, secret: false, help: "email address of the first administrator" },
-    Setting { key: "log_level", default: Some("info"), secret: false, help: "tracing filter, e.g. info or garrison=debug" },
-    Setting { key: "log_format", default: Some("auto"), secret: false, help: "auto (human on a terminal, JSON otherwise), human or json" },
-    Setting { key: "secure_cookies", default: Some("false"), secret: false, help: "mark cookies Secure (set true behind TLS)" },
-    Setting { key: "trust_forwarded_for", default: Some("false"), secret: false, help: "take client addresses from X-Forwarded-For (only behind a trusted proxy)" },
-    Setting { key: "session_lifetime_hours", default: Some("336"), secret: false, help: "how long a login session lasts" },
-    Setting { key: "login_failures_allowed", default: Some("5"), secret: false, help: "failed logins per username within the window before further attempts are refused" },
-    Setting { key: "login_failure_window_seconds", default: Some("300"), secret: false, help: "the window for login_failures_allowed" },
-    Setting { key: "site_dir", default: None, secret: false, help: "directory with the browser bundle (pkg/); defaults to the bundle built into the binary" },
+    Setting {
+        key: "data_dir",
+        default: Some("./data"),
+        secret: false,
+        help: "directory for the embedded SQLite database",
+    },
+    Setting {
+        key: "database_url",
+        default: None,
+        secret: true,
+        help: "postgres://… to use PostgreSQL instead of the embedded SQLite file",
+    },
+    Setting {
+        key: "redis_url",
+        default: None,
+        secret: true,
+        help: "redis://… for a shared cache and pub/sub instead of the in-process one",
+    },
+    Setting {
+        key: "listen",
+        default: Some("0.0.0.0:9000"),
+        secret: false,
+        help: "address of the HTTP server (UI, API, websockets)",
+    },
+    Setting {
+        key: "metrics_listen",
+        default: Some("0.0.0.0:9300"),
+        secret: false,
+        help: "address of the Prometheus /metrics endpoint",
+    },
+    Setting {
+        key: "secret_key",
+        default: None,
+        secret: true,
+        help: "key that seals secrets at rest; generated and stored on first start when unset",
+    },
+    Setting {
+        key: "bootstrap_password",
+        default: None,
+        secret: true,
+        help: "password of the first administrator (akadmin), used once",
+    },
+    Setting {
+        key: "bootstrap_token",
+        default: None,
+        secret: true,
+        help: "API token key of the first administrator, used once",
+    },
+    Setting {
+        key: "bootstrap_email",
+        default: None,
+        secret: false,
+        help: "email address of the first administrator",
+    },
+    Setting {
+        key: "log_level",
+        default: Some("info"),
+        secret: false,
+        help: "tracing filter, e.g. info or garrison=debug",
+    },
+    Setting {
+        key: "log_format",
+        default: Some("auto"),
+        secret: false,
+        help: "auto (human on a terminal, JSON otherwise), human or json",
+    },
+    Setting {
+        key: "secure_cookies",
+        default: Some("false"),
+        secret: false,
+        help: "mark cookies Secure (set true behind TLS)",
+    },
+    Setting {
+        key: "trust_forwarded_for",
+        default: Some("false"),
+        secret: false,
+        help: "take client addresses from X-Forwarded-For (only behind a trusted proxy)",
+    },
+    Setting {
+        key: "session_lifetime_hours",
+        default: Some("336"),
+        secret: false,
+        help: "how long a login session lasts",
+    },
+    Setting {
+        key: "login_failures_allowed",
+        default: Some("5"),
+        secret: false,
+        help: "failed logins per username within the window before further attempts are refused",
+    },
+    Setting {
+        key: "login_failure_window_seconds",
+        default: Some("300"),
+        secret: false,
+        help: "the window for login_failures_allowed",
+    },
+    Setting {
+        key: "site_dir",
+        default: None,
+        secret: false,
+        help: "directory with the browser bundle (pkg/); defaults to the bundle built into the binary",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +125,18 @@ pub enum ConfigError {
     #[error("configuration file {path}: {message}")]
     File { path: String, message: String },
     #[error("{source_name} sets unknown setting {key:?}; known settings: {known}")]
-    Unknown { source_name: String, key: String, known: String },
+    Unknown {
+        source_name: String,
+        key: String,
+        known: String,
+    },
     #[error("setting {key} ({env}) = {value:?} is invalid: expected {expected}")]
-    Invalid { key: &'static str, env: String, value: String, expected: String },
+    Invalid {
+        key: &'static str,
+        env: String,
+        value: String,
+        expected: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -84,8 +178,17 @@ impl Config {
         Self::from_sources(file, &env)
     }
 
-    pub fn from_sources(file: Option<&std::path::Path>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let known = || SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ");
+    pub fn from_sources(
+        file: Option<&std::path::Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let known = || {
+            SETTINGS
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut values: BTreeMap<&'static str, String> = BTreeMap::new();
         for setting in SETTINGS {
             if let Some(default) = setting.default {
@@ -93,14 +196,23 @@ impl Config {
             }
         }
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
-            let table: toml::Table = text
-                .parse()
-                .map_err(|e: toml::de::Error| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
             for (key, value) in table {
                 let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
-                    return Err(ConfigError::Unknown { source_name: path.display().to_string(), key, known: known() });
+                    return Err(ConfigError::Unknown {
+                        source_name: path.display().to_string(),
+                        key,
+                        known: known(),
+                    });
                 };
                 let text = match value {
                     toml::Value::String(s) => s,
@@ -110,14 +222,20 @@ impl Config {
             }
         }
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("GARRISON_") else { continue };
+            let Some(key) = name.strip_prefix("GARRISON_") else {
+                continue;
+            };
             // Variables the test harness and tools use, not settings.
             if key.starts_with("TEST_") || key == "CONFIG" {
                 continue;
             }
             let lower = key.to_lowercase();
             let Some(setting) = SETTINGS.iter().find(|s| s.key == lower) else {
-                return Err(ConfigError::Unknown { source_name: "the environment".into(), key: name.clone(), known: known() });
+                return Err(ConfigError::Unknown {
+                    source_name: "the environment".into(),
+                    key: name.clone(),
+                    known: known(),
+                });
             };
             values.insert(setting.key, value.clone());
         }
@@ -129,11 +247,18 @@ impl Config {
         let invalid = |key: &'static str, expected: &str| ConfigError::Invalid {
             key,
             env: env_name(key),
-            value: if SETTINGS.iter().any(|s| s.key == key && s.secret) { "***".into() } else { get(key).unwrap_or_default() },
+            value: if SETTINGS.iter().any(|s| s.key == key && s.secret) {
+                "***".into()
+            } else {
+                get(key).unwrap_or_default()
+            },
             expected: expected.into(),
         };
         let addr = |key: &'static str| -> Result<SocketAddr, ConfigError> {
-            get(key).unwrap_or_default().parse().map_err(|_| invalid(key, "an address like 0.0.0.0:9000"))
+            get(key)
+                .unwrap_or_default()
+                .parse()
+                .map_err(|_| invalid(key, "an address like 0.0.0.0:9000"))
         };
         let boolean = |key: &'static str| -> Result<bool, ConfigError> {
             match get(key).as_deref().map(str::to_lowercase).as_deref() {
@@ -152,7 +277,10 @@ impl Config {
         };
         let database_url = get("database_url");
         if let Some(url) = &database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+            if !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+            {
                 return Err(invalid("database_url", "a postgres:// (or sqlite:) URL"));
             }
         }
@@ -193,13 +321,19 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("garrison.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("garrison.db").display()
+            ),
         }
     }
 
     /// Every setting with its value in effect, secrets masked: for `garrison config`.
     pub fn describe() -> Vec<(String, &'static str, &'static str)> {
-        SETTINGS.iter().map(|s| (env_name(s.key), s.default.unwrap_or("(unset)"), s.help)).collect()
+        SETTINGS
+            .iter()
+            .map(|s| (env_name(s.key), s.default.unwrap_or("(unset)"), s.help))
+            .collect()
     }
 }
 
@@ -208,7 +342,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -222,22 +359,44 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key_and_what_was_expected() {
-        let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN", "nine-thousand")])).unwrap_err().to_string();
-        assert!(error.contains("GARRISON_LISTEN") && error.contains("nine-thousand") && error.contains("0.0.0.0:9000"), "{error}");
-        let error = Config::from_sources(None, &env(&[("GARRISON_REDIS_URL", "http://x")])).unwrap_err().to_string();
-        assert!(error.contains("GARRISON_REDIS_URL") && error.contains("redis://"), "{error}");
+        let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN", "nine-thousand")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("GARRISON_LISTEN")
+                && error.contains("nine-thousand")
+                && error.contains("0.0.0.0:9000"),
+            "{error}"
+        );
+        let error = Config::from_sources(None, &env(&[("GARRISON_REDIS_URL", "http://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("GARRISON_REDIS_URL") && error.contains("redis://"),
+            "{error}"
+        );
     }
 
     #[test]
     fn secrets_are_masked_in_errors() {
-        let error = Config::from_sources(None, &env(&[("GARRISON_DATABASE_URL", "mysql://u:hunter2@db")])).unwrap_err().to_string();
+        let error = Config::from_sources(
+            None,
+            &env(&[("GARRISON_DATABASE_URL", "mysql://u:hunter2@db")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(!error.contains("hunter2"), "{error}");
     }
 
     #[test]
     fn unknown_settings_are_refused_with_the_known_list() {
-        let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN_PORT", "1")])).unwrap_err().to_string();
-        assert!(error.contains("GARRISON_LISTEN_PORT") && error.contains("metrics_listen"), "{error}");
+        let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN_PORT", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("GARRISON_LISTEN_PORT") && error.contains("metrics_listen"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -245,11 +404,22 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("garrison-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("garrison.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9100\"\nlogin_failures_allowed = 9\n").unwrap();
-        let config = Config::from_sources(Some(&path), &env(&[("GARRISON_LISTEN", "127.0.0.1:9200")])).unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9100\"\nlogin_failures_allowed = 9\n",
+        )
+        .unwrap();
+        let config =
+            Config::from_sources(Some(&path), &env(&[("GARRISON_LISTEN", "127.0.0.1:9200")]))
+                .unwrap();
         assert_eq!(config.listen.port(), 9200);
         assert_eq!(config.login_failures_allowed, 9);
         std::fs::write(&path, "listen = [").unwrap();
-        assert!(Config::from_sources(Some(&path), &env(&[])).unwrap_err().to_string().contains("garrison.toml"));
+        assert!(
+            Config::from_sources(Some(&path), &env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("garrison.toml")
+        );
     }
 }

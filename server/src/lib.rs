@@ -26,8 +26,12 @@ pub use config::Config;
 /// Opens the store (migrating it) and the bus named by `config`, and builds the services.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
     }
     let store = Store::connect(&config.effective_database_url()).await?;
     store.migrate().await.context("migrating the database")?;
@@ -46,21 +50,37 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
 }
 
 fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder().output_name("garrison").site_pkg_dir("pkg").build()
+    LeptosOptions::builder()
+        .output_name("garrison")
+        .site_pkg_dir("pkg")
+        .build()
 }
 
 /// Pages need a logged-in user; anyone else is sent to the login page and brought back after.
 async fn require_login(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let public = path == "/login" || path.starts_with("/setup/") || path.starts_with("/ui-fn/");
-    let logged_in = request.extensions().get::<RequestIdentity>().is_some_and(|i| i.principal.is_some());
+    let logged_in = request
+        .extensions()
+        .get::<RequestIdentity>()
+        .is_some_and(|i| i.principal.is_some());
     if public || logged_in {
         return next.run(request).await;
     }
-    let next_url = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let next_url = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let encoded: String = next_url
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     Redirect::to(&format!("/login?next={encoded}")).into_response()
 }
@@ -69,7 +89,10 @@ async fn require_login(request: Request, next: Next) -> Response {
 pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
     let state = AppState {
         services: services.clone(),
-        settings: HttpSettings { secure_cookies: config.secure_cookies, trust_forwarded_for: config.trust_forwarded_for },
+        settings: HttpSettings {
+            secure_cookies: config.secure_cookies,
+            trust_forwarded_for: config.trust_forwarded_for,
+        },
         metrics: metrics.clone(),
     };
     let options = leptos_options();
@@ -87,9 +110,10 @@ pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
             let options = options.clone();
             move || garrison_app::shell(options.clone())
         })
+        // Reads are GET (`input = GetUrl`), writes POST; CSRF guards the writes.
         .route(
             "/ui-fn/{*name}",
-            axum::routing::post(move |request: Request| {
+            axum::routing::any(move |request: Request| {
                 let ui_context = ui_context.clone();
                 async move { handle_server_fns_with_context(ui_context, request).await }
             }),
@@ -103,18 +127,31 @@ pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
         .route("/-/health/ready/", get(garrison_http::health::ready))
         .route("/static/garrison.css", get(assets::stylesheet))
         .route("/static/avatar.svg", get(assets::avatar))
-        .route("/pkg/{file}", get(assets::package).with_state(config.site_dir.clone()))
+        .route(
+            "/pkg/{file}",
+            get(assets::package).with_state(config.site_dir.clone()),
+        )
         .with_state(state.clone())
         .merge(ui)
         .layer(middleware::from_fn(garrison_http::csrf::protect))
-        .layer(middleware::from_fn_with_state(state, garrison_http::identify))
-        .layer(middleware::from_fn_with_state(metrics, garrison_http::metrics::track))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(8 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(
+            state,
+            garrison_http::identify,
+        ))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            garrison_http::metrics::track,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            8 * 1024 * 1024,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 pub fn metrics_router(metrics: Metrics) -> Router {
-    Router::new().route("/metrics", get(garrison_http::metrics::serve)).with_state(metrics)
+    Router::new()
+        .route("/metrics", get(garrison_http::metrics::serve))
+        .with_state(metrics)
 }
 
 /// Deletes expired sessions every hour.
@@ -124,7 +161,8 @@ pub fn spawn_housekeeping(services: Services) {
         loop {
             tick.tick().await;
             if let Ok(mut conn) = services.store().conn().await {
-                match garrison_store::sessions::delete_expired(&mut conn, chrono::Utc::now()).await {
+                match garrison_store::sessions::delete_expired(&mut conn, chrono::Utc::now()).await
+                {
                     Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "session cleanup failed"),

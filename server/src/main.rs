@@ -5,12 +5,18 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use garrison::{Config, assets, metrics_router, open_services, router, spawn_housekeeping, telemetry};
+use garrison::{
+    Config, assets, metrics_router, open_services, router, spawn_housekeeping, telemetry,
+};
 use garrison_http::Metrics;
 use garrison_services::{BootstrapOutcome, BootstrapRequest, Caller};
 
 #[derive(Parser)]
-#[command(name = "garrison", version, about = "Control plane for identity-provider outposts and blueprints")]
+#[command(
+    name = "garrison",
+    version,
+    about = "Control plane for identity-provider outposts and blueprints"
+)]
 struct Cli {
     /// A TOML file with settings (see `garrison config`); GARRISON_* variables override it.
     #[arg(long, global = true, env = "GARRISON_CONFIG")]
@@ -51,7 +57,9 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log_level, &config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve(config, started).await,
@@ -60,13 +68,22 @@ fn main() -> anyhow::Result<()> {
                 println!("database is up to date");
                 Ok(())
             }
-            Command::Bootstrap { username, email, with_token } => bootstrap(config, username, email, with_token).await,
+            Command::Bootstrap {
+                username,
+                email,
+                with_token,
+            } => bootstrap(config, username, email, with_token).await,
             Command::Config => Ok(()),
         }
     })
 }
 
-async fn bootstrap(config: Config, username: String, email: Option<String>, with_token: bool) -> anyhow::Result<()> {
+async fn bootstrap(
+    config: Config,
+    username: String,
+    email: Option<String>,
+    with_token: bool,
+) -> anyhow::Result<()> {
     let password = match config.bootstrap_password.clone() {
         Some(password) => password,
         None => {
@@ -83,13 +100,24 @@ async fn bootstrap(config: Config, username: String, email: Option<String>, with
         bail!("no password given: set GARRISON_BOOTSTRAP_PASSWORD or pipe it on standard input");
     }
     let token = if with_token {
-        Some(config.bootstrap_token.clone().context("--with-token needs GARRISON_BOOTSTRAP_TOKEN")?)
+        Some(
+            config
+                .bootstrap_token
+                .clone()
+                .context("--with-token needs GARRISON_BOOTSTRAP_TOKEN")?,
+        )
     } else {
         None
     };
     let services = open_services(&config).await?;
     let user = services
-        .create_administrator(&Caller::cli(), &username, email.or(config.bootstrap_email.clone()).as_deref(), Some(&password), token.as_deref())
+        .create_administrator(
+            &Caller::cli(),
+            &username,
+            email.or(config.bootstrap_email.clone()).as_deref(),
+            Some(&password),
+            token.as_deref(),
+        )
         .await?;
     println!("administrator {} (pk {}) is ready", user.username, user.pk);
     Ok(())
@@ -110,12 +138,19 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (GARRISON_LISTEN)", config.listen))?;
     let metrics_listener = tokio::net::TcpListener::bind(config.metrics_listen)
         .await
-        .with_context(|| format!("cannot listen on {} (GARRISON_METRICS_LISTEN)", config.metrics_listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (GARRISON_METRICS_LISTEN)",
+                config.metrics_listen
+            )
+        })?;
     match outcome {
         BootstrapOutcome::SetupRequired { setup_token } => {
             let port = config.listen.port();
             // Printed, not logged: the link is a credential and must not reach log collectors.
-            println!("\n  No administrator exists yet. Open this one-time link to create one:\n\n    http://localhost:{port}/setup/{setup_token}\n");
+            println!(
+                "\n  No administrator exists yet. Open this one-time link to create one:\n\n    http://localhost:{port}/setup/{setup_token}\n"
+            );
         }
         BootstrapOutcome::Created { username, token } => {
             tracing::info!(%username, api_token = token, "first administrator created from GARRISON_BOOTSTRAP_*");
@@ -123,7 +158,9 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         BootstrapOutcome::AlreadyBootstrapped => {}
     }
     if !assets::bundle_available(&config.site_dir) {
-        tracing::warn!("browser bundle not built (scripts/build-ui.sh): pages are served without hydration");
+        tracing::warn!(
+            "browser bundle not built (scripts/build-ui.sh): pages are served without hydration"
+        );
     }
     let metrics = Metrics::new();
     let app = router(services.clone(), &config, metrics.clone());
@@ -136,9 +173,13 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "garrison ready"
     );
-    let metrics_server = axum::serve(metrics_listener, metrics_router(metrics)).with_graceful_shutdown(shutdown_signal());
-    let main_server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let metrics_server = axum::serve(metrics_listener, metrics_router(metrics))
         .with_graceful_shutdown(shutdown_signal());
+    let main_server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     let (main, metrics_result) = tokio::join!(main_server, metrics_server);
     main?;
     metrics_result?;

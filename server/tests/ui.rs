@@ -17,7 +17,11 @@ fn form_post(path: &str, body: &str, cookies: &str) -> Request<Body> {
 }
 
 fn get(path: &str, cookies: &str) -> Request<Body> {
-    Request::get(path).header(header::COOKIE, cookies).header(header::ACCEPT, "text/html").body(Body::empty()).unwrap()
+    Request::get(path)
+        .header(header::COOKIE, cookies)
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap()
 }
 
 fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -30,99 +34,304 @@ fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 async fn log_in(env: &common::Env) -> String {
-    let body = format!("csrf_token={CSRF}&username=akadmin&password={}&next=%2F", common::ADMIN_PASSWORD.replace(' ', "+"));
-    let (status, headers, _) = env.send(form_post("/ui-fn/login", &body, &format!("garrison_csrf={CSRF}"))).await;
+    let body = format!(
+        "csrf_token={CSRF}&username=akadmin&password={}&next=%2F",
+        common::ADMIN_PASSWORD.replace(' ', "+")
+    );
+    let (status, headers, _) = env
+        .send(form_post(
+            "/ui-fn/login",
+            &body,
+            &format!("garrison_csrf={CSRF}"),
+        ))
+        .await;
     assert_eq!(status, StatusCode::FOUND);
-    assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/"));
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/")
+    );
     let session = session_cookie(&headers).expect("login sets the session cookie");
-    let set_cookie = headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite"), "{set_cookie}");
+    let set_cookie = headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite"),
+        "{set_cookie}"
+    );
     format!("garrison_csrf={CSRF}; {session}")
 }
 
-both_stores!(pages_need_a_login_and_the_login_page_has_a_csrf_field, |env: common::Env| async move {
-    let (status, headers, _) = env.send(get("/users?page=2", "")).await;
-    assert!(status.is_redirection(), "{status}");
-    assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/login?next=/users%3Fpage%3D2"));
-    let (status, headers, body) = env.send(get("/login", "")).await;
-    assert_eq!(status, StatusCode::OK);
-    let html = String::from_utf8_lossy(&body);
-    assert!(html.contains("name=\"csrf_token\""), "{html}");
-    assert!(headers.get_all(header::SET_COOKIE).iter().any(|v| v.to_str().unwrap_or("").starts_with("garrison_csrf=")));
-    let (status, _, _) = env.send(get("/no/such/page", &log_in(&env).await)).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-});
-
-both_stores!(forms_without_a_csrf_token_are_refused, |env: common::Env| async move {
-    let body = format!("username=akadmin&password={}", common::ADMIN_PASSWORD);
-    let (status, _, page) = env.send(form_post("/ui-fn/login", &body, &format!("garrison_csrf={CSRF}"))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(String::from_utf8_lossy(&page).contains("CSRF token missing"));
-    let wrong = format!("csrf_token=other&username=akadmin&password=x");
-    let (status, _, _) = env.send(form_post("/ui-fn/login", &wrong, &format!("garrison_csrf={CSRF}"))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    // A session cookie does not let the API be driven cross-site either.
-    let cookies = log_in(&env).await;
-    let request = Request::post("/api/v3/core/groups/")
-        .header(header::COOKIE, &cookies)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{\"name\": \"x\"}"))
-        .unwrap();
-    let (status, _, _) = env.send(request).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let request = Request::post("/api/v3/core/groups/")
-        .header(header::COOKIE, &cookies)
-        .header("X-CSRFToken", CSRF)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{\"name\": \"x\"}"))
-        .unwrap();
-    let (status, _, _) = env.send(request).await;
-    assert_eq!(status, StatusCode::CREATED);
-});
-
-both_stores!(wrong_password_shows_an_inline_error_and_is_rate_limited, |env: common::Env| async move {
-    let cookies = format!("garrison_csrf={CSRF}");
-    let body = format!("csrf_token={CSRF}&username=akadmin&password=wrong");
-    let (status, headers, _) = env.send(form_post("/ui-fn/login", &body, &cookies)).await;
-    assert_eq!(status, StatusCode::FOUND);
-    let back = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(back.contains("__err"), "the error travels back in the URL: {back}");
-    assert!(session_cookie(&headers).is_none());
-    let path = back.trim_start_matches("http://localhost");
-    let (status, _, page) = env.send(get(path, &cookies)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&page).contains("Invalid username or password."), "error shown inline");
-    for _ in 0..5 {
-        env.send(form_post("/ui-fn/login", &body, &cookies)).await;
+both_stores!(
+    pages_need_a_login_and_the_login_page_has_a_csrf_field,
+    |env: common::Env| async move {
+        let (status, headers, _) = env.send(get("/users?page=2", "")).await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/login?next=/users%3Fpage%3D2")
+        );
+        let (status, headers, body) = env.send(get("/login", "")).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("name=\"csrf_token\""), "{html}");
+        assert!(
+            headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|v| v.to_str().unwrap_or("").starts_with("garrison_csrf="))
+        );
+        let (status, _, _) = env.send(get("/no/such/page", &log_in(&env).await)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let good = format!("csrf_token={CSRF}&username=akadmin&password={}", common::ADMIN_PASSWORD.replace(' ', "+"));
-    let (_, headers, _) = env.send(form_post("/ui-fn/login", &good, &cookies)).await;
-    assert!(session_cookie(&headers).is_none(), "after 5 failures even the right password waits");
-    let (_, events) = env.admin("GET", "/events/events/?action=login_failed", None).await;
-    assert!(events["pagination"]["count"].as_u64().unwrap_or(0) >= 5);
-    assert_eq!(events["results"][0]["user"]["username"], "akadmin");
-});
+);
 
-both_stores!(a_group_created_through_the_form_is_listed_and_audited, |env: common::Env| async move {
-    let cookies = log_in(&env).await;
-    let (status, _, page) = env.send(get("/", &cookies)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&page).contains("dashboard-counts"));
+both_stores!(
+    forms_without_a_csrf_token_are_refused,
+    |env: common::Env| async move {
+        let body = format!("username=akadmin&password={}", common::ADMIN_PASSWORD);
+        let (status, _, page) = env
+            .send(form_post(
+                "/ui-fn/login",
+                &body,
+                &format!("garrison_csrf={CSRF}"),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(String::from_utf8_lossy(&page).contains("CSRF token missing"));
+        let wrong = format!("csrf_token=other&username=akadmin&password=x");
+        let (status, _, _) = env
+            .send(form_post(
+                "/ui-fn/login",
+                &wrong,
+                &format!("garrison_csrf={CSRF}"),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // A session cookie does not let the API be driven cross-site either.
+        let cookies = log_in(&env).await;
+        let request = Request::post("/api/v3/core/groups/")
+            .header(header::COOKIE, &cookies)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{\"name\": \"x\"}"))
+            .unwrap();
+        let (status, _, _) = env.send(request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let request = Request::post("/api/v3/core/groups/")
+            .header(header::COOKIE, &cookies)
+            .header("X-CSRFToken", CSRF)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{\"name\": \"x\"}"))
+            .unwrap();
+        let (status, _, _) = env.send(request).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+);
 
-    let body = format!("csrf_token={CSRF}&name=&attributes=%7B%7D");
-    let (status, headers, _) = env.send(form_post("/ui-fn/save_group", &body, &cookies)).await;
-    assert_eq!(status, StatusCode::FOUND);
-    let back = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(back.contains("__err"), "a blank name comes back as an error: {back}");
+both_stores!(
+    hydrated_form_posts_carry_the_token_as_an_argument,
+    |env: common::Env| async move {
+        // What the hydrated ActionForm sends: the typed arguments, url-encoded, via fetch.
+        let post = |body: String| {
+            Request::post("/ui-fn/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .header(header::COOKIE, format!("garrison_csrf={CSRF}"))
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let password = common::ADMIN_PASSWORD.replace(' ', "+");
+        let (status, headers, _) = env
+            .send(post(format!(
+                "csrf_token={CSRF}&username=akadmin&password={password}&next=%2Fgroups"
+            )))
+            .await;
+        assert!(status.is_success() || status.is_redirection(), "{status}");
+        assert!(session_cookie(&headers).is_some());
+        let (status, _, body) = env
+            .send(post(format!("username=akadmin&password={password}")))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            error["Message"].as_str().unwrap_or("").contains("CSRF"),
+            "the UI can show it: {error}"
+        );
+    }
+);
 
-    let body = format!("csrf_token={CSRF}&name=platform-team&is_superuser=&attributes=%7B%22tier%22%3A1%7D");
-    let (status, headers, _) = env.send(form_post("/ui-fn/save_group", &body, &cookies)).await;
-    assert_eq!(status, StatusCode::FOUND);
-    assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/groups"));
-    let (_, _, page) = env.send(get("/groups", &cookies)).await;
-    assert!(String::from_utf8_lossy(&page).contains("platform-team"));
-    let (_, _, page) = env.send(get("/events?action=model_created", &cookies)).await;
-    let html = String::from_utf8_lossy(&page);
-    assert!(html.contains("platform-team (authentik_core.group)"), "{html}");
-    assert!(html.contains("akadmin"));
-});
+both_stores!(
+    wrong_password_shows_an_inline_error_and_is_rate_limited,
+    |env: common::Env| async move {
+        let cookies = format!("garrison_csrf={CSRF}");
+        let body = format!("csrf_token={CSRF}&username=akadmin&password=wrong");
+        let (status, headers, _) = env.send(form_post("/ui-fn/login", &body, &cookies)).await;
+        assert_eq!(status, StatusCode::FOUND);
+        let back = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            back.contains("__err"),
+            "the error travels back in the URL: {back}"
+        );
+        assert!(session_cookie(&headers).is_none());
+        let path = back.trim_start_matches("http://localhost");
+        let (status, _, page) = env.send(get(path, &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            String::from_utf8_lossy(&page).contains("Invalid username or password."),
+            "error shown inline"
+        );
+        for _ in 0..5 {
+            env.send(form_post("/ui-fn/login", &body, &cookies)).await;
+        }
+        let good = format!(
+            "csrf_token={CSRF}&username=akadmin&password={}",
+            common::ADMIN_PASSWORD.replace(' ', "+")
+        );
+        let (_, headers, _) = env.send(form_post("/ui-fn/login", &good, &cookies)).await;
+        assert!(
+            session_cookie(&headers).is_none(),
+            "after 5 failures even the right password waits"
+        );
+        let (_, events) = env
+            .admin("GET", "/events/events/?action=login_failed", None)
+            .await;
+        assert!(events["pagination"]["count"].as_u64().unwrap_or(0) >= 5);
+        assert_eq!(events["results"][0]["user"]["username"], "akadmin");
+    }
+);
+
+both_stores!(
+    a_group_created_through_the_form_is_listed_and_audited,
+    |env: common::Env| async move {
+        let cookies = log_in(&env).await;
+        let (status, _, page) = env.send(get("/", &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&page).contains("dashboard-counts"));
+
+        let body = format!("csrf_token={CSRF}&name=&attributes=%7B%7D");
+        let (status, headers, _) = env
+            .send(form_post("/ui-fn/save_group", &body, &cookies))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        let back = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            back.contains("__err"),
+            "a blank name comes back as an error: {back}"
+        );
+
+        let body = format!(
+            "csrf_token={CSRF}&name=platform-team&is_superuser=&attributes=%7B%22tier%22%3A1%7D"
+        );
+        let (status, headers, _) = env
+            .send(form_post("/ui-fn/save_group", &body, &cookies))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/groups")
+        );
+        let (_, _, page) = env.send(get("/groups", &cookies)).await;
+        assert!(String::from_utf8_lossy(&page).contains("platform-team"));
+        let (_, _, page) = env
+            .send(get("/events?action=model_created", &cookies))
+            .await;
+        let html = String::from_utf8_lossy(&page);
+        assert!(
+            html.contains("platform-team (authentik_core.group)"),
+            "{html}"
+        );
+        assert!(html.contains("akadmin"));
+    }
+);
+
+both_stores!(
+    read_server_functions_answer_get_requests,
+    |env: common::Env| async move {
+        let cookies = log_in(&env).await;
+        let fetch = |cookies: &str| {
+            Request::get("/ui-fn/list_groups?page=1&search=")
+                .header(header::COOKIE, cookies)
+                .header(header::ACCEPT, "application/json")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (status, _, body) = env.send(fetch(&cookies)).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(page["items"][0]["name"], "authentik Admins");
+        let (status, _, body) = env.send(fetch(&format!("garrison_csrf={CSRF}"))).await;
+        assert!(
+            String::from_utf8_lossy(&body).contains("session has ended"),
+            "{status}: anonymous reads are refused"
+        );
+    }
+);
+
+both_stores!(
+    first_start_setup_link_creates_the_administrator_once,
+    empty,
+    |env: common::Env| async move {
+        use garrison_services::{BootstrapOutcome, BootstrapRequest};
+        let outcome = env
+            .services
+            .ensure_bootstrap(BootstrapRequest::default())
+            .await
+            .unwrap();
+        let BootstrapOutcome::SetupRequired { setup_token } = outcome else {
+            panic!("expected a setup link, got {outcome:?}")
+        };
+        let cookies = format!("garrison_csrf={CSRF}");
+        let (status, _, page) = env
+            .send(get(&format!("/setup/{setup_token}"), &cookies))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&page).contains("Create administrator"));
+        let (_, _, page) = env.send(get("/setup/wrong-token", &cookies)).await;
+        assert!(String::from_utf8_lossy(&page).contains("invalid or has already been used"));
+
+        let body =
+            format!("csrf_token={CSRF}&token={setup_token}&username=root&password=long-enough-pw");
+        let (status, headers, _) = env
+            .send(form_post("/ui-fn/complete_setup", &body, &cookies))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/login?setup=done")
+        );
+        let outcome = env
+            .services
+            .login("root", "long-enough-pw", None, "test")
+            .await
+            .expect("the new administrator logs in");
+        assert!(outcome.user.is_superuser);
+        let (status, headers, _) = env
+            .send(form_post("/ui-fn/complete_setup", &body, &cookies))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            location.contains("__err"),
+            "the link works once: {location}"
+        );
+        assert_eq!(
+            env.services
+                .ensure_bootstrap(BootstrapRequest::default())
+                .await
+                .unwrap(),
+            BootstrapOutcome::AlreadyBootstrapped
+        );
+    }
+);

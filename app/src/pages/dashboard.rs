@@ -12,7 +12,10 @@ pub fn DashboardPage() -> impl IntoView {
     let counts = Resource::new(|| (), |_| dashboard());
     // Live counts: refetch on an interval once hydrated (the server render is a snapshot).
     Effect::new(move |_| {
-        let _ = set_interval_with_handle(move || counts.refetch(), std::time::Duration::from_millis(REFRESH_MS));
+        let _ = set_interval_with_handle(
+            move || counts.refetch(),
+            std::time::Duration::from_millis(REFRESH_MS),
+        );
     });
     view! {
         <Title text="Dashboard · Garrison"/>

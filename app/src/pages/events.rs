@@ -9,7 +9,10 @@ use crate::functions::list_events;
 
 /// "group admins (authentik_core.group)" from an event's context, when it is about a model.
 fn subject(event: &Event) -> String {
-    let model = event.context.get("model").or_else(|| event.context.get("secret"));
+    let model = event
+        .context
+        .get("model")
+        .or_else(|| event.context.get("secret"));
     match model {
         Some(m) => format!(
             "{} ({}.{})",
@@ -35,7 +38,10 @@ pub fn EventsPage() -> impl IntoView {
     let (page, search) = list_params();
     let query = use_query_map();
     let action = Memo::new(move |_| query.with(|q| q.get("action").unwrap_or_default()));
-    let events = Resource::new(move || (page.get(), search.get(), action.get()), |(p, s, a)| list_events(p, s, a));
+    let events = Resource::new(
+        move || (page.get(), search.get(), action.get()),
+        |(p, s, a)| list_events(p, s, a),
+    );
     view! {
         <Title text="Events · Garrison"/>
         <h1>"Events"</h1>

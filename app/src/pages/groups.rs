@@ -9,7 +9,10 @@ use crate::functions::{SaveGroup, get_group, list_groups};
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let (page, search) = list_params();
-    let groups = Resource::new(move || (page.get(), search.get()), |(p, s)| list_groups(p, s));
+    let groups = Resource::new(
+        move || (page.get(), search.get()),
+        |(p, s)| list_groups(p, s),
+    );
     view! {
         <Title text="Groups · Garrison"/>
         <div class="page-head">

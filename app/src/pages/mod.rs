@@ -12,13 +12,15 @@ pub use groups::{GroupFormPage, GroupsPage};
 pub use misc::{NotFound, Upcoming};
 pub use users::{UserFormPage, UsersPage};
 
-use leptos_router::hooks::use_query_map;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// `page` and `search` from the URL.
 pub(crate) fn list_params() -> (Memo<u64>, Memo<String>) {
     let query = use_query_map();
-    let page = Memo::new(move |_| query.with(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64)));
+    let page = Memo::new(move |_| {
+        query.with(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64))
+    });
     let search = Memo::new(move |_| query.with(|q| q.get("search").unwrap_or_default()));
     (page, search)
 }
@@ -29,7 +31,13 @@ pub(crate) fn search_suffix(search: &str) -> String {
     } else {
         let encoded: String = search
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
         format!("&search={encoded}")
     }

@@ -10,7 +10,10 @@ use crate::functions::{SaveUser, get_user, list_users};
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let (page, search) = list_params();
-    let users = Resource::new(move || (page.get(), search.get()), |(p, s)| list_users(p, s));
+    let users = Resource::new(
+        move || (page.get(), search.get()),
+        |(p, s)| list_users(p, s),
+    );
     view! {
         <Title text="Users · Garrison"/>
         <div class="page-head">

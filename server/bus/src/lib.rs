@@ -38,11 +38,15 @@ enum Inner {
 impl Bus {
     /// The in-process bus: nothing to install, shared by nothing outside this process.
     pub fn in_process() -> Self {
-        Self { inner: Inner::Memory(memory::MemoryBus::default()) }
+        Self {
+            inner: Inner::Memory(memory::MemoryBus::default()),
+        }
     }
 
     pub async fn redis(url: &str) -> Result<Self> {
-        Ok(Self { inner: Inner::Redis(redis::RedisBus::connect(url).await?) })
+        Ok(Self {
+            inner: Inner::Redis(redis::RedisBus::connect(url).await?),
+        })
     }
 
     pub fn kind(&self) -> &'static str {
@@ -131,10 +135,25 @@ mod tests {
         for bus in buses().await {
             let key = format!("test:window:{}", std::process::id());
             bus.delete(&key).await.unwrap();
-            assert_eq!(bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(), 1, "{}", bus.kind());
-            assert_eq!(bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(), 2, "{}", bus.kind());
+            assert_eq!(
+                bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(),
+                1,
+                "{}",
+                bus.kind()
+            );
+            assert_eq!(
+                bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(),
+                2,
+                "{}",
+                bus.kind()
+            );
             tokio::time::sleep(Duration::from_millis(1100)).await;
-            assert_eq!(bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(), 1, "{}", bus.kind());
+            assert_eq!(
+                bus.incr_window(&key, Duration::from_secs(1)).await.unwrap(),
+                1,
+                "{}",
+                bus.kind()
+            );
         }
     }
 
@@ -144,7 +163,9 @@ mod tests {
             let channel = format!("test:chan:{}", std::process::id());
             let mut rx = bus.subscribe(&channel).await.unwrap();
             bus.publish(&channel, "hello").await.unwrap();
-            let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("message in time");
+            let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("message in time");
             assert_eq!(got.unwrap(), "hello", "{}", bus.kind());
         }
     }
@@ -153,7 +174,9 @@ mod tests {
     async fn values_expire() {
         for bus in buses().await {
             let key = format!("test:value:{}", std::process::id());
-            bus.set(&key, "v", Some(Duration::from_millis(1000))).await.unwrap();
+            bus.set(&key, "v", Some(Duration::from_millis(1000)))
+                .await
+                .unwrap();
             assert_eq!(bus.get(&key).await.unwrap().as_deref(), Some("v"));
             tokio::time::sleep(Duration::from_millis(1100)).await;
             assert_eq!(bus.get(&key).await.unwrap(), None, "{}", bus.kind());

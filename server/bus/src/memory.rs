@@ -13,14 +13,18 @@ pub(crate) struct MemoryBus {
 /// A poisoned lock only means another thread panicked mid-update of a cache entry; the map
 /// itself is still usable, so recover it rather than propagate the panic.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemoryBus {
     pub(crate) fn incr_window(&self, key: &str, ttl: Duration) -> u64 {
         let now = Instant::now();
         let mut values = lock(&self.values);
-        let entry = values.entry(key.to_owned()).or_insert_with(|| ("0".into(), Some(now + ttl)));
+        let entry = values
+            .entry(key.to_owned())
+            .or_insert_with(|| ("0".into(), Some(now + ttl)));
         if entry.1.is_some_and(|at| at <= now) {
             *entry = ("0".into(), Some(now + ttl));
         }
@@ -42,7 +46,10 @@ impl MemoryBus {
     }
 
     pub(crate) fn set(&self, key: &str, value: &str, ttl: Option<Duration>) {
-        lock(&self.values).insert(key.to_owned(), (value.to_owned(), ttl.map(|t| Instant::now() + t)));
+        lock(&self.values).insert(
+            key.to_owned(),
+            (value.to_owned(), ttl.map(|t| Instant::now() + t)),
+        );
     }
 
     pub(crate) fn delete(&self, key: &str) {
@@ -57,6 +64,9 @@ impl MemoryBus {
     }
 
     pub(crate) fn subscribe(&self, channel: &str) -> broadcast::Receiver<String> {
-        lock(&self.channels).entry(channel.to_owned()).or_insert_with(|| broadcast::channel(256).0).subscribe()
+        lock(&self.channels)
+            .entry(channel.to_owned())
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
     }
 }

@@ -24,9 +24,12 @@ fn command(error: fred::error::Error) -> BusError {
 impl RedisBus {
     pub(crate) async fn connect(url: &str) -> Result<Self> {
         let config = Config::from_url(url).map_err(|e| BusError::Url(e.to_string()))?;
-        let client = Builder::from_config(config.clone()).build().map_err(|e| BusError::Connect(e.to_string()))?;
-        let subscriber =
-            Builder::from_config(config).build_subscriber_client().map_err(|e| BusError::Connect(e.to_string()))?;
+        let client = Builder::from_config(config.clone())
+            .build()
+            .map_err(|e| BusError::Connect(e.to_string()))?;
+        let subscriber = Builder::from_config(config)
+            .build_subscriber_client()
+            .map_err(|e| BusError::Connect(e.to_string()))?;
         tokio::time::timeout(Duration::from_secs(10), async {
             client.init().await?;
             subscriber.init().await
@@ -42,19 +45,29 @@ impl RedisBus {
         let fan_out = channels.clone();
         tokio::spawn(async move {
             while let Ok(message) = messages.recv().await {
-                let Ok(text) = message.value.convert::<String>() else { continue };
+                let Ok(text) = message.value.convert::<String>() else {
+                    continue;
+                };
                 if let Some(sender) = fan_out.lock().await.get(&*message.channel) {
                     let _ = sender.send(text);
                 }
             }
         });
-        Ok(Self { client, subscriber, channels })
+        Ok(Self {
+            client,
+            subscriber,
+            channels,
+        })
     }
 
     pub(crate) async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64> {
         let value: i64 = self.client.incr(key).await.map_err(command)?;
         if value == 1 {
-            let _: () = self.client.pexpire(key, ttl.as_millis() as i64, None).await.map_err(command)?;
+            let _: () = self
+                .client
+                .pexpire(key, ttl.as_millis() as i64, None)
+                .await
+                .map_err(command)?;
         }
         Ok(value.max(0) as u64)
     }
@@ -65,7 +78,11 @@ impl RedisBus {
 
     pub(crate) async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
         let expiration = ttl.map(|t| Expiration::PX(t.as_millis() as i64));
-        let _: () = self.client.set(key, value, expiration, None, false).await.map_err(command)?;
+        let _: () = self
+            .client
+            .set(key, value, expiration, None, false)
+            .await
+            .map_err(command)?;
         Ok(())
     }
 
@@ -75,7 +92,11 @@ impl RedisBus {
     }
 
     pub(crate) async fn publish(&self, channel: &str, message: &str) -> Result<()> {
-        let _: i64 = self.client.publish(channel, message).await.map_err(command)?;
+        let _: i64 = self
+            .client
+            .publish(channel, message)
+            .await
+            .map_err(command)?;
         Ok(())
     }
 

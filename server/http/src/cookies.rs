@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn reads_one_cookie_among_many() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; garrison_session=abc; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; garrison_session=abc; b=2"),
+        );
         assert_eq!(read(&headers, SESSION).as_deref(), Some("abc"));
         assert_eq!(read(&headers, CSRF), None);
     }
@@ -45,6 +48,10 @@ mod tests {
     #[test]
     fn cookies_are_http_only_and_same_site() {
         let cookie = set(SESSION, "v", 60, true);
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"));
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && cookie.contains("Secure")
+        );
     }
 }

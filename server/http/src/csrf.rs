@@ -28,7 +28,15 @@ fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn refuse(request_wants_html: bool, reason: &str) -> Response {
+/// Where the UI's server functions live; their callers decode errors as the UI's error enum.
+const SERVER_FN_PREFIX: &str = "/ui-fn/";
+
+fn refuse(request_wants_html: bool, server_fn: bool, reason: &str) -> Response {
+    if server_fn && !request_wants_html {
+        // The hydrated client decodes `UiError` (`{"Message": "…"}`), not the API's `detail`.
+        let body = json!({"Message": format!("{reason} Reload the page and try again.")});
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
     if request_wants_html {
         let body = format!(
             "<!doctype html><title>Request refused</title><link rel=stylesheet href=/static/garrison.css>\
@@ -37,7 +45,11 @@ fn refuse(request_wants_html: bool, reason: &str) -> Response {
         );
         (StatusCode::FORBIDDEN, Html(body)).into_response()
     } else {
-        (StatusCode::FORBIDDEN, axum::Json(json!({"detail": format!("CSRF Failed: {reason}")}))).into_response()
+        (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"detail": format!("CSRF Failed: {reason}")})),
+        )
+            .into_response()
     }
 }
 
@@ -54,8 +66,14 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
     let token = cookie.clone().unwrap_or_else(new_token);
     request.extensions_mut().insert(CsrfToken(token.clone()));
 
-    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let credential = request.extensions().get::<RequestIdentity>().map(|i| i.credential.clone());
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let credential = request
+        .extensions()
+        .get::<RequestIdentity>()
+        .map(|i| i.credential.clone());
     let cookie_borne = matches!(credential, Some(Credential::Session(_)));
     // API calls without a session cookie carry no ambient authority: authentication decides.
     let api_without_session = request.uri().path().starts_with("/api/") && !cookie_borne;
@@ -65,23 +83,30 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"));
+        let server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
         let Some(expected) = cookie.as_deref() else {
-            return refuse(wants_html, "CSRF cookie not set.");
+            return refuse(wants_html, server_fn, "CSRF cookie not set.");
         };
-        let mut submitted = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut submitted = request
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if submitted.is_none() && is_form(&request) {
             let (parts, body) = request.into_parts();
             let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
                 Ok(bytes) => bytes,
-                Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "form body too large").into_response(),
+                Err(_) => {
+                    return (StatusCode::PAYLOAD_TOO_LARGE, "form body too large").into_response();
+                }
             };
             submitted = url_form_field(&bytes, FIELD);
             request = Request::from_parts(parts, Body::from(bytes));
         }
         match submitted {
-            None => return refuse(wants_html, "CSRF token missing."),
+            None => return refuse(wants_html, server_fn, "CSRF token missing."),
             Some(value) if !constant_time_eq(value.as_bytes(), expected.as_bytes()) => {
-                return refuse(wants_html, "CSRF token incorrect.");
+                return refuse(wants_html, server_fn, "CSRF token incorrect.");
             }
             Some(_) => {}
         }
@@ -89,7 +114,9 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
 
     let mut response = next.run(request).await;
     if cookie.is_none() {
-        if let Ok(value) = HeaderValue::from_str(&cookies::set(cookies::CSRF, &token, 365 * 24 * 3600, false)) {
+        if let Ok(value) =
+            HeaderValue::from_str(&cookies::set(cookies::CSRF, &token, 365 * 24 * 3600, false))
+        {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
@@ -97,7 +124,10 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
 }
 
 fn url_form_field(body: &[u8], name: &str) -> Option<String> {
-    form_urlencoded_pairs(body).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    form_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
@@ -114,7 +144,10 @@ mod tests {
 
     #[test]
     fn finds_the_token_in_a_form_body() {
-        assert_eq!(url_form_field(b"name=x&csrf_token=abc%3D&z=1", FIELD).as_deref(), Some("abc="));
+        assert_eq!(
+            url_form_field(b"name=x&csrf_token=abc%3D&z=1", FIELD).as_deref(),
+            Some("abc=")
+        );
         assert_eq!(url_form_field(b"name=x", FIELD), None);
     }
 

@@ -36,10 +36,14 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::BadRequest(errors) => (StatusCode::BAD_REQUEST, Json(errors)).into_response(),
             ApiError::NotFound => detail(StatusCode::NOT_FOUND, "Not found."),
-            ApiError::MethodNotAllowed => detail(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed."),
+            ApiError::MethodNotAllowed => {
+                detail(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
+            }
             ApiError::Unauthenticated => unauthenticated(),
             ApiError::Service(error) => match error {
-                ServiceError::Validation(errors) => (StatusCode::BAD_REQUEST, Json(errors)).into_response(),
+                ServiceError::Validation(errors) => {
+                    (StatusCode::BAD_REQUEST, Json(errors)).into_response()
+                }
                 ServiceError::NotFound { .. } => detail(StatusCode::NOT_FOUND, "Not found."),
                 ServiceError::Unauthenticated => unauthenticated(),
                 ServiceError::Forbidden { permission } => (
@@ -53,7 +57,9 @@ impl IntoResponse for ApiError {
                 ServiceError::RateLimited { retry_after_secs } => {
                     let mut response = detail(
                         StatusCode::TOO_MANY_REQUESTS,
-                        &format!("Request was throttled. Expected available in {retry_after_secs} seconds."),
+                        &format!(
+                            "Request was throttled. Expected available in {retry_after_secs} seconds."
+                        ),
                     );
                     if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -71,7 +77,13 @@ impl IntoResponse for ApiError {
 }
 
 fn unauthenticated() -> Response {
-    let mut response = detail(StatusCode::UNAUTHORIZED, "Authentication credentials were not provided.");
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+    let mut response = detail(
+        StatusCode::UNAUTHORIZED,
+        "Authentication credentials were not provided.",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"api\""),
+    );
     response
 }

@@ -15,7 +15,11 @@ pub async fn live() -> impl IntoResponse {
 /// The store and the cache both answer; a load balancer sends traffic only then.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let (store, cache) = state.services.ready().await;
-    let status = if store && cache { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if store && cache {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(json!({

@@ -55,11 +55,19 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("garrison_http_requests", "HTTP requests handled", requests.clone());
+        registry.register(
+            "garrison_http_requests",
+            "HTTP requests handled",
+            requests.clone(),
+        );
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
-        registry.register("garrison_http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register(
+            "garrison_http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
         let process = ProcessGauges {
             resident_memory_bytes: Gauge::default(),
             virtual_memory_bytes: Gauge::default(),
@@ -68,20 +76,49 @@ impl Metrics {
             start_time_seconds: Gauge::default(),
             threads: Gauge::default(),
         };
-        registry.register("process_resident_memory_bytes", "Resident memory size", process.resident_memory_bytes.clone());
-        registry.register("process_virtual_memory_bytes", "Virtual memory size", process.virtual_memory_bytes.clone());
-        registry.register("process_cpu_seconds", "User and system CPU time spent", process.cpu_seconds_total.clone());
-        registry.register("process_open_fds", "Open file descriptors", process.open_fds.clone());
-        registry.register("process_start_time_seconds", "Start time since the Unix epoch", process.start_time_seconds.clone());
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory size",
+            process.resident_memory_bytes.clone(),
+        );
+        registry.register(
+            "process_virtual_memory_bytes",
+            "Virtual memory size",
+            process.virtual_memory_bytes.clone(),
+        );
+        registry.register(
+            "process_cpu_seconds",
+            "User and system CPU time spent",
+            process.cpu_seconds_total.clone(),
+        );
+        registry.register(
+            "process_open_fds",
+            "Open file descriptors",
+            process.open_fds.clone(),
+        );
+        registry.register(
+            "process_start_time_seconds",
+            "Start time since the Unix epoch",
+            process.start_time_seconds.clone(),
+        );
         registry.register("process_threads", "OS threads", process.threads.clone());
-        process.start_time_seconds.set(chrono::Utc::now().timestamp());
-        Self { registry: Arc::new(registry), requests, latency, process: Arc::new(process) }
+        process
+            .start_time_seconds
+            .set(chrono::Utc::now().timestamp());
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            process: Arc::new(process),
+        }
     }
 
     fn refresh_process(&self) {
         let page_size = 4096i64;
         if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
-            let mut fields = statm.split_whitespace().filter_map(|f| f.parse::<i64>().ok());
+            let mut fields = statm
+                .split_whitespace()
+                .filter_map(|f| f.parse::<i64>().ok());
             if let (Some(size), Some(resident)) = (fields.next(), fields.next()) {
                 self.process.virtual_memory_bytes.set(size * page_size);
                 self.process.resident_memory_bytes.set(resident * page_size);
@@ -91,8 +128,15 @@ impl Metrics {
             // Fields after the parenthesised command name; utime and stime are 14 and 15 (1-based).
             if let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) {
                 let fields: Vec<&str> = rest.split_whitespace().collect();
-                let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-                self.process.cpu_seconds_total.set((ticks(11) + ticks(12)) / 100.0);
+                let ticks = |i: usize| {
+                    fields
+                        .get(i)
+                        .and_then(|f| f.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                self.process
+                    .cpu_seconds_total
+                    .set((ticks(11) + ticks(12)) / 100.0);
                 self.process.threads.set(ticks(17) as i64);
             }
         }
@@ -111,8 +155,19 @@ impl Metrics {
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { method: method.into(), route: route.into(), status }).inc();
-        self.latency.get_or_create(&RouteLabels { method: method.into(), route: route.into() }).observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.into(),
+                route: route.into(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.into(),
+                route: route.into(),
+            })
+            .observe(seconds);
     }
 }
 
@@ -127,10 +182,22 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
 pub async fn serve(State(metrics): State<Metrics>) -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
 }

@@ -17,8 +17,12 @@ pub enum UserType {
 }
 
 impl UserType {
-    pub const ALL: [UserType; 4] =
-        [Self::Internal, Self::External, Self::ServiceAccount, Self::InternalServiceAccount];
+    pub const ALL: [UserType; 4] = [
+        Self::Internal,
+        Self::External,
+        Self::ServiceAccount,
+        Self::InternalServiceAccount,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,7 +130,12 @@ pub enum TokenIntent {
 }
 
 impl TokenIntent {
-    pub const ALL: [TokenIntent; 4] = [Self::Verification, Self::Api, Self::Recovery, Self::AppPassword];
+    pub const ALL: [TokenIntent; 4] = [
+        Self::Verification,
+        Self::Api,
+        Self::Recovery,
+        Self::AppPassword,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -35,7 +35,11 @@ fn request_json(caller: &Caller) -> Value {
     }
 }
 
-pub(crate) fn event(caller: &Caller, action: EventAction, mut context: Map<String, Value>) -> Event {
+pub(crate) fn event(
+    caller: &Caller,
+    action: EventAction,
+    mut context: Map<String, Value>,
+) -> Event {
     context.insert("http_request".into(), request_json(caller));
     Event {
         pk: Uuid::new_v4(),
@@ -47,6 +51,62 @@ pub(crate) fn event(caller: &Caller, action: EventAction, mut context: Map<Strin
         created: Utc::now(),
         expires: None,
     }
+}
+
+/// An object whose changes are audited: which object it is, and the fields events record
+/// (never secrets).
+pub(crate) trait Audited {
+    fn model_ref(&self) -> ModelRef<'_>;
+    fn audit_view(&self) -> Value;
+}
+
+pub(crate) async fn created(
+    tx: &mut Tx,
+    caller: &Caller,
+    object: &impl Audited,
+) -> ServiceResult<()> {
+    record_model_change(
+        tx,
+        caller,
+        EventAction::ModelCreated,
+        object.model_ref(),
+        None,
+        Some(&object.audit_view()),
+    )
+    .await
+}
+
+pub(crate) async fn updated<T: Audited>(
+    tx: &mut Tx,
+    caller: &Caller,
+    before: &T,
+    after: &T,
+) -> ServiceResult<()> {
+    record_model_change(
+        tx,
+        caller,
+        EventAction::ModelUpdated,
+        after.model_ref(),
+        Some(&before.audit_view()),
+        Some(&after.audit_view()),
+    )
+    .await
+}
+
+pub(crate) async fn deleted(
+    tx: &mut Tx,
+    caller: &Caller,
+    object: &impl Audited,
+) -> ServiceResult<()> {
+    record_model_change(
+        tx,
+        caller,
+        EventAction::ModelDeleted,
+        object.model_ref(),
+        Some(&object.audit_view()),
+        None,
+    )
+    .await
 }
 
 /// Records a model change. `before`/`after` are the audit views of the object (secrets
@@ -69,7 +129,12 @@ pub(crate) async fn record_model_change(
     Ok(())
 }
 
-pub(crate) async fn record(tx: &mut Tx, caller: &Caller, action: EventAction, context: Map<String, Value>) -> ServiceResult<()> {
+pub(crate) async fn record(
+    tx: &mut Tx,
+    caller: &Caller,
+    action: EventAction,
+    context: Map<String, Value>,
+) -> ServiceResult<()> {
     garrison_store::events::insert(tx.conn(), &event(caller, action, context)).await?;
     Ok(())
 }

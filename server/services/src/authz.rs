@@ -51,7 +51,10 @@ pub enum Visibility {
 
 impl Principal {
     pub fn system() -> Self {
-        Self { user: None, permissions: PermissionSet::default() }
+        Self {
+            user: None,
+            permissions: PermissionSet::default(),
+        }
     }
 
     pub fn is_superuser(&self) -> bool {
@@ -66,7 +69,10 @@ impl Principal {
     }
 
     pub fn username(&self) -> &str {
-        self.user.as_ref().map(|u| u.username.as_str()).unwrap_or("system")
+        self.user
+            .as_ref()
+            .map(|u| u.username.as_str())
+            .unwrap_or("system")
     }
 
     pub fn has(&self, permission: &str) -> bool {
@@ -74,15 +80,28 @@ impl Principal {
     }
 
     pub fn has_on(&self, permission: &str, object_pk: &str) -> bool {
-        self.has(permission) || self.permissions.objects.get(permission).is_some_and(|pks| pks.contains(object_pk))
+        self.has(permission)
+            || self
+                .permissions
+                .objects
+                .get(permission)
+                .is_some_and(|pks| pks.contains(object_pk))
     }
 
     pub fn require(&self, permission: &str) -> ServiceResult<()> {
-        if self.has(permission) { Ok(()) } else { Err(ServiceError::forbidden(permission)) }
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(permission))
+        }
     }
 
     pub fn require_on(&self, permission: &str, object_pk: &str) -> ServiceResult<()> {
-        if self.has_on(permission, object_pk) { Ok(()) } else { Err(ServiceError::forbidden(permission)) }
+        if self.has_on(permission, object_pk) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(permission))
+        }
     }
 
     /// Which objects a list may show. An ordinary user with nothing to see is refused (as
@@ -127,11 +146,19 @@ pub struct Caller {
 
 impl Caller {
     pub fn system() -> Self {
-        Self { principal: Principal::system(), client_ip: None, via: Via::System }
+        Self {
+            principal: Principal::system(),
+            client_ip: None,
+            via: Via::System,
+        }
     }
 
     pub fn cli() -> Self {
-        Self { principal: Principal::system(), client_ip: None, via: Via::Cli }
+        Self {
+            principal: Principal::system(),
+            client_ip: None,
+            via: Via::Cli,
+        }
     }
 }
 
@@ -165,7 +192,10 @@ mod tests {
     fn object_grants_limit_visibility() {
         let principal = Principal {
             user: Some(user(UserType::Internal, false)),
-            permissions: PermissionSet::from_grants([("authentik_core.view_group".into(), "g1".into())]),
+            permissions: PermissionSet::from_grants([(
+                "authentik_core.view_group".into(),
+                "g1".into(),
+            )]),
         };
         assert_eq!(
             principal.visibility("authentik_core.view_group").unwrap(),
@@ -178,16 +208,30 @@ mod tests {
 
     #[test]
     fn nothing_visible_is_forbidden_for_users_but_empty_for_internal_service_accounts() {
-        let person = Principal { user: Some(user(UserType::Internal, false)), permissions: Default::default() };
-        assert!(matches!(person.visibility("authentik_core.view_user"), Err(ServiceError::Forbidden { .. })));
-        let outpost =
-            Principal { user: Some(user(UserType::InternalServiceAccount, false)), permissions: Default::default() };
-        assert_eq!(outpost.visibility("authentik_core.view_user").unwrap(), None);
+        let person = Principal {
+            user: Some(user(UserType::Internal, false)),
+            permissions: Default::default(),
+        };
+        assert!(matches!(
+            person.visibility("authentik_core.view_user"),
+            Err(ServiceError::Forbidden { .. })
+        ));
+        let outpost = Principal {
+            user: Some(user(UserType::InternalServiceAccount, false)),
+            permissions: Default::default(),
+        };
+        assert_eq!(
+            outpost.visibility("authentik_core.view_user").unwrap(),
+            None
+        );
     }
 
     #[test]
     fn superusers_and_the_system_hold_everything() {
-        let admin = Principal { user: Some(user(UserType::Internal, true)), permissions: Default::default() };
+        let admin = Principal {
+            user: Some(user(UserType::Internal, true)),
+            permissions: Default::default(),
+        };
         assert!(admin.has("authentik_core.delete_user"));
         assert_eq!(admin.visibility("x.view_y").unwrap(), Some(Visibility::All));
         assert!(Principal::system().has("anything.at_all"));

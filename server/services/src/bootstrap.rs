@@ -38,7 +38,10 @@ impl Services {
         let mut conn = self.store().conn().await?;
         let (admins, _) = groups::list(
             &mut conn,
-            &groups::GroupFilter { is_superuser: Some(true), ..Default::default() },
+            &groups::GroupFilter {
+                is_superuser: Some(true),
+                ..Default::default()
+            },
             groups::DEFAULT_ORDERING,
             100,
             0,
@@ -49,7 +52,10 @@ impl Services {
 
     /// Run on every start: creates the first administrator from the given credentials, or
     /// issues a one-time setup token when there are none.
-    pub async fn ensure_bootstrap(&self, request: BootstrapRequest) -> ServiceResult<BootstrapOutcome> {
+    pub async fn ensure_bootstrap(
+        &self,
+        request: BootstrapRequest,
+    ) -> ServiceResult<BootstrapOutcome> {
         if self.has_superuser().await? {
             return Ok(BootstrapOutcome::AlreadyBootstrapped);
         }
@@ -59,11 +65,23 @@ impl Services {
             settings::set(&mut conn, SETUP_TOKEN_KEY, &crypto::sha256_hex(&token)).await?;
             return Ok(BootstrapOutcome::SetupRequired { setup_token: token });
         }
-        let username = request.username.clone().unwrap_or_else(|| ADMIN_USERNAME.into());
+        let username = request
+            .username
+            .clone()
+            .unwrap_or_else(|| ADMIN_USERNAME.into());
         let has_token = request.token.is_some();
-        self.create_administrator(&Caller::system(), &username, request.email.as_deref(), request.password.as_deref(), request.token.as_deref())
-            .await?;
-        Ok(BootstrapOutcome::Created { username, token: has_token })
+        self.create_administrator(
+            &Caller::system(),
+            &username,
+            request.email.as_deref(),
+            request.password.as_deref(),
+            request.token.as_deref(),
+        )
+        .await?;
+        Ok(BootstrapOutcome::Created {
+            username,
+            token: has_token,
+        })
     }
 
     /// True when `token` is the current one-time setup token.
@@ -77,14 +95,27 @@ impl Services {
     }
 
     /// Consumes the setup token and creates the first administrator.
-    pub async fn complete_setup(&self, token: &str, username: &str, password: &str) -> ServiceResult<User> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+    ) -> ServiceResult<User> {
         if !self.setup_token_valid(token).await? {
-            return Err(ServiceError::invalid(FieldErrors::NON_FIELD, "This setup link is invalid or has already been used."));
+            return Err(ServiceError::invalid(
+                FieldErrors::NON_FIELD,
+                "This setup link is invalid or has already been used.",
+            ));
         }
         if password.chars().count() < 8 {
-            return Err(ServiceError::invalid("password", "Use at least 8 characters."));
+            return Err(ServiceError::invalid(
+                "password",
+                "Use at least 8 characters.",
+            ));
         }
-        let user = self.create_administrator(&Caller::system(), username, None, Some(password), None).await?;
+        let user = self
+            .create_administrator(&Caller::system(), username, None, Some(password), None)
+            .await?;
         let mut conn = self.store().conn().await?;
         settings::delete(&mut conn, SETUP_TOKEN_KEY).await?;
         Ok(user)
@@ -104,7 +135,10 @@ impl Services {
             let mut conn = self.store().conn().await?;
             let (found, _) = groups::list(
                 &mut conn,
-                &groups::GroupFilter { name: Some(ADMIN_GROUP.into()), ..Default::default() },
+                &groups::GroupFilter {
+                    name: Some(ADMIN_GROUP.into()),
+                    ..Default::default()
+                },
                 groups::DEFAULT_ORDERING,
                 1,
                 0,
@@ -117,7 +151,11 @@ impl Services {
             None => {
                 self.create_group(
                     caller,
-                    GroupChanges { name: Some(ADMIN_GROUP.into()), is_superuser: Some(true), ..Default::default() },
+                    GroupChanges {
+                        name: Some(ADMIN_GROUP.into()),
+                        is_superuser: Some(true),
+                        ..Default::default()
+                    },
                 )
                 .await?
             }
@@ -133,7 +171,15 @@ impl Services {
                     groups.push(admin_group.pk);
                 }
                 let user = self
-                    .update_user(caller, user.pk, UserChanges { groups: Some(groups), ..Default::default() }, true)
+                    .update_user(
+                        caller,
+                        user.pk,
+                        UserChanges {
+                            groups: Some(groups),
+                            ..Default::default()
+                        },
+                        true,
+                    )
                     .await?;
                 if let Some(password) = password {
                     self.set_user_password(caller, user.pk, password).await?;
@@ -157,7 +203,10 @@ impl Services {
         };
         if let Some(key) = token_key {
             let mut tx = self.store().begin().await?;
-            if garrison_store::tokens::get(tx.conn(), BOOTSTRAP_TOKEN_IDENTIFIER).await?.is_none() {
+            if garrison_store::tokens::get(tx.conn(), BOOTSTRAP_TOKEN_IDENTIFIER)
+                .await?
+                .is_none()
+            {
                 let token = Token {
                     pk: Uuid::new_v4(),
                     identifier: BOOTSTRAP_TOKEN_IDENTIFIER.into(),

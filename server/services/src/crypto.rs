@@ -1,7 +1,7 @@
 //! Password hashing, random keys and sealing of secrets at rest.
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -31,13 +31,21 @@ fn decoy_hash() -> &'static str {
 pub(crate) fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let stored = stored.filter(|s| !s.is_empty());
     let candidate = stored.unwrap_or_else(|| decoy_hash());
-    let Ok(parsed) = PasswordHash::new(candidate) else { return false };
-    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let Ok(parsed) = PasswordHash::new(candidate) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && stored.is_some()
 }
 
 pub(crate) fn random_alphanumeric(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 pub(crate) fn sha256_hex(value: &str) -> String {
@@ -60,7 +68,9 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     pub fn from_passphrase(passphrase: &str) -> Self {
         let key = Sha256::digest(format!("garrison-secret-box:{passphrase}").as_bytes());
-        Self { cipher: XChaCha20Poly1305::new(&key) }
+        Self {
+            cipher: XChaCha20Poly1305::new(&key),
+        }
     }
 
     pub fn seal(&self, plaintext: &str) -> ServiceResult<String> {
@@ -76,13 +86,18 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &str) -> ServiceResult<String> {
-        let corrupt = || ServiceError::Internal("a sealed secret could not be opened (wrong secret key?)".into());
+        let corrupt = || {
+            ServiceError::Internal("a sealed secret could not be opened (wrong secret key?)".into())
+        };
         let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| corrupt())?;
         if bytes.len() < 24 {
             return Err(corrupt());
         }
         let (nonce, body) = bytes.split_at(24);
-        let plain = self.cipher.decrypt(XNonce::from_slice(nonce), body).map_err(|_| corrupt())?;
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), body)
+            .map_err(|_| corrupt())?;
         String::from_utf8(plain).map_err(|_| corrupt())
     }
 }
@@ -97,15 +112,25 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse", Some(&hash)));
         assert!(!verify_password("wrong", Some(&hash)));
-        assert!(!verify_password("", Some("")), "unusable password never matches");
-        assert!(!verify_password("decoy-password-for-timing", None), "decoy never logs anyone in");
+        assert!(
+            !verify_password("", Some("")),
+            "unusable password never matches"
+        );
+        assert!(
+            !verify_password("decoy-password-for-timing", None),
+            "decoy never logs anyone in"
+        );
     }
 
     #[test]
     fn sealed_secrets_round_trip_and_resist_the_wrong_key() {
         let a = SecretBox::from_passphrase("one");
         let sealed = a.seal("token-key").unwrap();
-        assert_ne!(sealed, a.seal("token-key").unwrap(), "fresh nonce every time");
+        assert_ne!(
+            sealed,
+            a.seal("token-key").unwrap(),
+            "fresh nonce every time"
+        );
         assert_eq!(a.open(&sealed).unwrap(), "token-key");
         assert!(SecretBox::from_passphrase("two").open(&sealed).is_err());
         assert!(a.open("not-base64!").is_err());

@@ -25,7 +25,10 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn not_found(model: &'static str, key: impl ToString) -> Self {
-        Self::NotFound { model, key: key.to_string() }
+        Self::NotFound {
+            model,
+            key: key.to_string(),
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -33,7 +36,9 @@ impl ServiceError {
     }
 
     pub fn forbidden(permission: impl Into<String>) -> Self {
-        Self::Forbidden { permission: permission.into() }
+        Self::Forbidden {
+            permission: permission.into(),
+        }
     }
 }
 

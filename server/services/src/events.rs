@@ -3,7 +3,7 @@ use garrison_model::{DashboardCounts, Event, ListQuery, Page};
 use garrison_store::events as store;
 use uuid::Uuid;
 
-use crate::authz::Caller;
+use crate::authz::{Caller, Visibility};
 use crate::validate;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -19,10 +19,19 @@ pub struct EventFilter {
 impl Services {
     /// Events are visible with the global view permission only: an event is about other
     /// objects, and object grants on events would leak those.
-    pub async fn list_events(&self, caller: &Caller, query: &ListQuery, filter: EventFilter) -> ServiceResult<Page<Event>> {
+    pub async fn list_events(
+        &self,
+        caller: &Caller,
+        query: &ListQuery,
+        filter: EventFilter,
+    ) -> ServiceResult<Page<Event>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
-        if caller.principal.visibility(VIEW)?.is_none() || !caller.principal.has(VIEW) {
-            return Ok(Page { items: vec![], count: 0, request: query.page });
+        if caller.principal.visibility(VIEW)? != Some(Visibility::All) {
+            return Ok(Page {
+                items: vec![],
+                count: 0,
+                request: query.page,
+            });
         }
         let store_filter = store::EventFilter {
             search: query.search.clone(),
@@ -32,15 +41,27 @@ impl Services {
             since: None,
         };
         let mut conn = self.store().conn().await?;
-        let (items, count) =
-            store::list(&mut conn, &store_filter, ordering, query.page.page_size, query.page.offset()).await?;
-        Ok(Page { items, count, request: query.page })
+        let (items, count) = store::list(
+            &mut conn,
+            &store_filter,
+            ordering,
+            query.page.page_size,
+            query.page.offset(),
+        )
+        .await?;
+        Ok(Page {
+            items,
+            count,
+            request: query.page,
+        })
     }
 
     pub async fn get_event(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Event> {
         caller.principal.require(VIEW)?;
         let mut conn = self.store().conn().await?;
-        store::get(&mut conn, pk).await?.ok_or_else(|| ServiceError::not_found("event", pk))
+        store::get(&mut conn, pk)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("event", pk))
     }
 
     /// Counts for the dashboard; a count the caller may not see stays zero.
@@ -62,8 +83,14 @@ impl Services {
         }
         if p.has(VIEW) {
             let since = Utc::now() - chrono::Duration::hours(24);
-            counts.events_24h =
-                store::count(&mut conn, &store::EventFilter { since: Some(since), ..Default::default() }).await?;
+            counts.events_24h = store::count(
+                &mut conn,
+                &store::EventFilter {
+                    since: Some(since),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         Ok(counts)
     }

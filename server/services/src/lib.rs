@@ -74,12 +74,22 @@ struct Inner {
 
 impl Services {
     pub fn new(store: Store, bus: Bus, secrets: SecretBox, settings: ServiceSettings) -> Self {
-        Self { inner: Arc::new(Inner { store, bus, secrets, settings }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                bus,
+                secrets,
+                settings,
+            }),
+        }
     }
 
     /// Loads the server's secret key from the store, generating it on first start, unless
     /// `configured` gives one. Replicas starting together agree on one key.
-    pub async fn load_secret_box(store: &Store, configured: Option<&str>) -> ServiceResult<SecretBox> {
+    pub async fn load_secret_box(
+        store: &Store,
+        configured: Option<&str>,
+    ) -> ServiceResult<SecretBox> {
         if let Some(key) = configured {
             return Ok(SecretBox::from_passphrase(key));
         }

@@ -4,7 +4,7 @@ use garrison_store::{Tx, tokens as store, users as user_store};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::audit::{self, ModelRef};
+use crate::audit::{self, Audited, ModelRef};
 use crate::authz::Caller;
 use crate::validate;
 use crate::{ServiceError, ServiceResult, Services, crypto};
@@ -26,20 +26,28 @@ pub struct CreatedToken {
     pub key: String,
 }
 
-fn model_ref(token: &Token) -> ModelRef<'_> {
-    ModelRef { app: "authentik_core", model_name: "token", pk: token.identifier.clone(), name: &token.identifier }
-}
+impl Audited for Token {
+    fn model_ref(&self) -> ModelRef<'_> {
+        ModelRef {
+            app: "authentik_core",
+            model_name: "token",
+            pk: self.identifier.clone(),
+            name: &self.identifier,
+        }
+    }
 
-fn audit_view(token: &Token) -> Value {
-    json!({
-        "identifier": token.identifier,
-        "intent": token.intent.as_str(),
-        "user": token.user,
-        "description": token.description,
-        "expires": token.expires,
-        "expiring": token.expiring,
-        "managed": token.managed,
-    })
+    /// The fields events record: never secrets.
+    fn audit_view(&self) -> Value {
+        json!({
+            "identifier": self.identifier,
+            "intent": self.intent.as_str(),
+            "user": self.user,
+            "description": self.description,
+            "expires": self.expires,
+            "expiring": self.expiring,
+            "managed": self.managed,
+        })
+    }
 }
 
 impl Services {
@@ -48,13 +56,23 @@ impl Services {
     }
 
     pub(crate) fn stored_key(&self, key: &str) -> ServiceResult<store::StoredKey> {
-        Ok(store::StoredKey { hash: crypto::sha256_hex(key), sealed: self.secrets().seal(key)? })
+        Ok(store::StoredKey {
+            hash: crypto::sha256_hex(key),
+            sealed: self.secrets().seal(key)?,
+        })
     }
 
     /// Tokens the caller may see: all with the global view permission, else their own.
-    pub async fn list_tokens(&self, caller: &Caller, query: &ListQuery) -> ServiceResult<Page<Token>> {
+    pub async fn list_tokens(
+        &self,
+        caller: &Caller,
+        query: &ListQuery,
+    ) -> ServiceResult<Page<Token>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
-        let mut filter = store::TokenFilter { search: query.search.clone(), ..Default::default() };
+        let mut filter = store::TokenFilter {
+            search: query.search.clone(),
+            ..Default::default()
+        };
         if !caller.principal.has(VIEW) {
             match caller.principal.user_pk() {
                 Some(pk) => filter.user_pk = Some(pk),
@@ -62,13 +80,26 @@ impl Services {
             }
         }
         let mut conn = self.store().conn().await?;
-        let (items, count) = store::list(&mut conn, &filter, ordering, query.page.page_size, query.page.offset()).await?;
-        Ok(Page { items, count, request: query.page })
+        let (items, count) = store::list(
+            &mut conn,
+            &filter,
+            ordering,
+            query.page.page_size,
+            query.page.offset(),
+        )
+        .await?;
+        Ok(Page {
+            items,
+            count,
+            request: query.page,
+        })
     }
 
     pub async fn get_token(&self, caller: &Caller, identifier: &str) -> ServiceResult<Token> {
         let mut conn = self.store().conn().await?;
-        let token = store::get(&mut conn, identifier).await?.ok_or_else(|| ServiceError::not_found("token", identifier))?;
+        let token = store::get(&mut conn, identifier)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("token", identifier))?;
         if self.owns(caller, &token) || caller.principal.has_on(VIEW, identifier) {
             Ok(token)
         } else {
@@ -76,14 +107,25 @@ impl Services {
         }
     }
 
-    pub async fn create_token(&self, caller: &Caller, changes: TokenChanges) -> ServiceResult<CreatedToken> {
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        changes: TokenChanges,
+    ) -> ServiceResult<CreatedToken> {
         let user = changes.user.or(caller.principal.user_pk());
         if user != caller.principal.user_pk() || user.is_none() {
             caller.principal.require(ADD)?;
         }
         let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
-        let identifier = validate::text(&mut errors, "identifier", changes.identifier.as_ref(), true, false, 255);
+        let identifier = validate::text(
+            &mut errors,
+            "identifier",
+            changes.identifier.as_ref(),
+            true,
+            false,
+            255,
+        );
         if let Some(identifier) = identifier {
             if !validate::is_slug(identifier) {
                 errors.add("identifier", "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.");
@@ -92,14 +134,23 @@ impl Services {
             }
         }
         let intent = changes.intent.unwrap_or(TokenIntent::Api);
-        if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword) && !caller.principal.is_superuser() {
-            errors.add("intent", format!("Invalid intent \"{}\"; use api or app_password.", intent.as_str()));
+        if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword)
+            && !caller.principal.is_superuser()
+        {
+            errors.add(
+                "intent",
+                format!(
+                    "Invalid intent \"{}\"; use api or app_password.",
+                    intent.as_str()
+                ),
+            );
         }
         match user {
             None => errors.add("user", validate::REQUIRED),
-            Some(pk) if user_store::existing(tx.conn(), &[pk]).await?.is_empty() => {
-                errors.add("user", format!("Invalid pk \"{pk}\" - object does not exist."))
-            }
+            Some(pk) if user_store::existing(tx.conn(), &[pk]).await?.is_empty() => errors.add(
+                "user",
+                format!("Invalid pk \"{pk}\" - object does not exist."),
+            ),
             Some(_) => {}
         }
         let expiring = changes.expiring.unwrap_or(true);
@@ -132,19 +183,38 @@ impl Services {
     }
 
     /// Writes a new token with a known key and its event; used by create and by bootstrap.
-    pub(crate) async fn insert_token(&self, tx: &mut Tx, caller: &Caller, token: &Token, key: &str) -> ServiceResult<()> {
+    pub(crate) async fn insert_token(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        token: &Token,
+        key: &str,
+    ) -> ServiceResult<()> {
         store::insert(tx.conn(), token, &self.stored_key(key)?, Utc::now()).await?;
-        audit::record_model_change(tx, caller, EventAction::ModelCreated, model_ref(token), None, Some(&audit_view(token))).await
+        audit::created(tx, caller, token).await
     }
 
-    pub async fn update_token(&self, caller: &Caller, identifier: &str, changes: TokenChanges, partial: bool) -> ServiceResult<Token> {
+    pub async fn update_token(
+        &self,
+        caller: &Caller,
+        identifier: &str,
+        changes: TokenChanges,
+        partial: bool,
+    ) -> ServiceResult<Token> {
         let before = self.get_token(caller, identifier).await?;
         if !self.owns(caller, &before) {
             caller.principal.require_on(CHANGE, identifier)?;
         }
         let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
-        let new_identifier = validate::text(&mut errors, "identifier", changes.identifier.as_ref(), !partial, false, 255);
+        let new_identifier = validate::text(
+            &mut errors,
+            "identifier",
+            changes.identifier.as_ref(),
+            !partial,
+            false,
+            255,
+        );
         if let Some(new_identifier) = new_identifier.filter(|id| *id != identifier) {
             if !validate::is_slug(new_identifier) {
                 errors.add("identifier", "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.");
@@ -156,8 +226,16 @@ impl Services {
             errors.add("user", "Only superusers may move a token to another user.");
         }
         if let Some(intent) = changes.intent {
-            if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword) && !caller.principal.is_superuser() {
-                errors.add("intent", format!("Invalid intent \"{}\"; use api or app_password.", intent.as_str()));
+            if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword)
+                && !caller.principal.is_superuser()
+            {
+                errors.add(
+                    "intent",
+                    format!(
+                        "Invalid intent \"{}\"; use api or app_password.",
+                        intent.as_str()
+                    ),
+                );
             }
         }
         errors.into_result()?;
@@ -184,8 +262,7 @@ impl Services {
             after.managed = v;
         }
         store::update(tx.conn(), &after, Utc::now()).await?;
-        audit::record_model_change(&mut tx, caller, EventAction::ModelUpdated, model_ref(&after), Some(&audit_view(&before)), Some(&audit_view(&after)))
-            .await?;
+        audit::updated(&mut tx, caller, &before, &after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -197,8 +274,7 @@ impl Services {
         }
         let mut tx = self.store().begin().await?;
         store::delete(tx.conn(), identifier).await?;
-        audit::record_model_change(&mut tx, caller, EventAction::ModelDeleted, model_ref(&before), Some(&audit_view(&before)), None)
-            .await?;
+        audit::deleted(&mut tx, caller, &before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -210,7 +286,9 @@ impl Services {
             caller.principal.require_on(VIEW_KEY, identifier)?;
         }
         let mut tx = self.store().begin().await?;
-        let sealed = store::sealed_key(tx.conn(), identifier).await?.ok_or_else(|| ServiceError::not_found("token", identifier))?;
+        let sealed = store::sealed_key(tx.conn(), identifier)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("token", identifier))?;
         let key = self.secrets().open(&sealed)?;
         let mut context = serde_json::Map::new();
         context.insert("secret".into(), json!({"app": "authentik_core", "model_name": "token", "pk": identifier, "name": identifier}));
@@ -219,7 +297,12 @@ impl Services {
         Ok(key)
     }
 
-    pub async fn set_token_key(&self, caller: &Caller, identifier: &str, key: &str) -> ServiceResult<()> {
+    pub async fn set_token_key(
+        &self,
+        caller: &Caller,
+        identifier: &str,
+        key: &str,
+    ) -> ServiceResult<()> {
         let token = self.get_token(caller, identifier).await?;
         caller.principal.require_on(SET_KEY, identifier)?;
         if key.trim().is_empty() {
@@ -227,8 +310,15 @@ impl Services {
         }
         let mut tx = self.store().begin().await?;
         store::set_key(tx.conn(), token.pk, &self.stored_key(key)?).await?;
-        audit::record_model_change(&mut tx, caller, EventAction::ModelUpdated, model_ref(&token), Some(&json!({"key": "***"})), Some(&json!({"key": "*** (changed)"})))
-            .await?;
+        audit::record_model_change(
+            &mut tx,
+            caller,
+            EventAction::ModelUpdated,
+            token.model_ref(),
+            Some(&json!({"key": "***"})),
+            Some(&json!({"key": "*** (changed)"})),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -4,7 +4,7 @@ use garrison_store::{groups as group_store, roles as role_store, users as store}
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::audit::{self, ModelRef};
+use crate::audit::{self, Audited, ModelRef};
 use crate::authz::{Caller, Visibility};
 use crate::validate::{self, does_not_exist};
 use crate::{ServiceError, ServiceResult, Services, crypto};
@@ -24,23 +24,30 @@ pub struct UserFilter {
     pub path_startswith: Option<String>,
 }
 
-/// The fields of a user that audit events record: never the password.
-fn audit_view(user: &User) -> Value {
-    json!({
-        "username": user.username,
-        "name": user.name,
-        "email": user.email,
-        "is_active": user.is_active,
-        "type": user.user_type.as_str(),
-        "path": user.path,
-        "attributes": user.attributes,
-        "groups": user.groups,
-        "roles": user.roles,
-    })
-}
+impl Audited for User {
+    fn model_ref(&self) -> ModelRef<'_> {
+        ModelRef {
+            app: "authentik_core",
+            model_name: "user",
+            pk: self.pk.to_string(),
+            name: &self.username,
+        }
+    }
 
-fn model_ref(user: &User) -> ModelRef<'_> {
-    ModelRef { app: "authentik_core", model_name: "user", pk: user.pk.to_string(), name: &user.username }
+    /// The fields events record: never secrets.
+    fn audit_view(&self) -> Value {
+        json!({
+            "username": self.username,
+            "name": self.name,
+            "email": self.email,
+            "is_active": self.is_active,
+            "type": self.user_type.as_str(),
+            "path": self.path,
+            "attributes": self.attributes,
+            "groups": self.groups,
+            "roles": self.roles,
+        })
+    }
 }
 
 fn validate_path(errors: &mut FieldErrors, path: &str) {
@@ -57,19 +64,34 @@ fn validate_email(errors: &mut FieldErrors, email: &str) {
     let valid = email.is_empty()
         || (email.len() <= 254
             && !email.chars().any(char::is_whitespace)
-            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')));
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')));
     if !valid {
         errors.add("email", "Enter a valid email address.");
     }
 }
 
 impl Services {
-    pub async fn list_users(&self, caller: &Caller, query: &ListQuery, filter: UserFilter) -> ServiceResult<Page<User>> {
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        query: &ListQuery,
+        filter: UserFilter,
+    ) -> ServiceResult<Page<User>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
         let only_pks = match caller.principal.visibility(VIEW)? {
-            None => return Ok(Page { items: vec![], count: 0, request: query.page }),
+            None => {
+                return Ok(Page {
+                    items: vec![],
+                    count: 0,
+                    request: query.page,
+                });
+            }
             Some(Visibility::All) => None,
-            Some(Visibility::Only(pks)) => Some(pks.iter().filter_map(|pk| pk.parse().ok()).collect()),
+            Some(Visibility::Only(pks)) => {
+                Some(pks.iter().filter_map(|pk| pk.parse().ok()).collect())
+            }
         };
         let store_filter = store::UserFilter {
             search: query.search.clone(),
@@ -80,18 +102,33 @@ impl Services {
             path_startswith: filter.path_startswith,
         };
         let mut conn = self.store().conn().await?;
-        let (items, count) =
-            store::list(&mut conn, &store_filter, ordering, query.page.page_size, query.page.offset()).await?;
-        Ok(Page { items, count, request: query.page })
+        let (items, count) = store::list(
+            &mut conn,
+            &store_filter,
+            ordering,
+            query.page.page_size,
+            query.page.offset(),
+        )
+        .await?;
+        Ok(Page {
+            items,
+            count,
+            request: query.page,
+        })
     }
 
+    /// A user the caller may view; everyone may view themselves.
     pub async fn get_user(&self, caller: &Caller, pk: i64) -> ServiceResult<User> {
-        caller.principal.visibility(VIEW)?;
-        if !caller.principal.has_on(VIEW, &pk.to_string()) && caller.principal.user_pk() != Some(pk) {
-            return Err(ServiceError::not_found("user", pk));
+        if caller.principal.user_pk() != Some(pk) {
+            caller.principal.visibility(VIEW)?;
+            if !caller.principal.has_on(VIEW, &pk.to_string()) {
+                return Err(ServiceError::not_found("user", pk));
+            }
         }
         let mut conn = self.store().conn().await?;
-        store::get(&mut conn, pk).await?.ok_or_else(|| ServiceError::not_found("user", pk))
+        store::get(&mut conn, pk)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", pk))
     }
 
     pub async fn create_user(&self, caller: &Caller, changes: UserChanges) -> ServiceResult<User> {
@@ -99,7 +136,14 @@ impl Services {
         let now = Utc::now();
         let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
-        let username = validate::text(&mut errors, "username", changes.username.as_ref(), true, false, 150);
+        let username = validate::text(
+            &mut errors,
+            "username",
+            changes.username.as_ref(),
+            true,
+            false,
+            150,
+        );
         validate::text(&mut errors, "name", changes.name.as_ref(), false, true, 150);
         let email = changes.email.clone().unwrap_or_default();
         validate_email(&mut errors, &email);
@@ -114,7 +158,9 @@ impl Services {
             Some(password) if !password.is_empty() => Some(crypto::hash_password(password)?),
             _ => None,
         };
-        let (group_ids, role_ids) = self.resolve_memberships(&mut tx, caller, &changes, &mut errors).await?;
+        let (group_ids, role_ids) = self
+            .resolve_memberships(&mut tx, caller, &changes, &mut errors)
+            .await?;
         errors.into_result()?;
 
         let record = store::UserRecord {
@@ -134,9 +180,10 @@ impl Services {
         let pk = store::insert(tx.conn(), &record, password_hash.as_deref().unwrap_or("")).await?;
         store::set_groups(tx.conn(), pk, &group_ids).await?;
         store::set_roles(tx.conn(), pk, &role_ids).await?;
-        let user = store::get(tx.conn(), pk).await?.ok_or_else(|| ServiceError::not_found("user", pk))?;
-        audit::record_model_change(&mut tx, caller, EventAction::ModelCreated, model_ref(&user), None, Some(&audit_view(&user)))
-            .await?;
+        let user = store::get(tx.conn(), pk)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", pk))?;
+        audit::created(&mut tx, caller, &user).await?;
         tx.commit().await?;
         tracing::info!(user = %user.username, by = caller.principal.username(), "user created");
         Ok(user)
@@ -144,13 +191,33 @@ impl Services {
 
     /// Applies `changes` to user `pk`. With `partial == false` (PUT) the required fields must be
     /// present, as on create.
-    pub async fn update_user(&self, caller: &Caller, pk: i64, changes: UserChanges, partial: bool) -> ServiceResult<User> {
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        pk: i64,
+        changes: UserChanges,
+        partial: bool,
+    ) -> ServiceResult<User> {
         let before = self.get_user(caller, pk).await?;
         caller.principal.require_on(CHANGE, &pk.to_string())?;
         let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
-        validate::text(&mut errors, "username", changes.username.as_ref(), !partial, false, 150);
-        validate::text(&mut errors, "name", changes.name.as_ref(), !partial, true, 150);
+        validate::text(
+            &mut errors,
+            "username",
+            changes.username.as_ref(),
+            !partial,
+            false,
+            150,
+        );
+        validate::text(
+            &mut errors,
+            "name",
+            changes.name.as_ref(),
+            !partial,
+            true,
+            150,
+        );
         if let Some(email) = &changes.email {
             validate_email(&mut errors, email);
         }
@@ -165,7 +232,9 @@ impl Services {
         if changes.password.is_some() {
             errors.add("password", "Set passwords with set_password.");
         }
-        let (group_ids, role_ids) = self.resolve_memberships(&mut tx, caller, &changes, &mut errors).await?;
+        let (group_ids, role_ids) = self
+            .resolve_memberships(&mut tx, caller, &changes, &mut errors)
+            .await?;
         errors.into_result()?;
 
         let mut record = store::UserRecord::from_user(&before);
@@ -202,16 +271,10 @@ impl Services {
             // A deactivated user is logged out everywhere.
             garrison_store::sessions::delete_for_user(tx.conn(), pk).await?;
         }
-        let after = store::get(tx.conn(), pk).await?.ok_or_else(|| ServiceError::not_found("user", pk))?;
-        audit::record_model_change(
-            &mut tx,
-            caller,
-            EventAction::ModelUpdated,
-            model_ref(&after),
-            Some(&audit_view(&before)),
-            Some(&audit_view(&after)),
-        )
-        .await?;
+        let after = store::get(tx.conn(), pk)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", pk))?;
+        audit::updated(&mut tx, caller, &before, &after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -220,20 +283,29 @@ impl Services {
         let before = self.get_user(caller, pk).await?;
         caller.principal.require_on(DELETE, &pk.to_string())?;
         if caller.principal.user_pk() == Some(pk) {
-            return Err(ServiceError::invalid(FieldErrors::NON_FIELD, "You cannot delete your own account."));
+            return Err(ServiceError::invalid(
+                FieldErrors::NON_FIELD,
+                "You cannot delete your own account.",
+            ));
         }
         let mut tx = self.store().begin().await?;
         store::delete(tx.conn(), pk).await?;
-        audit::record_model_change(&mut tx, caller, EventAction::ModelDeleted, model_ref(&before), Some(&audit_view(&before)), None)
-            .await?;
+        audit::deleted(&mut tx, caller, &before).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn set_user_password(&self, caller: &Caller, pk: i64, password: &str) -> ServiceResult<()> {
+    pub async fn set_user_password(
+        &self,
+        caller: &Caller,
+        pk: i64,
+        password: &str,
+    ) -> ServiceResult<()> {
         let user = self.get_user(caller, pk).await?;
         if caller.principal.user_pk() != Some(pk) {
-            caller.principal.require_on(RESET_PASSWORD, &pk.to_string())?;
+            caller
+                .principal
+                .require_on(RESET_PASSWORD, &pk.to_string())?;
         }
         if password.is_empty() {
             return Err(ServiceError::invalid("password", validate::BLANK));
@@ -281,10 +353,40 @@ impl Services {
                 errors.add("roles", message);
             }
             if !roles.is_empty() && !caller.principal.is_superuser() {
-                errors.add("roles", "Only superusers may assign roles directly to users.");
+                errors.add(
+                    "roles",
+                    "Only superusers may assign roles directly to users.",
+                );
             }
             role_ids = ids;
         }
         Ok((group_ids, role_ids))
+    }
+}
+
+impl Services {
+    /// Names of the caller's own groups and roles, for `/core/users/me/`: a user may always
+    /// see what they belong to, whatever they may view otherwise.
+    pub async fn own_memberships(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<(Vec<(Uuid, String)>, Vec<(Uuid, String)>)> {
+        let Some(user) = &caller.principal.user else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let mut conn = self.store().conn().await?;
+        let mut groups = Vec::new();
+        for pk in &user.groups {
+            if let Some(group) = group_store::get(&mut conn, *pk).await? {
+                groups.push((group.pk, group.name));
+            }
+        }
+        let mut roles = Vec::new();
+        for pk in &user.roles {
+            if let Some((_, role)) = role_store::get(&mut conn, *pk).await? {
+                roles.push((role.pk, role.name));
+            }
+        }
+        Ok((groups, roles))
     }
 }

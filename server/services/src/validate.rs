@@ -13,14 +13,25 @@ pub(crate) fn ordering(
     fields: &[(&'static str, &'static str)],
     default: Ordering,
 ) -> ServiceResult<Ordering> {
-    let Some(spec) = query.ordering.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(spec) = query
+        .ordering
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
         return Ok(default);
     };
     // authentik accepts a comma-separated list; the first field decides here.
     let first = spec.split(',').next().unwrap_or(spec).trim();
     Ordering::resolve(first, fields).ok_or_else(|| {
         let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
-        ServiceError::invalid("ordering", format!("Unknown field \"{first}\"; choose from: {}.", names.join(", ")))
+        ServiceError::invalid(
+            "ordering",
+            format!(
+                "Unknown field \"{first}\"; choose from: {}.",
+                names.join(", ")
+            ),
+        )
     })
 }
 
@@ -46,7 +57,10 @@ pub(crate) fn text<'a>(
             None
         }
         Some(v) if v.chars().count() > max_len => {
-            errors.add(field, format!("Ensure this field has no more than {max_len} characters."));
+            errors.add(
+                field,
+                format!("Ensure this field has no more than {max_len} characters."),
+            );
             None
         }
         Some(v) if v.chars().any(char::is_control) => {
@@ -58,9 +72,14 @@ pub(crate) fn text<'a>(
 }
 
 pub(crate) fn is_slug(value: &str) -> bool {
-    !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 pub(crate) fn does_not_exist<T: std::fmt::Display>(missing: &[T]) -> Option<String> {
-    missing.first().map(|pk| format!("Invalid pk \"{pk}\" - object does not exist."))
+    missing
+        .first()
+        .map(|pk| format!("Invalid pk \"{pk}\" - object does not exist."))
 }

@@ -12,27 +12,53 @@ pub fn format_ts(ts: &DateTime<Utc>) -> String {
 }
 
 pub fn parse_ts(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 pub(crate) fn ts(table: &'static str, column: &'static str, value: &str) -> Result<DateTime<Utc>> {
-    parse_ts(value).ok_or_else(|| StoreError::Corrupt { table, column, detail: format!("not a timestamp: {value:?}") })
+    parse_ts(value).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column,
+        detail: format!("not a timestamp: {value:?}"),
+    })
 }
 
-pub(crate) fn opt_ts(table: &'static str, column: &'static str, value: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts(
+    table: &'static str,
+    column: &'static str,
+    value: Option<String>,
+) -> Result<Option<DateTime<Utc>>> {
     value.map(|v| ts(table, column, &v)).transpose()
 }
 
 pub(crate) fn uuid(table: &'static str, column: &'static str, value: &str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|e| StoreError::Corrupt { table, column, detail: e.to_string() })
+    Uuid::parse_str(value).map_err(|e| StoreError::Corrupt {
+        table,
+        column,
+        detail: e.to_string(),
+    })
 }
 
-pub(crate) fn json_map(table: &'static str, column: &'static str, value: &str) -> Result<Map<String, Value>> {
-    serde_json::from_str(value).map_err(|e| StoreError::Corrupt { table, column, detail: e.to_string() })
+pub(crate) fn json_map(
+    table: &'static str,
+    column: &'static str,
+    value: &str,
+) -> Result<Map<String, Value>> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt {
+        table,
+        column,
+        detail: e.to_string(),
+    })
 }
 
 pub(crate) fn json(table: &'static str, column: &'static str, value: &str) -> Result<Value> {
-    serde_json::from_str(value).map_err(|e| StoreError::Corrupt { table, column, detail: e.to_string() })
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt {
+        table,
+        column,
+        detail: e.to_string(),
+    })
 }
 
 /// A flag column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (sqlx's Any driver cannot

@@ -9,11 +9,19 @@ use crate::Result;
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where};
 
-pub const ORDERING: &[(&str, &str)] =
-    &[("created", "e.created"), ("action", "e.action"), ("user", "e.username"), ("client_ip", "e.client_ip")];
-pub const DEFAULT_ORDERING: Ordering = Ordering { column: "e.created", descending: true };
+pub const ORDERING: &[(&str, &str)] = &[
+    ("created", "e.created"),
+    ("action", "e.action"),
+    ("user", "e.username"),
+    ("client_ip", "e.client_ip"),
+];
+pub const DEFAULT_ORDERING: Ordering = Ordering {
+    column: "e.created",
+    descending: true,
+};
 
-const COLUMNS: &str = "e.uuid, e.action, e.app, e.user_json, e.context, e.client_ip, e.created, e.expires";
+const COLUMNS: &str =
+    "e.uuid, e.action, e.app, e.user_json, e.context, e.client_ip, e.created, e.expires";
 
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
@@ -29,7 +37,11 @@ fn decode(row: &AnyRow) -> Result<Event> {
         pk: codec::uuid("events", "uuid", &row.try_get::<String, _>("uuid")?)?,
         action: row.try_get("action")?,
         app: row.try_get("app")?,
-        user: codec::json("events", "user_json", &row.try_get::<String, _>("user_json")?)?,
+        user: codec::json(
+            "events",
+            "user_json",
+            &row.try_get::<String, _>("user_json")?,
+        )?,
         context: codec::json("events", "context", &row.try_get::<String, _>("context")?)?,
         client_ip: row.try_get("client_ip")?,
         created: codec::ts("events", "created", &row.try_get::<String, _>("created")?)?,
@@ -40,7 +52,10 @@ fn decode(row: &AnyRow) -> Result<Event> {
 fn filter_sql(filter: &EventFilter) -> Where {
     let mut w = Where::new();
     if let Some(term) = filter.search.as_deref().filter(|t| !t.is_empty()) {
-        w.search(&["e.action", "e.username", "e.context", "e.client_ip"], term);
+        w.search(
+            &["e.action", "e.username", "e.context", "e.client_ip"],
+            term,
+        );
     }
     if let Some(action) = &filter.action {
         let p = w.arg(Bind::Text(action.clone()));
@@ -69,29 +84,48 @@ pub async fn list(
     offset: u64,
 ) -> Result<(Vec<Event>, u64)> {
     let mut w = filter_sql(filter);
-    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM events e{}", w.sql())).fetch_one(&mut *conn).await?;
+    let count: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM events e{}", w.sql()))
+        .fetch_one(&mut *conn)
+        .await?;
     let where_sql = w.sql();
     let page = w.page_sql(ordering, "e.id", limit, offset);
-    let rows = w.query(format!("SELECT {COLUMNS} FROM events e{where_sql}{page}")).fetch_all(conn).await?;
-    Ok((rows.iter().map(decode).collect::<Result<Vec<_>>>()?, count as u64))
+    let rows = w
+        .query(format!("SELECT {COLUMNS} FROM events e{where_sql}{page}"))
+        .fetch_all(conn)
+        .await?;
+    Ok((
+        rows.iter().map(decode).collect::<Result<Vec<_>>>()?,
+        count as u64,
+    ))
 }
 
 pub async fn count(conn: &mut AnyConnection, filter: &EventFilter) -> Result<u64> {
     let w = filter_sql(filter);
-    let n: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM events e{}", w.sql())).fetch_one(conn).await?;
+    let n: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM events e{}", w.sql()))
+        .fetch_one(conn)
+        .await?;
     Ok(n as u64)
 }
 
 pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Event>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM events e WHERE e.uuid = $1")))
-        .bind(uuid.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM events e WHERE e.uuid = $1"
+    )))
+    .bind(uuid.to_string())
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(decode).transpose()
 }
 
 pub async fn insert(conn: &mut AnyConnection, event: &Event) -> Result<()> {
-    let username = event.user.get("username").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let username = event
+        .user
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     sqlx::query(
         "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -11,9 +11,16 @@ use crate::Result;
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where, placeholders};
 
-pub const ORDERING: &[(&str, &str)] =
-    &[("name", "g.name"), ("is_superuser", "g.is_superuser"), ("num_pk", "g.id"), ("pk", "g.uuid")];
-pub const DEFAULT_ORDERING: Ordering = Ordering { column: "g.name", descending: false };
+pub const ORDERING: &[(&str, &str)] = &[
+    ("name", "g.name"),
+    ("is_superuser", "g.is_superuser"),
+    ("num_pk", "g.id"),
+    ("pk", "g.uuid"),
+];
+pub const DEFAULT_ORDERING: Ordering = Ordering {
+    column: "g.name",
+    descending: false,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupRecord {
@@ -50,7 +57,11 @@ fn decode(row: &AnyRow) -> Result<Group> {
         pk: codec::uuid("groups", "uuid", &row.try_get::<String, _>("uuid")?)?,
         name: row.try_get("name")?,
         is_superuser: codec::flag(row, "is_superuser")?,
-        attributes: codec::json_map("groups", "attributes", &row.try_get::<String, _>("attributes")?)?,
+        attributes: codec::json_map(
+            "groups",
+            "attributes",
+            &row.try_get::<String, _>("attributes")?,
+        )?,
         parents: Vec::new(),
         roles: Vec::new(),
         users: Vec::new(),
@@ -77,22 +88,33 @@ pub async fn list(
         w.and(format!("g.name = {p}"));
     }
     if let Some(flag) = filter.is_superuser {
-        w.and(format!("g.is_superuser = {}", if flag { "TRUE" } else { "FALSE" }));
+        w.and(format!(
+            "g.is_superuser = {}",
+            if flag { "TRUE" } else { "FALSE" }
+        ));
     }
-    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM groups g{}", w.sql())).fetch_one(&mut *conn).await?;
+    let count: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM groups g{}", w.sql()))
+        .fetch_one(&mut *conn)
+        .await?;
     let where_sql = w.sql();
     let page = w.page_sql(ordering, "g.id", limit, offset);
-    let rows = w.query(format!("SELECT {COLUMNS} FROM groups g{where_sql}{page}")).fetch_all(&mut *conn).await?;
+    let rows = w
+        .query(format!("SELECT {COLUMNS} FROM groups g{where_sql}{page}"))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut groups = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
     attach_relations(conn, &mut groups).await?;
     Ok((groups, count as u64))
 }
 
 pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Group>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM groups g WHERE g.uuid = $1")))
-        .bind(uuid.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM groups g WHERE g.uuid = $1"
+    )))
+    .bind(uuid.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let mut groups = vec![decode(&row)?];
     attach_relations(conn, &mut groups).await?;
@@ -100,15 +122,25 @@ pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Group>> 
 }
 
 /// Internal ids for the given UUIDs; the second list holds the UUIDs that do not exist.
-pub async fn resolve_ids(conn: &mut AnyConnection, uuids: &[Uuid]) -> Result<(Vec<i64>, Vec<Uuid>)> {
+pub async fn resolve_ids(
+    conn: &mut AnyConnection,
+    uuids: &[Uuid],
+) -> Result<(Vec<i64>, Vec<Uuid>)> {
     resolve(conn, "groups", uuids).await
 }
 
-pub(crate) async fn resolve(conn: &mut AnyConnection, table: &'static str, uuids: &[Uuid]) -> Result<(Vec<i64>, Vec<Uuid>)> {
+pub(crate) async fn resolve(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    uuids: &[Uuid],
+) -> Result<(Vec<i64>, Vec<Uuid>)> {
     if uuids.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let sql = format!("SELECT uuid, id FROM {table} WHERE uuid IN {}", placeholders(1, uuids.len()));
+    let sql = format!(
+        "SELECT uuid, id FROM {table} WHERE uuid IN {}",
+        placeholders(1, uuids.len())
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for uuid in uuids {
         query = query.bind(uuid.to_string());
@@ -128,7 +160,11 @@ pub(crate) async fn resolve(conn: &mut AnyConnection, table: &'static str, uuids
     Ok((ids, missing))
 }
 
-pub async fn name_taken(conn: &mut AnyConnection, name: &str, except: Option<Uuid>) -> Result<bool> {
+pub async fn name_taken(
+    conn: &mut AnyConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool> {
     let found: Option<String> = sqlx::query_scalar("SELECT uuid FROM groups WHERE name = $1")
         .bind(name.to_owned())
         .fetch_optional(conn)
@@ -136,7 +172,11 @@ pub async fn name_taken(conn: &mut AnyConnection, name: &str, except: Option<Uui
     Ok(found.is_some_and(|uuid| Some(uuid) != except.map(|u| u.to_string())))
 }
 
-pub async fn insert(conn: &mut AnyConnection, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    group: &GroupRecord,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -151,7 +191,12 @@ pub async fn insert(conn: &mut AnyConnection, group: &GroupRecord, now: DateTime
     Ok(id)
 }
 
-pub async fn update(conn: &mut AnyConnection, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    group: &GroupRecord,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE groups SET name = $2, is_superuser = $3, attributes = $4, last_updated = $5 WHERE id = $1")
         .bind(id)
         .bind(group.name.clone())
@@ -164,19 +209,34 @@ pub async fn update(conn: &mut AnyConnection, id: i64, group: &GroupRecord, now:
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM groups WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups").fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groups")
+        .fetch_one(conn)
+        .await?;
     Ok(n as u64)
 }
 
-async fn replace_links(conn: &mut AnyConnection, delete_sql: &'static str, insert_sql: &'static str, id: i64, others: &[i64]) -> Result<()> {
+async fn replace_links(
+    conn: &mut AnyConnection,
+    delete_sql: &'static str,
+    insert_sql: &'static str,
+    id: i64,
+    others: &[i64],
+) -> Result<()> {
     sqlx::query(delete_sql).bind(id).execute(&mut *conn).await?;
     for other in others {
-        sqlx::query(insert_sql).bind(id).bind(*other).execute(&mut *conn).await?;
+        sqlx::query(insert_sql)
+            .bind(id)
+            .bind(*other)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -215,11 +275,13 @@ pub async fn set_members(conn: &mut AnyConnection, id: i64, user_ids: &[i64]) ->
 }
 
 pub async fn add_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Result<()> {
-    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -286,7 +348,10 @@ async fn attach_relations(conn: &mut AnyConnection, groups: &mut [Group]) -> Res
         query = query.bind(*id);
     }
     for row in query.fetch_all(&mut *conn).await? {
-        members.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
+        members
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
     }
     let (mut parents, mut roles, mut children) = (parents, roles, children);
     for group in groups.iter_mut() {
@@ -298,7 +363,11 @@ async fn attach_relations(conn: &mut AnyConnection, groups: &mut [Group]) -> Res
     Ok(())
 }
 
-async fn uuid_links(conn: &mut AnyConnection, sql: String, ids: &[i64]) -> Result<HashMap<i64, Vec<Uuid>>> {
+async fn uuid_links(
+    conn: &mut AnyConnection,
+    sql: String,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<Uuid>>> {
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for id in ids {
         query = query.bind(*id);
@@ -306,7 +375,10 @@ async fn uuid_links(conn: &mut AnyConnection, sql: String, ids: &[i64]) -> Resul
     let mut links: HashMap<i64, Vec<Uuid>> = HashMap::new();
     for row in query.fetch_all(conn).await? {
         let uuid: String = row.try_get(1)?;
-        links.entry(row.try_get(0)?).or_default().push(codec::uuid("groups", "uuid", &uuid)?);
+        links
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(codec::uuid("groups", "uuid", &uuid)?);
     }
     Ok(links)
 }

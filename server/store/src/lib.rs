@@ -50,13 +50,20 @@ pub enum StoreError {
     #[error("unsupported database URL {url:?}: expected sqlite:// or postgres://")]
     UnsupportedUrl { url: String },
     #[error("could not connect to the {backend} database: {source}")]
-    Connect { backend: &'static str, source: sqlx::Error },
+    Connect {
+        backend: &'static str,
+        source: sqlx::Error,
+    },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a row with this {constraint} already exists")]
     Unique { constraint: String },
     #[error("stored value in {table}.{column} is invalid: {detail}")]
-    Corrupt { table: &'static str, column: &'static str, detail: String },
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        detail: String,
+    },
     #[error("database error: {0}")]
     Query(sqlx::Error),
 }
@@ -67,7 +74,12 @@ impl From<sqlx::Error> for StoreError {
             if db.is_unique_violation() {
                 let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| {
                     // SQLite names the columns in the message instead of a constraint.
-                    db.message().rsplit(':').next().unwrap_or("value").trim().to_owned()
+                    db.message()
+                        .rsplit(':')
+                        .next()
+                        .unwrap_or("value")
+                        .trim()
+                        .to_owned()
                 });
                 return StoreError::Unique { constraint };
             }
@@ -120,11 +132,14 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl { url: redact_url(url) });
+            return Err(StoreError::UnsupportedUrl {
+                url: redact_url(url),
+            });
         };
-        let options: AnyConnectOptions = url
-            .parse()
-            .map_err(|source| StoreError::Connect { backend: backend.name(), source })?;
+        let options: AnyConnectOptions = url.parse().map_err(|source| StoreError::Connect {
+            backend: backend.name(),
+            source,
+        })?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
             .max_connections(match backend {
@@ -145,12 +160,20 @@ impl Store {
         } else {
             pool_options
         };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Connect { backend: backend.name(), source })?;
+        let pool =
+            pool_options
+                .connect_with(options)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    backend: backend.name(),
+                    source,
+                })?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, backend, write_lock })
+        Ok(Self {
+            pool,
+            backend,
+            write_lock,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -160,8 +183,16 @@ impl Store {
     /// Applies the migrations for this store's database; idempotent.
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => sqlx::migrate!("../../migrations/postgres").run(&self.pool).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("../../migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("../../migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -172,7 +203,10 @@ impl Store {
             None => None,
         };
         let inner = self.pool.begin().await?;
-        Ok(Tx { inner, _write_guard: guard })
+        Ok(Tx {
+            inner,
+            _write_guard: guard,
+        })
     }
 
     /// A pooled connection for reads.
@@ -209,7 +243,13 @@ mod tests {
 
     #[test]
     fn redacts_credentials_in_urls() {
-        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://***@db:5432/x");
-        assert_eq!(redact_url("sqlite://data/garrison.db"), "sqlite://data/garrison.db");
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/x"),
+            "postgres://***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/garrison.db"),
+            "sqlite://data/garrison.db"
+        );
     }
 }

@@ -39,17 +39,24 @@ pub async fn catalogue(conn: &mut AnyConnection) -> Result<Vec<PermissionRow>> {
 
 /// The catalogue id of `app_label.codename`, if Garrison knows that permission.
 pub async fn find(conn: &mut AnyConnection, qualified: &str) -> Result<Option<i64>> {
-    let Some((app, codename)) = qualified.split_once('.') else { return Ok(None) };
-    Ok(sqlx::query_scalar("SELECT id FROM permissions WHERE app_label = $1 AND codename = $2")
-        .bind(app.to_owned())
-        .bind(codename.to_owned())
-        .fetch_optional(conn)
-        .await?)
+    let Some((app, codename)) = qualified.split_once('.') else {
+        return Ok(None);
+    };
+    Ok(
+        sqlx::query_scalar("SELECT id FROM permissions WHERE app_label = $1 AND codename = $2")
+            .bind(app.to_owned())
+            .bind(codename.to_owned())
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Every `(app_label.codename, object_pk)` the user holds: directly, through roles assigned to
 /// the user, and through roles of the user's groups and their ancestors.
-pub async fn effective_for_user(conn: &mut AnyConnection, user_pk: i64) -> Result<Vec<(String, String)>> {
+pub async fn effective_for_user(
+    conn: &mut AnyConnection,
+    user_pk: i64,
+) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query(
         "WITH RECURSIVE ug(id) AS ( \
              SELECT group_id FROM group_members WHERE user_id = $1 \
@@ -74,7 +81,12 @@ pub async fn effective_for_user(conn: &mut AnyConnection, user_pk: i64) -> Resul
         .collect()
 }
 
-pub async fn grant_to_role(conn: &mut AnyConnection, role_id: i64, permission_id: i64, object_pk: &str) -> Result<()> {
+pub async fn grant_to_role(
+    conn: &mut AnyConnection,
+    role_id: i64,
+    permission_id: i64,
+    object_pk: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO role_permissions (role_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(role_id)
         .bind(permission_id)
@@ -84,17 +96,29 @@ pub async fn grant_to_role(conn: &mut AnyConnection, role_id: i64, permission_id
     Ok(())
 }
 
-pub async fn revoke_from_role(conn: &mut AnyConnection, role_id: i64, permission_id: i64, object_pk: &str) -> Result<()> {
-    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2 AND object_pk = $3")
-        .bind(role_id)
-        .bind(permission_id)
-        .bind(object_pk.to_owned())
-        .execute(conn)
-        .await?;
+pub async fn revoke_from_role(
+    conn: &mut AnyConnection,
+    role_id: i64,
+    permission_id: i64,
+    object_pk: &str,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2 AND object_pk = $3",
+    )
+    .bind(role_id)
+    .bind(permission_id)
+    .bind(object_pk.to_owned())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn grant_to_user(conn: &mut AnyConnection, user_pk: i64, permission_id: i64, object_pk: &str) -> Result<()> {
+pub async fn grant_to_user(
+    conn: &mut AnyConnection,
+    user_pk: i64,
+    permission_id: i64,
+    object_pk: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO user_permissions (user_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(user_pk)
         .bind(permission_id)
@@ -106,6 +130,9 @@ pub async fn grant_to_user(conn: &mut AnyConnection, user_pk: i64, permission_id
 
 /// Removes every direct grant of the user (outpost service accounts are rebuilt from scratch).
 pub async fn clear_user(conn: &mut AnyConnection, user_pk: i64) -> Result<()> {
-    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(user_pk).execute(conn).await?;
+    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
+        .bind(user_pk)
+        .execute(conn)
+        .await?;
     Ok(())
 }

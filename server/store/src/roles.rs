@@ -9,7 +9,10 @@ use crate::codec;
 use crate::sql::{Ordering, Where, placeholders};
 
 pub const ORDERING: &[(&str, &str)] = &[("name", "r.name")];
-pub const DEFAULT_ORDERING: Ordering = Ordering { column: "r.name", descending: false };
+pub const DEFAULT_ORDERING: Ordering = Ordering {
+    column: "r.name",
+    descending: false,
+};
 
 pub async fn list(
     conn: &mut AnyConnection,
@@ -26,10 +29,18 @@ pub async fn list(
     if let Some(uuids) = only_uuids {
         w.within("r.uuid", uuids);
     }
-    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM roles r{}", w.sql())).fetch_one(&mut *conn).await?;
+    let count: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM roles r{}", w.sql()))
+        .fetch_one(&mut *conn)
+        .await?;
     let where_sql = w.sql();
     let page = w.page_sql(ordering, "r.id", limit, offset);
-    let rows = w.query(format!("SELECT r.id, r.uuid, r.name FROM roles r{where_sql}{page}")).fetch_all(&mut *conn).await?;
+    let rows = w
+        .query(format!(
+            "SELECT r.id, r.uuid, r.name FROM roles r{where_sql}{page}"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut ids = Vec::new();
     let mut roles = Vec::new();
     for row in &rows {
@@ -55,15 +66,32 @@ pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<(i64, Ro
         .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get(0)?;
-    let permissions = global_permissions(conn, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(Some((id, Role { pk: uuid, name: row.try_get(1)?, permissions })))
+    let permissions = global_permissions(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(Some((
+        id,
+        Role {
+            pk: uuid,
+            name: row.try_get(1)?,
+            permissions,
+        },
+    )))
 }
 
-pub async fn resolve_ids(conn: &mut AnyConnection, uuids: &[Uuid]) -> Result<(Vec<i64>, Vec<Uuid>)> {
+pub async fn resolve_ids(
+    conn: &mut AnyConnection,
+    uuids: &[Uuid],
+) -> Result<(Vec<i64>, Vec<Uuid>)> {
     crate::groups::resolve(conn, "roles", uuids).await
 }
 
-pub async fn name_taken(conn: &mut AnyConnection, name: &str, except: Option<Uuid>) -> Result<bool> {
+pub async fn name_taken(
+    conn: &mut AnyConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool> {
     let found: Option<String> = sqlx::query_scalar("SELECT uuid FROM roles WHERE name = $1")
         .bind(name.to_owned())
         .fetch_optional(conn)
@@ -81,21 +109,33 @@ pub async fn insert(conn: &mut AnyConnection, uuid: Uuid, name: &str) -> Result<
 }
 
 pub async fn rename(conn: &mut AnyConnection, id: i64, name: &str) -> Result<()> {
-    sqlx::query("UPDATE roles SET name = $2 WHERE id = $1").bind(id).bind(name.to_owned()).execute(conn).await?;
+    sqlx::query("UPDATE roles SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name.to_owned())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM roles WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles").fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles")
+        .fetch_one(conn)
+        .await?;
     Ok(n as u64)
 }
 
-async fn global_permissions(conn: &mut AnyConnection, role_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+async fn global_permissions(
+    conn: &mut AnyConnection,
+    role_ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>> {
     if role_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -112,7 +152,9 @@ async fn global_permissions(conn: &mut AnyConnection, role_ids: &[i64]) -> Resul
     for row in query.fetch_all(conn).await? {
         let app: String = row.try_get(1)?;
         let codename: String = row.try_get(2)?;
-        out.entry(row.try_get(0)?).or_default().push(format!("{app}.{codename}"));
+        out.entry(row.try_get(0)?)
+            .or_default()
+            .push(format!("{app}.{codename}"));
     }
     Ok(out)
 }

@@ -48,16 +48,25 @@ pub async fn find(conn: &mut AnyConnection, key_hash: &str) -> Result<Option<Ses
 }
 
 pub async fn delete(conn: &mut AnyConnection, key_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE key_hash = $1").bind(key_hash.to_owned()).execute(conn).await?;
+    sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
+        .bind(key_hash.to_owned())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_for_user(conn: &mut AnyConnection, user_pk: i64) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_pk).execute(conn).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_pk)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_expired(conn: &mut AnyConnection, now: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires <= $1").bind(format_ts(&now)).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE expires <= $1")
+        .bind(format_ts(&now))
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected())
 }

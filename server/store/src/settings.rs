@@ -4,7 +4,12 @@ use sqlx::AnyConnection;
 use crate::Result;
 
 pub async fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key.to_owned()).fetch_optional(conn).await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key.to_owned())
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Stores `value` unless the key already has one, and returns whichever value won: two replicas
@@ -28,6 +33,9 @@ pub async fn set(conn: &mut AnyConnection, key: &str, value: &str) -> Result<()>
 }
 
 pub async fn delete(conn: &mut AnyConnection, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM settings WHERE key = $1").bind(key.to_owned()).execute(conn).await?;
+    sqlx::query("DELETE FROM settings WHERE key = $1")
+        .bind(key.to_owned())
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -24,11 +24,18 @@ impl Ordering {
             Some(rest) => (rest, true),
             None => (spec, false),
         };
-        fields.iter().find(|(api, _)| *api == name).map(|(_, column)| Ordering { column, descending })
+        fields
+            .iter()
+            .find(|(api, _)| *api == name)
+            .map(|(_, column)| Ordering { column, descending })
     }
 
     fn sql(&self) -> String {
-        format!("{} {}", self.column, if self.descending { "DESC" } else { "ASC" })
+        format!(
+            "{} {}",
+            self.column,
+            if self.descending { "DESC" } else { "ASC" }
+        )
     }
 }
 
@@ -58,7 +65,10 @@ impl Where {
     pub fn search(&mut self, columns: &[&str], term: &str) {
         let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
         let p = self.arg(Bind::Text(pattern));
-        let any: Vec<String> = columns.iter().map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'")).collect();
+        let any: Vec<String> = columns
+            .iter()
+            .map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'"))
+            .collect();
         self.and(format!("({})", any.join(" OR ")));
     }
 
@@ -68,19 +78,35 @@ impl Where {
             self.and("1 = 0".into());
             return;
         }
-        let placeholders: Vec<String> = values.iter().map(|v| self.arg(Bind::Text(v.clone()))).collect();
+        let placeholders: Vec<String> = values
+            .iter()
+            .map(|v| self.arg(Bind::Text(v.clone())))
+            .collect();
         self.and(format!("{column} IN ({})", placeholders.join(", ")));
     }
 
     pub fn sql(&self) -> String {
-        if self.clauses.is_empty() { String::new() } else { format!(" WHERE {}", self.clauses.join(" AND ")) }
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
     }
 
     /// `ORDER BY … LIMIT … OFFSET …`, with `tiebreak` so pages are stable.
-    pub fn page_sql(&mut self, ordering: Ordering, tiebreak: &str, limit: u64, offset: u64) -> String {
+    pub fn page_sql(
+        &mut self,
+        ordering: Ordering,
+        tiebreak: &str,
+        limit: u64,
+        offset: u64,
+    ) -> String {
         let limit = self.arg(Bind::Int(limit as i64));
         let offset = self.arg(Bind::Int(offset as i64));
-        format!(" ORDER BY {}, {tiebreak} LIMIT {limit} OFFSET {offset}", ordering.sql())
+        format!(
+            " ORDER BY {}, {tiebreak} LIMIT {limit} OFFSET {offset}",
+            ordering.sql()
+        )
     }
 
     pub fn query(&self, sql: String) -> Query<'static, Any, AnyArguments> {
@@ -124,7 +150,9 @@ impl Where {
 }
 
 fn escape_like(term: &str) -> String {
-    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// `($1, $2, …)` placeholders for an `IN` list of `n` values starting at `$start`.
@@ -142,7 +170,10 @@ mod tests {
         let fields = [("username", "u.username"), ("name", "u.name")];
         assert_eq!(
             Ordering::resolve("-name", &fields),
-            Some(Ordering { column: "u.name", descending: true })
+            Some(Ordering {
+                column: "u.name",
+                descending: true
+            })
         );
         assert_eq!(Ordering::resolve("password", &fields), None);
     }

@@ -15,9 +15,13 @@ pub const ORDERING: &[(&str, &str)] = &[
     ("description", "t.description"),
     ("user", "t.user_id"),
 ];
-pub const DEFAULT_ORDERING: Ordering = Ordering { column: "t.identifier", descending: false };
+pub const DEFAULT_ORDERING: Ordering = Ordering {
+    column: "t.identifier",
+    descending: false,
+};
 
-const COLUMNS: &str = "t.uuid, t.identifier, t.managed, t.intent, t.user_id, t.description, t.expires, t.expiring";
+const COLUMNS: &str =
+    "t.uuid, t.identifier, t.managed, t.intent, t.user_id, t.description, t.expires, t.expiring";
 
 /// A token's key material as stored: a lookup hash and the sealed key.
 #[derive(Clone, Debug)]
@@ -79,38 +83,55 @@ pub async fn list(
     if let Some(ids) = &filter.only_identifiers {
         w.within("t.identifier", ids);
     }
-    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM tokens t{}", w.sql())).fetch_one(&mut *conn).await?;
+    let count: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM tokens t{}", w.sql()))
+        .fetch_one(&mut *conn)
+        .await?;
     let where_sql = w.sql();
     let page = w.page_sql(ordering, "t.id", limit, offset);
-    let rows = w.query(format!("SELECT {COLUMNS} FROM tokens t{where_sql}{page}")).fetch_all(conn).await?;
+    let rows = w
+        .query(format!("SELECT {COLUMNS} FROM tokens t{where_sql}{page}"))
+        .fetch_all(conn)
+        .await?;
     let tokens = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
     Ok((tokens, count as u64))
 }
 
 pub async fn get(conn: &mut AnyConnection, identifier: &str) -> Result<Option<Token>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tokens t WHERE t.identifier = $1")))
-        .bind(identifier.to_owned())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tokens t WHERE t.identifier = $1"
+    )))
+    .bind(identifier.to_owned())
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(decode).transpose()
 }
 
 pub async fn get_by_key_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<Token>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tokens t WHERE t.key_hash = $1")))
-        .bind(hash.to_owned())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tokens t WHERE t.key_hash = $1"
+    )))
+    .bind(hash.to_owned())
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(decode).transpose()
 }
 
 pub async fn sealed_key(conn: &mut AnyConnection, identifier: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT key_sealed FROM tokens WHERE identifier = $1")
-        .bind(identifier.to_owned())
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT key_sealed FROM tokens WHERE identifier = $1")
+            .bind(identifier.to_owned())
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
-pub async fn insert(conn: &mut AnyConnection, token: &Token, key: &StoredKey, now: DateTime<Utc>) -> Result<()> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    token: &Token,
+    key: &StoredKey,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO tokens (uuid, identifier, key_hash, key_sealed, intent, user_id, description, expires, \
          expiring, managed, created, last_updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -162,11 +183,16 @@ pub async fn set_key(conn: &mut AnyConnection, uuid: Uuid, key: &StoredKey) -> R
 }
 
 pub async fn delete(conn: &mut AnyConnection, identifier: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM tokens WHERE identifier = $1").bind(identifier.to_owned()).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM tokens WHERE identifier = $1")
+        .bind(identifier.to_owned())
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens")
+        .fetch_one(conn)
+        .await?;
     Ok(n as u64)
 }

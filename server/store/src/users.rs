@@ -24,7 +24,10 @@ pub const ORDERING: &[(&str, &str)] = &[
     ("path", "u.path"),
     ("type", "u.type"),
 ];
-pub const DEFAULT_ORDERING: Ordering = Ordering { column: "u.username", descending: false };
+pub const DEFAULT_ORDERING: Ordering = Ordering {
+    column: "u.username",
+    descending: false,
+};
 
 /// Groups that make their members superusers: flagged groups and every descendant of one
 /// (a child group inherits from its parents).
@@ -107,10 +110,22 @@ fn decode(row: &AnyRow) -> Result<User> {
             detail: format!("unknown user type {user_type:?}"),
         })?,
         path: row.try_get("path")?,
-        attributes: codec::json_map("users", "attributes", &row.try_get::<String, _>("attributes")?)?,
+        attributes: codec::json_map(
+            "users",
+            "attributes",
+            &row.try_get::<String, _>("attributes")?,
+        )?,
         last_login: codec::opt_ts("users", "last_login", row.try_get("last_login")?)?,
-        date_joined: codec::ts("users", "date_joined", &row.try_get::<String, _>("date_joined")?)?,
-        last_updated: codec::ts("users", "last_updated", &row.try_get::<String, _>("last_updated")?)?,
+        date_joined: codec::ts(
+            "users",
+            "date_joined",
+            &row.try_get::<String, _>("date_joined")?,
+        )?,
+        last_updated: codec::ts(
+            "users",
+            "last_updated",
+            &row.try_get::<String, _>("last_updated")?,
+        )?,
         password_change_date: codec::ts(
             "users",
             "password_change_date",
@@ -140,10 +155,16 @@ fn filter_sql(filter: &UserFilter) -> Where {
         w.and(format!("u.type = {p}"));
     }
     if let Some(active) = filter.is_active {
-        w.and(format!("u.is_active = {}", if active { "TRUE" } else { "FALSE" }));
+        w.and(format!(
+            "u.is_active = {}",
+            if active { "TRUE" } else { "FALSE" }
+        ));
     }
     if let Some(prefix) = &filter.path_startswith {
-        let p = w.arg(Bind::Text(format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"))));
+        let p = w.arg(Bind::Text(format!(
+            "{}%",
+            prefix.replace('%', "\\%").replace('_', "\\_")
+        )));
         w.and(format!("u.path LIKE {p} ESCAPE '\\'"));
     }
     w
@@ -157,20 +178,28 @@ pub async fn list(
     offset: u64,
 ) -> Result<(Vec<User>, u64)> {
     let mut w = filter_sql(filter);
-    let count: i64 = w.query_scalar(format!("SELECT COUNT(*) FROM users u{}", w.sql())).fetch_one(&mut *conn).await?;
+    let count: i64 = w
+        .query_scalar(format!("SELECT COUNT(*) FROM users u{}", w.sql()))
+        .fetch_one(&mut *conn)
+        .await?;
     let where_sql = w.sql();
     let page = w.page_sql(ordering, "u.id", limit, offset);
-    let rows = w.query(format!("SELECT {COLUMNS} FROM users u{where_sql}{page}")).fetch_all(&mut *conn).await?;
+    let rows = w
+        .query(format!("SELECT {COLUMNS} FROM users u{where_sql}{page}"))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut users = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
     attach_relations(conn, &mut users).await?;
     Ok((users, count as u64))
 }
 
 pub async fn get(conn: &mut AnyConnection, pk: i64) -> Result<Option<User>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1")))
-        .bind(pk)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.id = $1"
+    )))
+    .bind(pk)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let mut users = vec![decode(&row)?];
     attach_relations(conn, &mut users).await?;
@@ -203,7 +232,11 @@ pub async fn credentials(conn: &mut AnyConnection, username: &str) -> Result<Opt
     }))
 }
 
-pub async fn username_taken(conn: &mut AnyConnection, username: &str, except_pk: Option<i64>) -> Result<bool> {
+pub async fn username_taken(
+    conn: &mut AnyConnection,
+    username: &str,
+    except_pk: Option<i64>,
+) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(username.to_owned())
         .fetch_optional(conn)
@@ -211,7 +244,11 @@ pub async fn username_taken(conn: &mut AnyConnection, username: &str, except_pk:
     Ok(found.is_some_and(|pk| Some(pk) != except_pk))
 }
 
-pub async fn insert(conn: &mut AnyConnection, user: &UserRecord, password_hash: &str) -> Result<i64> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    password_hash: &str,
+) -> Result<i64> {
     let pk: i64 = sqlx::query_scalar(
         "INSERT INTO users (uuid, username, name, email, password, password_change_date, is_active, \
          type, path, attributes, last_login, date_joined, last_updated) \
@@ -256,7 +293,12 @@ pub async fn update(conn: &mut AnyConnection, pk: i64, user: &UserRecord) -> Res
     Ok(())
 }
 
-pub async fn set_password(conn: &mut AnyConnection, pk: i64, hash: &str, at: DateTime<Utc>) -> Result<()> {
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    pk: i64,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE users SET password = $2, password_change_date = $3, last_updated = $3 WHERE id = $1")
         .bind(pk)
         .bind(hash.to_owned())
@@ -267,17 +309,26 @@ pub async fn set_password(conn: &mut AnyConnection, pk: i64, hash: &str, at: Dat
 }
 
 pub async fn record_login(conn: &mut AnyConnection, pk: i64, at: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1").bind(pk).bind(format_ts(&at)).execute(conn).await?;
+    sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
+        .bind(pk)
+        .bind(format_ts(&at))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete(conn: &mut AnyConnection, pk: i64) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(pk).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(pk)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(conn)
+        .await?;
     Ok(n as u64)
 }
 
@@ -286,7 +337,10 @@ pub async fn existing(conn: &mut AnyConnection, pks: &[i64]) -> Result<HashSet<i
     if pks.is_empty() {
         return Ok(HashSet::new());
     }
-    let sql = format!("SELECT id FROM users WHERE id IN {}", placeholders(1, pks.len()));
+    let sql = format!(
+        "SELECT id FROM users WHERE id IN {}",
+        placeholders(1, pks.len())
+    );
     let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
     for pk in pks {
         query = query.bind(*pk);
@@ -295,7 +349,10 @@ pub async fn existing(conn: &mut AnyConnection, pks: &[i64]) -> Result<HashSet<i
 }
 
 pub async fn set_groups(conn: &mut AnyConnection, pk: i64, group_ids: &[i64]) -> Result<()> {
-    sqlx::query("DELETE FROM group_members WHERE user_id = $1").bind(pk).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM group_members WHERE user_id = $1")
+        .bind(pk)
+        .execute(&mut *conn)
+        .await?;
     for group_id in group_ids {
         sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
             .bind(*group_id)
@@ -307,7 +364,10 @@ pub async fn set_groups(conn: &mut AnyConnection, pk: i64, group_ids: &[i64]) ->
 }
 
 pub async fn set_roles(conn: &mut AnyConnection, pk: i64, role_ids: &[i64]) -> Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(pk).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        .bind(pk)
+        .execute(&mut *conn)
+        .await?;
     for role_id in role_ids {
         sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
             .bind(pk)
@@ -322,7 +382,10 @@ pub async fn is_superuser(conn: &mut AnyConnection, pk: i64) -> Result<bool> {
     let sql = format!(
         "{SUPERUSER_GROUPS}SELECT COUNT(*) FROM group_members WHERE user_id = $1 AND group_id IN (SELECT id FROM su)"
     );
-    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(pk).fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(pk)
+        .fetch_one(conn)
+        .await?;
     Ok(n > 0)
 }
 
@@ -345,7 +408,10 @@ async fn attach_relations(conn: &mut AnyConnection, users: &mut [User]) -> Resul
     }
     for row in query.fetch_all(&mut *conn).await? {
         let uuid: String = row.try_get(1)?;
-        groups.entry(row.try_get(0)?).or_default().push(codec::uuid("groups", "uuid", &uuid)?);
+        groups
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(codec::uuid("groups", "uuid", &uuid)?);
     }
 
     let mut roles: HashMap<i64, Vec<Uuid>> = HashMap::new();
@@ -359,7 +425,10 @@ async fn attach_relations(conn: &mut AnyConnection, users: &mut [User]) -> Resul
     }
     for row in query.fetch_all(&mut *conn).await? {
         let uuid: String = row.try_get(1)?;
-        roles.entry(row.try_get(0)?).or_default().push(codec::uuid("roles", "uuid", &uuid)?);
+        roles
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(codec::uuid("roles", "uuid", &uuid)?);
     }
 
     let sql = format!(

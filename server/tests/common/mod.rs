@@ -28,6 +28,7 @@ pub struct Env {
     pub services: Services,
     pub router: Router,
     pub config: Config,
+    pub metrics: Metrics,
     _dir: tempdir::TempDir,
 }
 
@@ -42,23 +43,44 @@ mod tempdir {
 }
 
 fn unique() -> String {
-    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), chrono::Utc::now().timestamp_micros())
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_micros()
+    )
 }
 
 /// A fresh PostgreSQL database for one test, created through the admin URL.
 async fn fresh_postgres(admin_url: &str) -> String {
-    use sqlx::Executor;
     use sqlx::Connection;
+    use sqlx::Executor;
     sqlx::any::install_default_drivers();
     let name = format!("garrison_test_{}", unique());
-    let mut conn = sqlx::AnyConnection::connect(admin_url).await.expect("PostgreSQL reachable at GARRISON_TEST_DATABASE_URL");
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    let mut conn = sqlx::AnyConnection::connect(admin_url)
+        .await
+        .expect("PostgreSQL reachable at GARRISON_TEST_DATABASE_URL");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
     format!("{base}/{name}")
 }
 
 impl Env {
     pub async fn new(kind: Kind) -> Option<Env> {
+        Self::build(kind, true).await
+    }
+
+    /// A Garrison with no administrator yet, as on a first start.
+    pub async fn empty(kind: Kind) -> Option<Env> {
+        Self::build(kind, false).await
+    }
+
+    async fn build(kind: Kind, bootstrap: bool) -> Option<Env> {
         let dir = std::env::temp_dir().join(format!("garrison-test-{}", unique()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut env = std::collections::BTreeMap::new();
@@ -67,51 +89,107 @@ impl Env {
             Kind::Sqlite => {}
             Kind::Postgres => {
                 let Ok(admin) = std::env::var("GARRISON_TEST_DATABASE_URL") else {
-                    assert!(std::env::var("CI").is_err(), "CI must run the PostgreSQL tests: set GARRISON_TEST_DATABASE_URL");
-                    eprintln!("SKIPPED: GARRISON_TEST_DATABASE_URL is not set (scripts/test.sh sets it)");
+                    assert!(
+                        std::env::var("CI").is_err(),
+                        "CI must run the PostgreSQL tests: set GARRISON_TEST_DATABASE_URL"
+                    );
+                    eprintln!(
+                        "SKIPPED: GARRISON_TEST_DATABASE_URL is not set (scripts/test.sh sets it)"
+                    );
                     return None;
                 };
-                env.insert("GARRISON_DATABASE_URL".to_owned(), fresh_postgres(&admin).await);
+                env.insert(
+                    "GARRISON_DATABASE_URL".to_owned(),
+                    fresh_postgres(&admin).await,
+                );
                 if let Ok(redis) = std::env::var("GARRISON_TEST_REDIS_URL") {
                     env.insert("GARRISON_REDIS_URL".to_owned(), redis);
                 }
             }
         }
         let config = Config::from_sources(None, &env).expect("test config");
-        let services = garrison::open_services(&config).await.expect("open services");
-        services
-            .create_administrator(&Caller::cli(), "akadmin", Some("admin@example.com"), Some(ADMIN_PASSWORD), Some(ADMIN_TOKEN))
+        let services = garrison::open_services(&config)
             .await
-            .expect("bootstrap administrator");
-        let router = garrison::router(services.clone(), &config, Metrics::new());
-        Some(Env { services, router, config, _dir: tempdir::TempDir(dir) })
+            .expect("open services");
+        if bootstrap {
+            services
+                .create_administrator(
+                    &Caller::cli(),
+                    "akadmin",
+                    Some("admin@example.com"),
+                    Some(ADMIN_PASSWORD),
+                    Some(ADMIN_TOKEN),
+                )
+                .await
+                .expect("bootstrap administrator");
+        }
+        let metrics = Metrics::new();
+        let router = garrison::router(services.clone(), &config, metrics.clone());
+        Some(Env {
+            services,
+            router,
+            config,
+            metrics,
+            _dir: tempdir::TempDir(dir),
+        })
     }
 
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let response = self.router.clone().oneshot(request).await.expect("router never fails");
+    pub async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router never fails");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("body").to_vec();
+        let body = to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body")
+            .to_vec();
         (status, headers, body)
     }
 
     /// A JSON API call with a bearer token (None: anonymous).
-    pub async fn api(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut builder = Request::builder().method(method).uri(format!("/api/v3{path}"));
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!("/api/v3{path}"));
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let request = match body {
-            Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
             None => builder.body(Body::empty()),
         }
         .expect("request");
         let (status, _, bytes) = self.send(request).await;
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
         (status, value)
     }
 
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.api(method, path, Some(ADMIN_TOKEN), body).await
     }
 }
@@ -120,18 +198,23 @@ impl Env {
 #[macro_export]
 macro_rules! both_stores {
     ($name:ident, $body:expr) => {
+        $crate::both_stores!($name, new, $body);
+    };
+    ($name:ident, $constructor:ident, $body:expr) => {
         mod $name {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let env = common::Env::new(common::Kind::Sqlite).await.expect("sqlite always runs");
+                let env = common::Env::$constructor(common::Kind::Sqlite)
+                    .await
+                    .expect("sqlite always runs");
                 ($body)(env).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(env) = common::Env::new(common::Kind::Postgres).await {
+                if let Some(env) = common::Env::$constructor(common::Kind::Postgres).await {
                     ($body)(env).await;
                 }
             }

@@ -14,15 +14,30 @@ use crate::{ApiError, AppState};
            ("ordering" = Option<String>, Query), ("action" = Option<String>, Query), ("username" = Option<String>, Query),
            ("client_ip" = Option<String>, Query)),
     responses((status = 200, description = "PaginatedEventList")))]
-pub async fn list(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<EventJson>>, ApiError> {
-    let filter = EventFilter { action: params.text("action"), username: params.text("username"), client_ip: params.text("client_ip") };
-    let page = state.services.list_events(&caller, &params.query, filter).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<EventJson>>, ApiError> {
+    let filter = EventFilter {
+        action: params.text("action"),
+        username: params.text("username"),
+        client_ip: params.text("client_ip"),
+    };
+    let page = state
+        .services
+        .list_events(&caller, &params.query, filter)
+        .await?;
     Ok(Json(Paginated::new(page, EventJson::from)))
 }
 
 #[utoipa::path(get, path = "/events/events/{event_uuid}/", tag = "events", operation_id = "events_events_retrieve",
     params(("event_uuid" = Uuid, Path)), responses((status = 200, body = EventJson)))]
-pub async fn retrieve(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(pk): Path<String>) -> Result<Json<EventJson>, ApiError> {
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<Json<EventJson>, ApiError> {
     let pk = Uuid::parse_str(&pk).map_err(|_| ApiError::NotFound)?;
     Ok(Json(state.services.get_event(&caller, pk).await?.into()))
 }

@@ -20,9 +20,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let identity = parts.extensions.get::<RequestIdentity>().ok_or(ApiError::Unauthenticated)?;
-        let via = Via::Api { method: parts.method.to_string(), path: parts.uri.path().to_owned() };
-        identity.caller(via).map(ApiCaller).ok_or(ApiError::Unauthenticated)
+        let identity = parts
+            .extensions
+            .get::<RequestIdentity>()
+            .ok_or(ApiError::Unauthenticated)?;
+        let via = Via::Api {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+        };
+        identity
+            .caller(via)
+            .map(ApiCaller)
+            .ok_or(ApiError::Unauthenticated)
     }
 }
 
@@ -35,21 +44,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::response::IntoResponse;
-        let bytes = Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
-        let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { Bytes::from_static(b"{}") } else { bytes };
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
             Ok(value) => Ok(JsonBody(value)),
             Err(error) => {
                 let inner = error.inner();
                 let message = inner.to_string();
-                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
                 if inner.is_syntax() || inner.is_eof() {
                     let body = json!({"detail": format!("JSON parse error - {message}")});
-                    return Err((axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+                    return Err(
+                        (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+                    );
                 }
                 let path = error.path().to_string();
-                let field = if path == "." || path.is_empty() { FieldErrors::NON_FIELD.to_owned() } else { path };
+                let field = if path == "." || path.is_empty() {
+                    FieldErrors::NON_FIELD.to_owned()
+                } else {
+                    path
+                };
                 Err(ApiError::BadRequest(FieldErrors::single(field, message)).into_response())
             }
         }
@@ -69,7 +94,10 @@ impl ListParams {
             None | Some("") => Ok(None),
             Some("true" | "True" | "1") => Ok(Some(true)),
             Some("false" | "False" | "0") => Ok(Some(false)),
-            Some(_) => Err(ApiError::BadRequest(FieldErrors::single(name, "Must be a valid boolean."))),
+            Some(_) => Err(ApiError::BadRequest(FieldErrors::single(
+                name,
+                "Must be a valid boolean.",
+            ))),
         }
     }
 
@@ -78,7 +106,12 @@ impl ListParams {
     }
 }
 
-fn positive(errors: &mut FieldErrors, params: &HashMap<String, String>, name: &str, default: u64) -> u64 {
+fn positive(
+    errors: &mut FieldErrors,
+    params: &HashMap<String, String>,
+    name: &str,
+    default: u64,
+) -> u64 {
     match params.get(name).map(String::as_str) {
         None | Some("") => default,
         Some(raw) => match raw.parse::<u64>() {
@@ -97,11 +130,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(mut params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::BadRequest(FieldErrors::single(FieldErrors::NON_FIELD, e.body_text())))?;
+            .map_err(|e| {
+                ApiError::BadRequest(FieldErrors::single(FieldErrors::NON_FIELD, e.body_text()))
+            })?;
         let mut errors = FieldErrors::new();
         let page = positive(&mut errors, &params, "page", 1);
         // Larger pages are clamped rather than refused, as DRF's paginator does.
-        let page_size = positive(&mut errors, &params, "page_size", DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+        let page_size =
+            positive(&mut errors, &params, "page_size", DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
         if !errors.is_empty() {
             return Err(ApiError::BadRequest(errors));
         }
@@ -112,6 +148,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
         };
         params.remove("page");
         params.remove("page_size");
-        Ok(ListParams { query, rest: params })
+        Ok(ListParams {
+            query,
+            rest: params,
+        })
     }
 }

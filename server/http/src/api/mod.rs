@@ -13,20 +13,32 @@ use axum::routing::{get, post};
 pub use extract::{ApiCaller, JsonBody, ListParams};
 pub use schema::Paginated;
 
-use crate::{AppState, ApiError};
+use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/root/config/", get(root::config))
         .route("/schema/", get(crate::openapi::serve))
-        .route("/core/users/", get(core_objects::users::list).post(core_objects::users::create))
+        .route(
+            "/core/users/",
+            get(core_objects::users::list).post(core_objects::users::create),
+        )
         .route("/core/users/me/", get(core_objects::users::me))
         .route(
             "/core/users/{id}/",
-            get(core_objects::users::retrieve).put(core_objects::users::update).patch(core_objects::users::partial_update).delete(core_objects::users::destroy),
+            get(core_objects::users::retrieve)
+                .put(core_objects::users::update)
+                .patch(core_objects::users::partial_update)
+                .delete(core_objects::users::destroy),
         )
-        .route("/core/users/{id}/set_password/", post(core_objects::users::set_password))
-        .route("/core/groups/", get(core_objects::groups::list).post(core_objects::groups::create))
+        .route(
+            "/core/users/{id}/set_password/",
+            post(core_objects::users::set_password),
+        )
+        .route(
+            "/core/groups/",
+            get(core_objects::groups::list).post(core_objects::groups::create),
+        )
         .route(
             "/core/groups/{group_uuid}/",
             get(core_objects::groups::retrieve)
@@ -34,9 +46,18 @@ pub fn router() -> Router<AppState> {
                 .patch(core_objects::groups::partial_update)
                 .delete(core_objects::groups::destroy),
         )
-        .route("/core/groups/{group_uuid}/add_user/", post(core_objects::groups::add_user))
-        .route("/core/groups/{group_uuid}/remove_user/", post(core_objects::groups::remove_user))
-        .route("/core/tokens/", get(core_objects::tokens::list).post(core_objects::tokens::create))
+        .route(
+            "/core/groups/{group_uuid}/add_user/",
+            post(core_objects::groups::add_user),
+        )
+        .route(
+            "/core/groups/{group_uuid}/remove_user/",
+            post(core_objects::groups::remove_user),
+        )
+        .route(
+            "/core/tokens/",
+            get(core_objects::tokens::list).post(core_objects::tokens::create),
+        )
         .route(
             "/core/tokens/{identifier}/",
             get(core_objects::tokens::retrieve)
@@ -44,13 +65,31 @@ pub fn router() -> Router<AppState> {
                 .patch(core_objects::tokens::partial_update)
                 .delete(core_objects::tokens::destroy),
         )
-        .route("/core/tokens/{identifier}/view_key/", get(core_objects::tokens::view_key))
-        .route("/core/tokens/{identifier}/set_key/", post(core_objects::tokens::set_key))
+        .route(
+            "/core/tokens/{identifier}/view_key/",
+            get(core_objects::tokens::view_key),
+        )
+        .route(
+            "/core/tokens/{identifier}/set_key/",
+            post(core_objects::tokens::set_key),
+        )
         .route("/rbac/roles/", get(rbac::list).post(rbac::create))
-        .route("/rbac/roles/{uuid}/", get(rbac::retrieve).put(rbac::update).patch(rbac::partial_update).delete(rbac::destroy))
+        .route(
+            "/rbac/roles/{uuid}/",
+            get(rbac::retrieve)
+                .put(rbac::update)
+                .patch(rbac::partial_update)
+                .delete(rbac::destroy),
+        )
         .route("/rbac/permissions/", get(rbac::permissions))
-        .route("/rbac/permissions/assigned_by_roles/{uuid}/assign/", post(rbac::assign))
-        .route("/rbac/permissions/assigned_by_roles/{uuid}/unassign/", axum::routing::patch(rbac::unassign))
+        .route(
+            "/rbac/permissions/assigned_by_roles/{uuid}/assign/",
+            post(rbac::assign),
+        )
+        .route(
+            "/rbac/permissions/assigned_by_roles/{uuid}/unassign/",
+            axum::routing::patch(rbac::unassign),
+        )
         .route("/events/events/", get(events::list))
         .route("/events/events/actions/", get(events::actions))
         .route("/events/events/{event_uuid}/", get(events::retrieve))

@@ -5,7 +5,9 @@ use garrison_model::RoleChanges;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiCaller, JsonBody, ListParams};
-use crate::api::schema::{Paginated, PermissionAssignRequest, PermissionJson, RoleJson, RoleRequest};
+use crate::api::schema::{
+    Paginated, PermissionAssignRequest, PermissionJson, RoleJson, RoleRequest,
+};
 use crate::{ApiError, AppState};
 
 fn role_uuid(raw: &str) -> Result<Uuid, ApiError> {
@@ -15,7 +17,11 @@ fn role_uuid(raw: &str) -> Result<Uuid, ApiError> {
 #[utoipa::path(get, path = "/rbac/roles/", tag = "rbac", operation_id = "rbac_roles_list",
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query), ("search" = Option<String>, Query), ("ordering" = Option<String>, Query)),
     responses((status = 200, description = "PaginatedRoleList")))]
-pub async fn list(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<RoleJson>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<RoleJson>>, ApiError> {
     let page = state.services.list_roles(&caller, &params.query).await?;
     Ok(Json(Paginated::new(page, RoleJson::from)))
 }
@@ -27,14 +33,27 @@ pub async fn create(
     ApiCaller(caller): ApiCaller,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<(StatusCode, Json<RoleJson>), ApiError> {
-    let role = state.services.create_role(&caller, RoleChanges { name: body.name }).await?;
+    let role = state
+        .services
+        .create_role(&caller, RoleChanges { name: body.name })
+        .await?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
 #[utoipa::path(get, path = "/rbac/roles/{uuid}/", tag = "rbac", operation_id = "rbac_roles_retrieve",
     params(("uuid" = Uuid, Path)), responses((status = 200, body = RoleJson)))]
-pub async fn retrieve(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(pk): Path<String>) -> Result<Json<RoleJson>, ApiError> {
-    Ok(Json(state.services.get_role(&caller, role_uuid(&pk)?).await?.into()))
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<Json<RoleJson>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .get_role(&caller, role_uuid(&pk)?)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(put, path = "/rbac/roles/{uuid}/", tag = "rbac", operation_id = "rbac_roles_update",
@@ -45,7 +64,18 @@ pub async fn update(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleJson>, ApiError> {
-    Ok(Json(state.services.update_role(&caller, role_uuid(&pk)?, RoleChanges { name: body.name }, false).await?.into()))
+    Ok(Json(
+        state
+            .services
+            .update_role(
+                &caller,
+                role_uuid(&pk)?,
+                RoleChanges { name: body.name },
+                false,
+            )
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(patch, path = "/rbac/roles/{uuid}/", tag = "rbac", operation_id = "rbac_roles_partial_update",
@@ -56,12 +86,27 @@ pub async fn partial_update(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleJson>, ApiError> {
-    Ok(Json(state.services.update_role(&caller, role_uuid(&pk)?, RoleChanges { name: body.name }, true).await?.into()))
+    Ok(Json(
+        state
+            .services
+            .update_role(
+                &caller,
+                role_uuid(&pk)?,
+                RoleChanges { name: body.name },
+                true,
+            )
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/rbac/roles/{uuid}/", tag = "rbac", operation_id = "rbac_roles_destroy",
     params(("uuid" = Uuid, Path)), responses((status = 204)))]
-pub async fn destroy(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(pk): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn destroy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.services.delete_role(&caller, role_uuid(&pk)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -69,19 +114,38 @@ pub async fn destroy(State(state): State<AppState>, ApiCaller(caller): ApiCaller
 #[utoipa::path(get, path = "/rbac/permissions/", tag = "rbac", operation_id = "rbac_permissions_list",
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query), ("search" = Option<String>, Query)),
     responses((status = 200, description = "PaginatedPermissionList")))]
-pub async fn permissions(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<PermissionJson>>, ApiError> {
-    let term = params.query.search.clone().unwrap_or_default().to_lowercase();
+pub async fn permissions(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<PermissionJson>>, ApiError> {
+    let term = params
+        .query
+        .search
+        .clone()
+        .unwrap_or_default()
+        .to_lowercase();
     let all: Vec<_> = state
         .services
         .list_permissions(&caller)
         .await?
         .into_iter()
-        .filter(|p| term.is_empty() || p.codename.contains(&term) || p.name.to_lowercase().contains(&term))
+        .filter(|p| {
+            term.is_empty() || p.codename.contains(&term) || p.name.to_lowercase().contains(&term)
+        })
         .collect();
     let request = params.query.page;
     let count = all.len() as u64;
-    let items = all.into_iter().skip(request.offset() as usize).take(request.page_size as usize).collect();
-    let page = garrison_model::Page { items, count, request };
+    let items = all
+        .into_iter()
+        .skip(request.offset() as usize)
+        .take(request.page_size as usize)
+        .collect();
+    let page = garrison_model::Page {
+        items,
+        count,
+        request,
+    };
     Ok(Json(Paginated::new(page, |p| PermissionJson {
         id: p.id,
         name: p.name,
@@ -107,7 +171,16 @@ pub async fn assign(
     JsonBody(body): JsonBody<PermissionAssignRequest>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let permissions = qualified(&body);
-    state.services.change_role_permissions(&caller, role_uuid(&pk)?, &permissions, body.object_pk.as_deref(), true).await?;
+    state
+        .services
+        .change_role_permissions(
+            &caller,
+            role_uuid(&pk)?,
+            &permissions,
+            body.object_pk.as_deref(),
+            true,
+        )
+        .await?;
     Ok(Json(permissions))
 }
 
@@ -120,6 +193,15 @@ pub async fn unassign(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<PermissionAssignRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.change_role_permissions(&caller, role_uuid(&pk)?, &qualified(&body), body.object_pk.as_deref(), false).await?;
+    state
+        .services
+        .change_role_permissions(
+            &caller,
+            role_uuid(&pk)?,
+            &qualified(&body),
+            body.object_pk.as_deref(),
+            false,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,11 +30,19 @@ impl<T> Paginated<T> {
         let total_pages = page.total_pages();
         let current = page.request.page;
         let len = page.items.len() as u64;
-        let start_index = if len == 0 { 0 } else { page.request.offset() + 1 };
+        let start_index = if len == 0 {
+            0
+        } else {
+            page.request.offset() + 1
+        };
         let end_index = if len == 0 { 0 } else { start_index + len - 1 };
         Self {
             pagination: Pagination {
-                next: if current < total_pages { current + 1 } else { 0 },
+                next: if current < total_pages {
+                    current + 1
+                } else {
+                    0
+                },
                 previous: if current > 1 { current - 1 } else { 0 },
                 count: page.count,
                 current,
@@ -62,7 +70,10 @@ pub struct RoleJson {
 
 impl From<Role> for RoleJson {
     fn from(role: Role) -> Self {
-        Self { pk: role.pk, name: role.name }
+        Self {
+            pk: role.pk,
+            name: role.name,
+        }
     }
 }
 
@@ -217,7 +228,12 @@ impl GroupJson {
         let roles_obj = group
             .roles
             .iter()
-            .filter_map(|pk| roles.get(pk).map(|name| RoleJson { pk: *pk, name: name.clone() }))
+            .filter_map(|pk| {
+                roles.get(pk).map(|name| RoleJson {
+                    pk: *pk,
+                    name: name.clone(),
+                })
+            })
             .collect();
         Self {
             pk: group.pk,

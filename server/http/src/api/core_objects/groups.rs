@@ -12,11 +12,21 @@ use crate::api::schema::{GroupJson, GroupRequest, Paginated, UserAccountRequest}
 use crate::{ApiError, AppState};
 
 /// Role names for `roles_obj`, loaded once per request; empty when the caller may not see roles.
-async fn role_names(services: &Services, caller: &Caller, groups: &[Group]) -> HashMap<Uuid, String> {
+async fn role_names(
+    services: &Services,
+    caller: &Caller,
+    groups: &[Group],
+) -> HashMap<Uuid, String> {
     if groups.iter().all(|g| g.roles.is_empty()) {
         return HashMap::new();
     }
-    let query = ListQuery { page: PageRequest { page: 1, page_size: garrison_model::listing_limits::MAX_PAGE_SIZE }, ..Default::default() };
+    let query = ListQuery {
+        page: PageRequest {
+            page: 1,
+            page_size: garrison_model::listing_limits::MAX_PAGE_SIZE,
+        },
+        ..Default::default()
+    };
     match services.list_roles(caller, &query).await {
         Ok(page) => page.items.into_iter().map(|r| (r.pk, r.name)).collect(),
         Err(_) => HashMap::new(),
@@ -31,9 +41,19 @@ fn group_uuid(raw: &str) -> Result<Uuid, ApiError> {
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query), ("search" = Option<String>, Query),
            ("ordering" = Option<String>, Query), ("name" = Option<String>, Query), ("is_superuser" = Option<bool>, Query)),
     responses((status = 200, description = "PaginatedGroupList")))]
-pub async fn list(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<GroupJson>>, ApiError> {
-    let filter = GroupFilter { name: params.text("name"), is_superuser: params.flag("is_superuser")? };
-    let page = state.services.list_groups(&caller, &params.query, filter).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<GroupJson>>, ApiError> {
+    let filter = GroupFilter {
+        name: params.text("name"),
+        is_superuser: params.flag("is_superuser")?,
+    };
+    let page = state
+        .services
+        .list_groups(&caller, &params.query, filter)
+        .await?;
     let roles = role_names(&state.services, &caller, &page.items).await;
     Ok(Json(Paginated::new(page, |g| GroupJson::new(g, &roles))))
 }
@@ -56,7 +76,11 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/core/groups/{group_uuid}/", tag = "core", operation_id = "core_groups_retrieve",
     params(("group_uuid" = Uuid, Path)), responses((status = 200, body = GroupJson)))]
-pub async fn retrieve(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(pk): Path<String>) -> Result<Json<GroupJson>, ApiError> {
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<Json<GroupJson>, ApiError> {
     let group = state.services.get_group(&caller, group_uuid(&pk)?).await?;
     Ok(respond(&state, &caller, group).await)
 }
@@ -69,7 +93,10 @@ pub async fn update(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<GroupRequest>,
 ) -> Result<Json<GroupJson>, ApiError> {
-    let group = state.services.update_group(&caller, group_uuid(&pk)?, body.into(), false).await?;
+    let group = state
+        .services
+        .update_group(&caller, group_uuid(&pk)?, body.into(), false)
+        .await?;
     Ok(respond(&state, &caller, group).await)
 }
 
@@ -81,14 +108,24 @@ pub async fn partial_update(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<GroupRequest>,
 ) -> Result<Json<GroupJson>, ApiError> {
-    let group = state.services.update_group(&caller, group_uuid(&pk)?, body.into(), true).await?;
+    let group = state
+        .services
+        .update_group(&caller, group_uuid(&pk)?, body.into(), true)
+        .await?;
     Ok(respond(&state, &caller, group).await)
 }
 
 #[utoipa::path(delete, path = "/core/groups/{group_uuid}/", tag = "core", operation_id = "core_groups_destroy",
     params(("group_uuid" = Uuid, Path)), responses((status = 204)))]
-pub async fn destroy(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(pk): Path<String>) -> Result<StatusCode, ApiError> {
-    state.services.delete_group(&caller, group_uuid(&pk)?).await?;
+pub async fn destroy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .delete_group(&caller, group_uuid(&pk)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,7 +137,10 @@ pub async fn add_user(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<UserAccountRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.change_group_member(&caller, group_uuid(&pk)?, body.pk, true).await?;
+    state
+        .services
+        .change_group_member(&caller, group_uuid(&pk)?, body.pk, true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -112,6 +152,9 @@ pub async fn remove_user(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<UserAccountRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.change_group_member(&caller, group_uuid(&pk)?, body.pk, false).await?;
+    state
+        .services
+        .change_group_member(&caller, group_uuid(&pk)?, body.pk, false)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

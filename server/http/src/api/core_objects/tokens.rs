@@ -7,7 +7,9 @@ use garrison_model::Token;
 use garrison_services::Caller;
 
 use crate::api::extract::{ApiCaller, JsonBody, ListParams};
-use crate::api::schema::{Paginated, TokenJson, TokenRequest, TokenSetKeyRequest, TokenView, UserJson};
+use crate::api::schema::{
+    Paginated, TokenJson, TokenRequest, TokenSetKeyRequest, TokenView, UserJson,
+};
 use crate::{ApiError, AppState};
 
 /// `user_obj` for each distinct owner the caller may see.
@@ -32,7 +34,11 @@ async fn respond(state: &AppState, caller: &Caller, token: Token) -> Json<TokenJ
 #[utoipa::path(get, path = "/core/tokens/", tag = "core", operation_id = "core_tokens_list",
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query), ("search" = Option<String>, Query), ("ordering" = Option<String>, Query)),
     responses((status = 200, description = "PaginatedTokenList")))]
-pub async fn list(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<TokenJson>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<TokenJson>>, ApiError> {
     let page = state.services.list_tokens(&caller, &params.query).await?;
     let users = owners(&state, &caller, &page.items).await;
     Ok(Json(Paginated::new(page, |t| {
@@ -49,12 +55,19 @@ pub async fn create(
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenJson>), ApiError> {
     let created = state.services.create_token(&caller, body.into()).await?;
-    Ok((StatusCode::CREATED, respond(&state, &caller, created.token).await))
+    Ok((
+        StatusCode::CREATED,
+        respond(&state, &caller, created.token).await,
+    ))
 }
 
 #[utoipa::path(get, path = "/core/tokens/{identifier}/", tag = "core", operation_id = "core_tokens_retrieve",
     params(("identifier" = String, Path)), responses((status = 200, body = TokenJson)))]
-pub async fn retrieve(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(identifier): Path<String>) -> Result<Json<TokenJson>, ApiError> {
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(identifier): Path<String>,
+) -> Result<Json<TokenJson>, ApiError> {
     let token = state.services.get_token(&caller, &identifier).await?;
     Ok(respond(&state, &caller, token).await)
 }
@@ -67,7 +80,10 @@ pub async fn update(
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<Json<TokenJson>, ApiError> {
-    let token = state.services.update_token(&caller, &identifier, body.into(), false).await?;
+    let token = state
+        .services
+        .update_token(&caller, &identifier, body.into(), false)
+        .await?;
     Ok(respond(&state, &caller, token).await)
 }
 
@@ -79,20 +95,31 @@ pub async fn partial_update(
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<Json<TokenJson>, ApiError> {
-    let token = state.services.update_token(&caller, &identifier, body.into(), true).await?;
+    let token = state
+        .services
+        .update_token(&caller, &identifier, body.into(), true)
+        .await?;
     Ok(respond(&state, &caller, token).await)
 }
 
 #[utoipa::path(delete, path = "/core/tokens/{identifier}/", tag = "core", operation_id = "core_tokens_destroy",
     params(("identifier" = String, Path)), responses((status = 204)))]
-pub async fn destroy(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(identifier): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn destroy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(identifier): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.services.delete_token(&caller, &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/core/tokens/{identifier}/view_key/", tag = "core", operation_id = "core_tokens_view_key_retrieve",
     params(("identifier" = String, Path)), responses((status = 200, body = TokenView)))]
-pub async fn view_key(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(identifier): Path<String>) -> Result<Json<TokenView>, ApiError> {
+pub async fn view_key(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(identifier): Path<String>,
+) -> Result<Json<TokenView>, ApiError> {
     let key = state.services.view_token_key(&caller, &identifier).await?;
     Ok(Json(TokenView { key }))
 }
@@ -105,6 +132,9 @@ pub async fn set_key(
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<TokenSetKeyRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.set_token_key(&caller, &identifier, &body.key).await?;
+    state
+        .services
+        .set_token_key(&caller, &identifier, &body.key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

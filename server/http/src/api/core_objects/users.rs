@@ -6,7 +6,8 @@ use garrison_services::UserFilter;
 
 use crate::api::extract::{ApiCaller, JsonBody, ListParams};
 use crate::api::schema::{
-    AVATAR, Paginated, SessionUser, UserJson, UserPasswordSetRequest, UserRequest, UserSelf, UserSelfGroup, uid_for,
+    AVATAR, Paginated, SessionUser, UserJson, UserPasswordSetRequest, UserRequest, UserSelf,
+    UserSelfGroup, uid_for,
 };
 use crate::{ApiError, AppState};
 
@@ -27,14 +28,21 @@ fn parse_type(params: &ListParams) -> Result<Option<UserType>, ApiError> {
            ("ordering" = Option<String>, Query), ("username" = Option<String>, Query), ("type" = Option<String>, Query),
            ("is_active" = Option<bool>, Query), ("path_startswith" = Option<String>, Query)),
     responses((status = 200, description = "PaginatedUserList")))]
-pub async fn list(State(state): State<AppState>, ApiCaller(caller): ApiCaller, params: ListParams) -> Result<Json<Paginated<UserJson>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    params: ListParams,
+) -> Result<Json<Paginated<UserJson>>, ApiError> {
     let filter = UserFilter {
         username: params.text("username"),
         user_type: parse_type(&params)?,
         is_active: params.flag("is_active")?,
         path_startswith: params.text("path_startswith"),
     };
-    let page = state.services.list_users(&caller, &params.query, filter).await?;
+    let page = state
+        .services
+        .list_users(&caller, &params.query, filter)
+        .await?;
     Ok(Json(Paginated::new(page, UserJson::from)))
 }
 
@@ -51,7 +59,11 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/core/users/{id}/", tag = "core", operation_id = "core_users_retrieve",
     params(("id" = i64, Path)), responses((status = 200, body = UserJson)))]
-pub async fn retrieve(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>) -> Result<Json<UserJson>, ApiError> {
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UserJson>, ApiError> {
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
     Ok(Json(state.services.get_user(&caller, id).await?.into()))
 }
@@ -65,7 +77,13 @@ pub async fn update(
     JsonBody(body): JsonBody<UserRequest>,
 ) -> Result<Json<UserJson>, ApiError> {
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
-    Ok(Json(state.services.update_user(&caller, id, body.into(), false).await?.into()))
+    Ok(Json(
+        state
+            .services
+            .update_user(&caller, id, body.into(), false)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(patch, path = "/core/users/{id}/", tag = "core", operation_id = "core_users_partial_update",
@@ -77,12 +95,22 @@ pub async fn partial_update(
     JsonBody(body): JsonBody<UserRequest>,
 ) -> Result<Json<UserJson>, ApiError> {
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
-    Ok(Json(state.services.update_user(&caller, id, body.into(), true).await?.into()))
+    Ok(Json(
+        state
+            .services
+            .update_user(&caller, id, body.into(), true)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/core/users/{id}/", tag = "core", operation_id = "core_users_destroy",
     params(("id" = i64, Path)), responses((status = 204)))]
-pub async fn destroy(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn destroy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
     state.services.delete_user(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -97,28 +125,36 @@ pub async fn set_password(
     JsonBody(body): JsonBody<UserPasswordSetRequest>,
 ) -> Result<StatusCode, ApiError> {
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
-    state.services.set_user_password(&caller, id, &body.password).await?;
+    state
+        .services
+        .set_user_password(&caller, id, &body.password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller itself, as authentik's `/core/users/me/` returns it.
 #[utoipa::path(get, path = "/core/users/me/", tag = "core", operation_id = "core_users_me_retrieve",
     responses((status = 200, body = SessionUser)))]
-pub async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Result<Json<SessionUser>, ApiError> {
-    let Some(user) = caller.principal.user.clone() else { return Err(ApiError::Unauthenticated) };
-    let mut groups = Vec::new();
-    for pk in &user.groups {
-        if let Ok(group) = state.services.get_group(&caller, *pk).await {
-            groups.push(UserSelfGroup { name: group.name, pk: group.pk.to_string() });
-        }
-    }
-    let mut roles = Vec::new();
-    for pk in &user.roles {
-        if let Ok(role) = state.services.get_role(&caller, *pk).await {
-            roles.push(UserSelfGroup { name: role.name, pk: role.pk.to_string() });
-        }
-    }
-    let mut system_permissions: Vec<String> = caller.principal.permissions.global().cloned().collect();
+pub async fn me(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<SessionUser>, ApiError> {
+    let Some(user) = caller.principal.user.clone() else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let (groups, roles) = state.services.own_memberships(&caller).await?;
+    let named = |items: Vec<(uuid::Uuid, String)>| {
+        items
+            .into_iter()
+            .map(|(pk, name)| UserSelfGroup {
+                name,
+                pk: pk.to_string(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let (groups, roles) = (named(groups), named(roles));
+    let mut system_permissions: Vec<String> =
+        caller.principal.permissions.global().cloned().collect();
     system_permissions.sort();
     let make = |groups, roles, system_permissions| UserSelf {
         pk: user.pk,
@@ -138,5 +174,8 @@ pub async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> 
     };
     let this = make(groups, roles, system_permissions);
     let listed = make(Vec::new(), Vec::new(), Vec::new());
-    Ok(Json(SessionUser { user: this, users: vec![listed] }))
+    Ok(Json(SessionUser {
+        user: this,
+        users: vec![listed],
+    }))
 }

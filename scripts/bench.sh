@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prints Garrison's headline figures for the release build, on both stores:
+#   cold start to ready (process start until /-/health/ready/ answers 200),
+#   idle resident memory (5 s after ready, and after the load),
+#   GET /api/v3/core/users/?page_size=20 with 1,000 users (wrk, 2 threads, 16 connections, 10 s).
+# Needs wrk (apt-get install wrk) and, for PostgreSQL + Redis, scripts/test-services.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/garrison
+[ -x "$bin" ] || cargo build --release -p garrison
+command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+eval "$(bash scripts/test-services.sh)"
+token="bench-token-$(date +%s)"
+port=19000
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+run() {
+  local label=$1; shift
+  local data; data=$(mktemp -d)
+  local started_ns; started_ns=$(date +%s%N)
+  env "$@" GARRISON_DATA_DIR="$data" GARRISON_LISTEN="127.0.0.1:$port" GARRISON_METRICS_LISTEN="127.0.0.1:$((port + 300))" \
+    GARRISON_BOOTSTRAP_PASSWORD=bench-password GARRISON_BOOTSTRAP_TOKEN="$token" GARRISON_LOG_LEVEL=warn \
+    "$bin" serve >/dev/null 2>"$data/log" &
+  local pid=$!
+  until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do sleep 0.005; done
+  local ready_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
+  sleep 5
+  local idle; idle=$(rss_kib $pid)
+  seq 1 999 | xargs -P 4 -I{} curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/core/users/" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"username": "bench-user-{}", "name": "Bench {}"}'
+  local count; count=$(curl -fs "http://127.0.0.1:$port/api/v3/core/users/?page_size=1" -H "Authorization: Bearer $token" | sed 's/.*"count":\([0-9]*\).*/\1/')
+  local wrk_out; wrk_out=$(wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$port/api/v3/core/users/?page=7&page_size=20&ordering=username")
+  local loaded; loaded=$(rss_kib $pid)
+  kill -TERM $pid; wait $pid 2>/dev/null || true
+  rm -rf "$data"
+  echo "== $label"
+  echo "cold start to ready: ${ready_ms} ms"
+  echo "idle RSS: $((idle / 1024)) MiB; after load: $((loaded / 1024)) MiB"
+  echo "users in store: $count"
+  echo "$wrk_out" | grep -E "Requests/sec|Latency|50%|99%"
+  port=$((port + 1))
+}
+
+run "SQLite (embedded default)"
+db="garrison_bench_$(date +%s)"
+psql "$GARRISON_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
+run "PostgreSQL + Redis" GARRISON_DATABASE_URL="${GARRISON_TEST_DATABASE_URL%/*}/$db" GARRISON_REDIS_URL="$GARRISON_TEST_REDIS_URL"
+psql "$GARRISON_TEST_DATABASE_URL" -qc "DROP DATABASE $db" >/dev/null
