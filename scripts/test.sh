@@ -11,7 +11,8 @@ export GARRISON_TEST_DATABASE_URL GARRISON_TEST_REDIS_URL
 # The Postgres/Redis and browser tests refuse to skip themselves under CI=true.
 export CI="${CI:-true}"
 
-echo "test: building the browser bundle and the release binary (the build users get)"
+echo "test: building the plugins, the browser bundle and the release binary (the build users get)"
+bash scripts/build-plugins.sh
 bash scripts/build-ui.sh
 cargo build --release -p garrison
 

@@ -1,0 +1,195 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::capabilities::{self, Grants, LoadError, Manifest, PluginKind};
+use crate::state::HostState;
+use crate::{CallLimits, ProviderPlugin, cache, provider};
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+pub const TICK: Duration = Duration::from_millis(10);
+
+pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / TICK.as_millis()).max(1) as u64 + 1
+}
+
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Where compiled components are cached; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Instances alive at once (calls in flight across all plugins).
+    pub max_instances: u32,
+    /// The largest memory cap any plugin may be given.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            max_instances: 64,
+            max_memory_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What `garrison plugin inspect` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    pub digest: String,
+    pub kind: Option<PluginKind>,
+    pub wit_version: Option<String>,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// One per process. Cheap to clone.
+#[derive(Clone)]
+pub struct PluginHost {
+    engine: Engine,
+    provider_linker: Arc<Linker<HostState>>,
+    config: HostConfig,
+}
+
+fn engine(config: &HostConfig) -> wasmtime::Result<Engine> {
+    let mut base = Config::new();
+    base.wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true);
+    let mut pooled = base.clone();
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(config.max_instances)
+        .total_core_instances(config.max_instances * 4)
+        .total_memories(config.max_instances * 2)
+        .total_tables(config.max_instances * 4)
+        .max_memory_size(config.max_memory_bytes);
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok(engine),
+        Err(error) => {
+            // Some sandboxes refuse the pool's large virtual reservation; instances are then
+            // allocated on demand, which is slower but equally safe.
+            tracing::warn!(%error, "pooling allocator unavailable; allocating plugin instances on demand");
+            Engine::new(&base)
+        }
+    }
+}
+
+impl PluginHost {
+    pub fn new(config: HostConfig) -> Result<Self, String> {
+        let engine =
+            engine(&config).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?;
+        let provider_linker =
+            provider::linker(&engine).map_err(|e| format!("cannot link host interfaces: {e:#}"))?;
+        // Advances the epoch that call deadlines are measured in; stops with the last host.
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .map_err(|e| format!("cannot start the plugin deadline timer: {e}"))?;
+        Ok(Self {
+            engine,
+            provider_linker: Arc::new(provider_linker),
+            config,
+        })
+    }
+
+    pub fn digest(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Compiles (or loads from the cache) a component.
+    pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<(Component, String), LoadError> {
+        let digest = Self::digest(bytes);
+        let file_key = digest.trim_start_matches("sha256:");
+        if let Some(dir) = &self.config.cache_dir {
+            if let Some(component) = cache::load(&self.engine, dir, file_key) {
+                return Ok((component, digest));
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+            plugin: name.into(),
+            message: format!("{e:#}"),
+        })?;
+        if let Some(dir) = &self.config.cache_dir {
+            cache::store(&self.engine, dir, file_key, &component);
+        }
+        Ok((component, digest))
+    }
+
+    fn names(&self, component: &Component) -> (Vec<String>, Vec<String>) {
+        let ty = component.component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        (imports, exports)
+    }
+
+    /// World, version, imports and exports of a component, without loading it.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, LoadError> {
+        let (component, digest) = self.compile("inspected", bytes)?;
+        let (imports, exports) = self.names(&component);
+        let garrison_export = exports
+            .iter()
+            .find(|e| PluginKind::from_export(e).is_some());
+        Ok(Inspection {
+            digest,
+            kind: garrison_export.and_then(|e| PluginKind::from_export(e)),
+            wit_version: garrison_export
+                .and_then(|e| e.split('@').nth(1))
+                .map(str::to_owned),
+            imports,
+            exports,
+        })
+    }
+
+    /// Loads a provider plugin after checking its imports against manifest and grants.
+    pub fn load_provider(
+        &self,
+        manifest: Manifest,
+        grants: &Grants,
+        bytes: &[u8],
+        limits: CallLimits,
+    ) -> Result<ProviderPlugin, LoadError> {
+        if manifest.kind != PluginKind::Provider {
+            return Err(LoadError::WrongWorld {
+                plugin: manifest.name.clone(),
+                kind: manifest.kind.world().into(),
+                expected: PluginKind::Provider.export().into(),
+                found: "a manifest of another kind".into(),
+            });
+        }
+        let limits = CallLimits {
+            memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes),
+            ..limits
+        };
+        let (component, digest) = self.compile(&manifest.name, bytes)?;
+        let (imports, exports) = self.names(&component);
+        capabilities::check(&manifest, grants, &imports, &exports)?;
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
+            plugin: manifest.name.clone(),
+            message: format!("{e:#}"),
+        };
+        let pre = self
+            .provider_linker
+            .instantiate_pre(&component)
+            .map_err(invalid)?;
+        ProviderPlugin::new(manifest.clone(), digest, self.engine.clone(), pre, limits)
+            .map_err(invalid)
+    }
+}

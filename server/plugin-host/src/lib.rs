@@ -1,0 +1,59 @@
+//! Garrison's plugin host: WebAssembly components run by wasmtime, behind one safe API.
+//!
+//! - One [`PluginHost`] per process: one engine (pooling allocator, copy-on-write memory images,
+//!   epoch interruption), compiled components cached on disk by digest and engine settings.
+//! - Loading checks a component's imports against its manifest and the operator's grants
+//!   ([`capabilities`]); anything undeclared or ungranted is refused, naming the interface.
+//! - Every call gets a fresh instance from a pre-linked `InstancePre`, a deadline and a memory
+//!   cap. A trap, a timeout or exhausted memory is a [`CallError`] for that call, counted per
+//!   plugin; the host and the other plugins carry on.
+//!
+//! Nothing here knows Garrison's services or HTTP; callers turn results into grants or events.
+#![deny(unsafe_code)]
+
+mod cache;
+pub mod capabilities;
+mod engine;
+mod provider;
+mod state;
+mod stats;
+
+pub use capabilities::{Capability, Grants, LoadError, Manifest, PluginKind};
+pub use engine::{HostConfig, Inspection, PluginHost};
+pub use provider::{
+    Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo, ProviderPlugin,
+};
+pub use stats::PluginStats;
+
+use std::time::Duration;
+
+/// Per-call limits of one plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_millis(500),
+            memory_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why one plugin call failed. None of these affects the host or other calls.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallError {
+    #[error("plugin {plugin} ran past its deadline of {deadline:?} and was stopped")]
+    Timeout { plugin: String, deadline: Duration },
+    #[error("plugin {plugin} exceeded its memory cap of {cap_bytes} bytes")]
+    MemoryExhausted { plugin: String, cap_bytes: usize },
+    #[error("plugin {plugin} trapped: {message}")]
+    Trap { plugin: String, message: String },
+    #[error("plugin {plugin} could not be instantiated: {message}")]
+    Instantiate { plugin: String, message: String },
+    #[error("plugin {plugin} reported an error: {message}")]
+    Plugin { plugin: String, message: String },
+}

@@ -1,0 +1,67 @@
+//! What one call's store holds: the plugin's name, a sandboxed WASI context (no files, no
+//! environment, no network), and the memory cap that records when it was hit.
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub(crate) struct HostState {
+    pub plugin: String,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub cap: MemoryCap,
+}
+
+impl HostState {
+    pub fn new(plugin: &str, memory_bytes: usize) -> Self {
+        Self {
+            plugin: plugin.to_owned(),
+            // Nothing inherited: no arguments, environment, directories or stdio.
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            cap: MemoryCap {
+                limit: memory_bytes,
+                hit: false,
+            },
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past `limit` and remembers that it did, so the resulting trap can be
+/// reported as exhausted memory rather than a generic failure.
+pub(crate) struct MemoryCap {
+    pub limit: usize,
+    pub hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}

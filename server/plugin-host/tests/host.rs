@@ -1,0 +1,332 @@
+//! The plugin host against real components built from plugins/ (scripts/build-plugins.sh).
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use garrison_plugin_host::{
+    CallError, CallLimits, Certificate, Grants, HostConfig, LoadError, Manifest, OutpostInfo,
+    PermissionGrant, PluginHost, PluginKind, ProviderInfo,
+};
+
+fn wasm(name: &str) -> Option<Vec<u8>> {
+    let dir = std::env::var("GARRISON_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm32-wasip2/release")
+        });
+    match std::fs::read(dir.join(format!("{name}.wasm"))) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the plugin tests: run scripts/build-plugins.sh first"
+            );
+            eprintln!("SKIPPED: {name}.wasm not built (scripts/build-plugins.sh)");
+            None
+        }
+    }
+}
+
+fn manifest(name: &str) -> Manifest {
+    Manifest {
+        name: name.into(),
+        version: "0.1.0".into(),
+        kind: PluginKind::Provider,
+        wit_version: "0.1.0".into(),
+        capabilities: Default::default(),
+    }
+}
+
+fn provider(kind: &str, name: &str, certificate: bool) -> ProviderInfo {
+    ProviderInfo {
+        kind: kind.into(),
+        pk: 42,
+        name: name.into(),
+        attributes: "{}".into(),
+        certificate: certificate.then(|| Certificate {
+            pk: "cert-uuid".into(),
+            name: "tls".into(),
+        }),
+    }
+}
+
+fn outpost() -> OutpostInfo {
+    OutpostInfo {
+        pk: "outpost-uuid".into(),
+        name: "edge".into(),
+        outpost_type: "proxy".into(),
+    }
+}
+
+fn render(grants: &[PermissionGrant]) -> Vec<String> {
+    let mut out: Vec<String> = grants
+        .iter()
+        .map(|g| match &g.object {
+            Some(o) => format!("{} on {}:{}", g.permission, o.model, o.pk),
+            None => g.permission.clone(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn host() -> PluginHost {
+    PluginHost::new(HostConfig::default()).expect("engine starts")
+}
+
+#[tokio::test]
+async fn provider_plugins_return_authentiks_permission_sets() {
+    let host = host();
+    let cases: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            "garrison_provider_proxy",
+            "proxy",
+            &[
+                "authentik_providers_proxy.view_proxyprovider on authentik_providers_proxy.proxyprovider:42",
+            ],
+            &[
+                "authentik_crypto.view_certificatekeypair on authentik_crypto.certificatekeypair:cert-uuid",
+            ],
+        ),
+        (
+            "garrison_provider_ldap",
+            "ldap",
+            &[
+                "authentik_core.view_group",
+                "authentik_core.view_user",
+                "authentik_providers_ldap.view_ldapprovider on authentik_providers_ldap.ldapprovider:42",
+            ],
+            &[
+                "authentik_crypto.view_certificatekeypair on authentik_crypto.certificatekeypair:cert-uuid",
+            ],
+        ),
+        (
+            "garrison_provider_radius",
+            "radius",
+            &[
+                "authentik_providers_radius.view_radiusprovider on authentik_providers_radius.radiusprovider:42",
+            ],
+            &[],
+        ),
+        (
+            "garrison_provider_rac",
+            "rac",
+            &["authentik_providers_rac.view_racprovider on authentik_providers_rac.racprovider:42"],
+            &[],
+        ),
+    ];
+    for (file, kind, without_cert, cert_extra) in cases {
+        let Some(bytes) = wasm(file) else { return };
+        let plugin = host
+            .load_provider(
+                manifest(kind),
+                &Grants::default(),
+                &bytes,
+                CallLimits::default(),
+            )
+            .expect("loads");
+        let plain = plugin
+            .required_permissions(&provider(kind, "p", false), &outpost())
+            .await
+            .expect("answers");
+        let mut expected: Vec<String> = without_cert.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(render(&plain), expected, "{kind} without a certificate");
+        let with = plugin
+            .required_permissions(&provider(kind, "p", true), &outpost())
+            .await
+            .expect("answers");
+        expected.extend(cert_extra.iter().map(|s| s.to_string()));
+        expected.sort();
+        assert_eq!(render(&with), expected, "{kind} with a certificate");
+    }
+}
+
+#[tokio::test]
+async fn a_runaway_plugin_is_stopped_just_after_its_deadline() {
+    let Some(bytes) = wasm("garrison_test_plugins") else {
+        return;
+    };
+    let host = host();
+    let deadline = Duration::from_millis(200);
+    let plugin = host
+        .load_provider(
+            manifest("misbehaving"),
+            &Grants::default(),
+            &bytes,
+            CallLimits {
+                deadline,
+                ..CallLimits::default()
+            },
+        )
+        .expect("loads");
+    let started = Instant::now();
+    let error = plugin
+        .required_permissions(&provider("test", "loop", false), &outpost())
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(error, CallError::Timeout { .. }), "{error}");
+    assert!(took >= deadline, "not before the deadline: {took:?}");
+    assert!(
+        took < deadline + Duration::from_millis(100),
+        "stopped within 100 ms after the deadline: {took:?}"
+    );
+    assert_eq!(plugin.stats().snapshot().timeouts, 1);
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_capped() {
+    let Some(bytes) = wasm("garrison_test_plugins") else {
+        return;
+    };
+    let host = host();
+    let cap = 32 * 1024 * 1024;
+    let plugin = host
+        .load_provider(
+            manifest("misbehaving"),
+            &Grants::default(),
+            &bytes,
+            CallLimits {
+                memory_bytes: cap,
+                deadline: Duration::from_secs(5),
+            },
+        )
+        .expect("loads");
+    let error = plugin
+        .required_permissions(&provider("test", "memory-bomb", false), &outpost())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::MemoryExhausted {
+            plugin: "misbehaving".into(),
+            cap_bytes: cap
+        }
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_faults_leave_the_host_serving() {
+    let Some(bytes) = wasm("garrison_test_plugins") else {
+        return;
+    };
+    let host = host();
+    let plugin = host
+        .load_provider(
+            manifest("misbehaving"),
+            &Grants::default(),
+            &bytes,
+            CallLimits::default(),
+        )
+        .expect("loads");
+    for _ in 0..10_000 {
+        let error = plugin
+            .required_permissions(&provider("test", "trap", false), &outpost())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, CallError::Trap { .. }), "{error}");
+    }
+    let healthy = plugin
+        .required_permissions(&provider("test", "fine", false), &outpost())
+        .await
+        .expect("healthy call");
+    assert_eq!(render(&healthy), ["test.view_thing on test.thing:42"]);
+    let stats = plugin.stats().snapshot();
+    assert_eq!((stats.calls, stats.traps), (10_001, 10_000));
+}
+
+#[tokio::test]
+async fn inspection_names_world_version_and_imports() {
+    let Some(bytes) = wasm("garrison_provider_proxy") else {
+        return;
+    };
+    let inspection = host().inspect(&bytes).expect("inspects");
+    assert_eq!(inspection.kind, Some(PluginKind::Provider));
+    assert_eq!(inspection.wit_version.as_deref(), Some("0.1.0"));
+    assert!(
+        inspection
+            .exports
+            .contains(&"garrison:plugin/expansion@0.1.0".to_string()),
+        "{:?}",
+        inspection.exports
+    );
+    assert!(inspection.digest.starts_with("sha256:"));
+    assert!(
+        !inspection
+            .imports
+            .iter()
+            .any(|i| i.starts_with("garrison:plugin/log")),
+        "unused imports are dropped: {:?}",
+        inspection.imports
+    );
+    // The test plugin logs, so it imports the log interface.
+    let Some(logging) = wasm("garrison_test_plugins") else {
+        return;
+    };
+    let inspection = host().inspect(&logging).expect("inspects");
+    assert!(
+        inspection
+            .imports
+            .iter()
+            .any(|i| i == "garrison:plugin/log@0.1.0"),
+        "{:?}",
+        inspection.imports
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_of_the_wrong_world_or_garbage_is_refused_clearly() {
+    let Some(bytes) = wasm("garrison_provider_proxy") else {
+        return;
+    };
+    let mut as_policy = manifest("proxy");
+    as_policy.kind = PluginKind::Policy;
+    assert!(matches!(
+        host().load_provider(as_policy, &Grants::default(), &bytes, CallLimits::default()),
+        Err(LoadError::WrongWorld { .. })
+    ));
+    let garbage = host().load_provider(
+        manifest("junk"),
+        &Grants::default(),
+        b"not wasm",
+        CallLimits::default(),
+    );
+    assert!(matches!(garbage, Err(LoadError::Invalid { .. })));
+}
+
+#[tokio::test]
+async fn compiled_components_are_cached_on_disk() {
+    let Some(bytes) = wasm("garrison_provider_proxy") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("garrison-plugin-cache-{}", std::process::id()));
+    let host = PluginHost::new(HostConfig {
+        cache_dir: Some(dir.clone()),
+        ..HostConfig::default()
+    })
+    .unwrap();
+    host.compile("proxy", &bytes).unwrap();
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(entries.len(), 1, "one cache entry per digest and engine");
+    let again = PluginHost::new(HostConfig {
+        cache_dir: Some(dir.clone()),
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let plugin = again
+        .load_provider(
+            manifest("proxy"),
+            &Grants::default(),
+            &bytes,
+            CallLimits::default(),
+        )
+        .unwrap();
+    assert!(
+        !plugin
+            .required_permissions(&provider("proxy", "p", false), &outpost())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
