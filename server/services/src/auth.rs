@@ -32,13 +32,13 @@ impl Services {
     /// Loads a user's principal: the user and every permission they hold.
     pub async fn principal_for(&self, user_pk: i64) -> ServiceResult<Option<Principal>> {
         let mut conn = self.store().conn().await?;
-        let Some(mut user) = users::get(&mut conn, user_pk).await? else {
+        // `users::get` already derives `is_superuser` from the user's groups and their ancestors.
+        let Some(user) = users::get(&mut conn, user_pk).await? else {
             return Ok(None);
         };
         if !user.is_active {
             return Ok(None);
         }
-        user.is_superuser = user.is_superuser || users::is_superuser(&mut conn, user_pk).await?;
         let grants = permissions::effective_for_user(&mut conn, user_pk).await?;
         Ok(Some(Principal {
             user: Some(user),

@@ -378,17 +378,6 @@ pub async fn set_roles(conn: &mut AnyConnection, pk: i64, role_ids: &[i64]) -> R
     Ok(())
 }
 
-pub async fn is_superuser(conn: &mut AnyConnection, pk: i64) -> Result<bool> {
-    let sql = format!(
-        "{SUPERUSER_GROUPS}SELECT COUNT(*) FROM group_members WHERE user_id = $1 AND group_id IN (SELECT id FROM su)"
-    );
-    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(pk)
-        .fetch_one(conn)
-        .await?;
-    Ok(n > 0)
-}
-
 /// Fills `groups`, `roles` and `is_superuser` for a page of users with three queries.
 async fn attach_relations(conn: &mut AnyConnection, users: &mut [User]) -> Result<()> {
     if users.is_empty() {
