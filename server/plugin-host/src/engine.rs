@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,9 +7,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::capabilities::{self, Grants, LoadError, Manifest, PluginKind};
+use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
 use crate::state::HostState;
-use crate::{CallLimits, ProviderPlugin, cache, provider};
+use crate::call::Runner;
+use crate::{CallLimits, PolicyPlugin, ProviderPlugin, cache, policy, provider};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -52,6 +54,7 @@ pub struct Inspection {
 pub struct PluginHost {
     engine: Engine,
     provider_linker: Arc<Linker<HostState>>,
+    policy_linker: Arc<Linker<HostState>>,
     config: HostConfig,
 }
 
@@ -83,8 +86,9 @@ impl PluginHost {
     pub fn new(config: HostConfig) -> Result<Self, String> {
         let engine =
             engine(&config).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?;
-        let provider_linker =
-            provider::linker(&engine).map_err(|e| format!("cannot link host interfaces: {e:#}"))?;
+        let link_error = |e: wasmtime::Error| format!("cannot link host interfaces: {e:#}");
+        let provider_linker = provider::linker(&engine).map_err(link_error)?;
+        let policy_linker = policy::linker(&engine).map_err(link_error)?;
         // Advances the epoch that call deadlines are measured in; stops with the last host.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -100,6 +104,7 @@ impl PluginHost {
         Ok(Self {
             engine,
             provider_linker: Arc::new(provider_linker),
+            policy_linker: Arc::new(policy_linker),
             config,
         })
     }
@@ -158,38 +163,73 @@ impl PluginHost {
         })
     }
 
+    /// Checks a component against its manifest and grants, and links it for `kind`.
+    fn prepare(
+        &self,
+        kind: PluginKind,
+        manifest: &Manifest,
+        grants: &Grants,
+        bytes: &[u8],
+        limits: CallLimits,
+        secrets: BTreeMap<String, String>,
+    ) -> Result<(Runner, wasmtime::component::InstancePre<HostState>), LoadError> {
+        if manifest.kind != kind {
+            return Err(LoadError::WrongWorld {
+                plugin: manifest.name.clone(),
+                kind: kind.world().into(),
+                expected: kind.export().into(),
+                found: format!("a manifest of kind {}", manifest.kind.world()),
+            });
+        }
+        let limits = CallLimits { memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes), ..limits };
+        let (component, digest) = self.compile(&manifest.name, bytes)?;
+        let (imports, exports) = self.names(&component);
+        capabilities::check(manifest, grants, &imports, &exports)?;
+        let linker = match kind {
+            PluginKind::Provider => &self.provider_linker,
+            PluginKind::Policy => &self.policy_linker,
+            PluginKind::DeploymentBackend => {
+                return Err(LoadError::Unsupported { plugin: manifest.name.clone(), interface: "garrison:plugin/backend (host support pending)".into() });
+            }
+        };
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })?;
+        // A plugin sees only the secrets both declared and granted.
+        let granted: BTreeMap<String, String> = secrets
+            .into_iter()
+            .filter(|(name, _)| {
+                let capability = Capability::Secret(name.clone());
+                manifest.capabilities.contains(&capability) && grants.capabilities.contains(&capability)
+            })
+            .collect();
+        let runner = Runner {
+            manifest: Arc::new(manifest.clone()),
+            digest: digest.into(),
+            engine: self.engine.clone(),
+            limits,
+            stats: Arc::default(),
+            secrets: Arc::new(granted),
+        };
+        Ok((runner, pre))
+    }
+
     /// Loads a provider plugin after checking its imports against manifest and grants.
-    pub fn load_provider(
+    pub fn load_provider(&self, manifest: Manifest, grants: &Grants, bytes: &[u8], limits: CallLimits) -> Result<ProviderPlugin, LoadError> {
+        let (runner, pre) = self.prepare(PluginKind::Provider, &manifest, grants, bytes, limits, BTreeMap::new())?;
+        ProviderPlugin::new(runner, pre).map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })
+    }
+
+    /// Loads a policy plugin; `secrets` are offered, and it sees those declared and granted.
+    pub fn load_policy(
         &self,
         manifest: Manifest,
         grants: &Grants,
         bytes: &[u8],
         limits: CallLimits,
-    ) -> Result<ProviderPlugin, LoadError> {
-        if manifest.kind != PluginKind::Provider {
-            return Err(LoadError::WrongWorld {
-                plugin: manifest.name.clone(),
-                kind: manifest.kind.world().into(),
-                expected: PluginKind::Provider.export().into(),
-                found: "a manifest of another kind".into(),
-            });
-        }
-        let limits = CallLimits {
-            memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes),
-            ..limits
-        };
-        let (component, digest) = self.compile(&manifest.name, bytes)?;
-        let (imports, exports) = self.names(&component);
-        capabilities::check(&manifest, grants, &imports, &exports)?;
-        let invalid = |e: wasmtime::Error| LoadError::Invalid {
-            plugin: manifest.name.clone(),
-            message: format!("{e:#}"),
-        };
-        let pre = self
-            .provider_linker
-            .instantiate_pre(&component)
-            .map_err(invalid)?;
-        ProviderPlugin::new(manifest.clone(), digest, self.engine.clone(), pre, limits)
-            .map_err(invalid)
+        secrets: BTreeMap<String, String>,
+    ) -> Result<PolicyPlugin, LoadError> {
+        let (runner, pre) = self.prepare(PluginKind::Policy, &manifest, grants, bytes, limits, secrets)?;
+        PolicyPlugin::new(runner, pre).map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })
     }
 }

@@ -12,14 +12,17 @@
 #![deny(unsafe_code)]
 
 mod cache;
+mod call;
 pub mod capabilities;
 mod engine;
+mod policy;
 mod provider;
 mod state;
 mod stats;
 
 pub use capabilities::{Capability, Grants, LoadError, Manifest, PluginKind};
 pub use engine::{HostConfig, Inspection, PluginHost};
+pub use policy::{Decision, Event, PolicyPlugin};
 pub use provider::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo, ProviderPlugin,
 };

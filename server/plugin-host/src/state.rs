@@ -1,5 +1,8 @@
 //! What one call's store holds: the plugin's name, a sandboxed WASI context (no files, no
 //! environment, no network), and the memory cap that records when it was hit.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -9,12 +12,15 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub cap: MemoryCap,
+    /// Only the secrets granted to this plugin, by name.
+    pub secrets: Arc<BTreeMap<String, String>>,
 }
 
 impl HostState {
-    pub fn new(plugin: &str, memory_bytes: usize) -> Self {
+    pub fn new(plugin: &str, memory_bytes: usize, secrets: Arc<BTreeMap<String, String>>) -> Self {
         Self {
             plugin: plugin.to_owned(),
+            secrets,
             // Nothing inherited: no arguments, environment, directories or stdio.
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
@@ -63,5 +69,17 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
+    }
+}
+
+/// Plugin log lines are data: bounded in length, tagged with the plugin's name.
+pub(crate) fn log(plugin: &str, level: u8, message: &str) {
+    let message: String = message.chars().take(2000).collect();
+    match level {
+        0 => tracing::trace!(plugin, "{message}"),
+        1 => tracing::debug!(plugin, "{message}"),
+        2 => tracing::info!(plugin, "{message}"),
+        3 => tracing::warn!(plugin, "{message}"),
+        _ => tracing::error!(plugin, "{message}"),
     }
 }

@@ -330,3 +330,61 @@ async fn compiled_components_are_cached_on_disk() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn policy_manifest(capabilities: &[garrison_plugin_host::Capability]) -> Manifest {
+    Manifest {
+        name: "reserved-names".into(),
+        version: "0.1.0".into(),
+        kind: PluginKind::Policy,
+        wit_version: "0.1.0".into(),
+        capabilities: capabilities.iter().cloned().collect(),
+    }
+}
+
+fn login(username: &str) -> garrison_plugin_host::Event {
+    garrison_plugin_host::Event { kind: "login".into(), username: username.into(), groups: vec![], context: "{}".into() }
+}
+
+#[tokio::test]
+async fn an_ungranted_capability_is_refused_at_load_and_loads_after_the_grant() {
+    use garrison_plugin_host::Capability;
+    let Some(bytes) = wasm("garrison_test_policy") else { return };
+    let host = host();
+    let secret = Capability::Secret("api-key".into());
+    let secrets: std::collections::BTreeMap<String, String> = [("api-key".to_string(), "s3cret".to_string())].into();
+
+    let undeclared = host.load_policy(policy_manifest(&[]), &Grants::default(), &bytes, CallLimits::default(), secrets.clone()).err().unwrap();
+    assert!(matches!(undeclared, LoadError::Undeclared { .. }), "{undeclared}");
+    assert!(undeclared.to_string().contains("garrison:plugin/secrets@0.1.0"), "names the interface: {undeclared}");
+
+    let ungranted = host
+        .load_policy(policy_manifest(&[secret.clone()]), &Grants::default(), &bytes, CallLimits::default(), secrets.clone())
+        .err()
+        .unwrap();
+    assert!(matches!(ungranted, LoadError::Ungranted { .. }), "{ungranted}");
+    assert!(ungranted.to_string().contains("garrison:plugin/secrets@0.1.0"), "{ungranted}");
+
+    let grants = Grants { capabilities: [secret.clone()].into() };
+    let plugin = host.load_policy(policy_manifest(&[secret]), &grants, &bytes, CallLimits::default(), secrets).expect("loads once granted");
+    let pass = plugin.evaluate(&login("alice")).await.expect("decides");
+    assert!(pass.pass, "{pass:?}");
+    let refused = plugin.evaluate(&login("default")).await.expect("decides");
+    assert!(!refused.pass);
+    assert!(refused.messages[0].contains("reserved"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_plugin_sees_only_the_secrets_granted_to_it_and_fails_closed() {
+    use garrison_plugin_host::Capability;
+    let Some(bytes) = wasm("garrison_test_policy") else { return };
+    let other = Capability::Secret("other".into());
+    let grants = Grants { capabilities: [other.clone()].into() };
+    let offered: std::collections::BTreeMap<String, String> =
+        [("api-key".to_string(), "s3cret".to_string()), ("other".to_string(), "x".to_string())].into();
+    let plugin = host().load_policy(policy_manifest(&[other]), &grants, &bytes, CallLimits::default(), offered).expect("loads");
+    let error = plugin.evaluate(&login("alice")).await.unwrap_err();
+    match error {
+        CallError::Plugin { message, .. } => assert!(message.contains("\"api-key\" is not granted"), "{message}"),
+        other => panic!("expected the plugin's own refusal, got {other}"),
+    }
+}

@@ -1,0 +1,61 @@
+//! What every plugin call shares, whatever the world: a fresh store with the plugin's limits,
+//! classification of failures, and the plugin's counters.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::{Engine, Store, Trap};
+
+use crate::state::HostState;
+use crate::{CallError, CallLimits, Manifest, PluginStats};
+
+#[derive(Clone)]
+pub(crate) struct Runner {
+    pub manifest: Arc<Manifest>,
+    pub digest: Arc<str>,
+    pub engine: Engine,
+    pub limits: CallLimits,
+    pub stats: Arc<PluginStats>,
+    pub secrets: Arc<BTreeMap<String, String>>,
+}
+
+/// Where a call failed, for the error message.
+pub(crate) enum Stage {
+    Instantiate,
+    Call,
+}
+
+impl Runner {
+    pub fn store(&self) -> Store<HostState> {
+        let state = HostState::new(&self.manifest.name, self.limits.memory_bytes, self.secrets.clone());
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.cap);
+        store.set_epoch_deadline(crate::engine::deadline_ticks(self.limits.deadline));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    pub fn classify(&self, store: &Store<HostState>, stage: Stage, error: wasmtime::Error) -> CallError {
+        let plugin = self.manifest.name.clone();
+        if store.data().cap.hit {
+            return CallError::MemoryExhausted { plugin, cap_bytes: self.limits.memory_bytes };
+        }
+        match (error.downcast_ref::<Trap>(), stage) {
+            (Some(Trap::Interrupt), _) => CallError::Timeout { plugin, deadline: self.limits.deadline },
+            (Some(trap), _) => CallError::Trap { plugin, message: trap.to_string() },
+            (None, Stage::Instantiate) => CallError::Instantiate { plugin, message: format!("{error:#}") },
+            (None, Stage::Call) => CallError::Trap { plugin, message: format!("{error:#}") },
+        }
+    }
+
+    /// Runs `call`, counting it and logging failures with the plugin's name.
+    pub async fn measured<T>(&self, call: impl Future<Output = Result<T, CallError>>) -> Result<T, CallError> {
+        let started = Instant::now();
+        let result = call.await;
+        self.stats.record(started.elapsed(), result.as_ref().map(|_| ()));
+        if let Err(error) = &result {
+            tracing::warn!(plugin = %self.manifest.name, %error, "plugin call failed");
+        }
+        result
+    }
+}

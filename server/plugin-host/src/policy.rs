@@ -1,0 +1,79 @@
+//! Policy plugins: the `policy` world of garrison:plugin@0.1.0 (hooks on events).
+use wasmtime::Engine;
+use wasmtime::component::HasSelf;
+
+use crate::call::{Runner, Stage};
+use crate::state::{self, HostState};
+use crate::{CallError, Manifest, PluginStats};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit/plugin-0.1.0",
+        world: "policy",
+        exports: { default: async },
+    });
+}
+
+pub use bindings::exports::garrison::plugin::hook::{Decision, Event};
+use bindings::garrison::plugin::log::{Host as LogHost, Level};
+
+impl bindings::garrison::plugin::types::Host for HostState {}
+
+impl LogHost for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        state::log(&self.plugin, level as u8, &message);
+    }
+}
+
+impl bindings::garrison::plugin::secrets::Host for HostState {
+    /// Only secrets granted to this plugin exist for it; the value never reaches a log.
+    fn get(&mut self, name: String) -> Result<String, String> {
+        self.secrets.get(&name).cloned().ok_or_else(|| format!("secret {name:?} is not granted to this plugin"))
+    }
+}
+
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
+    let mut linker = wasmtime::component::Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    bindings::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// A loaded policy plugin. Cheap to clone; each call runs in a fresh instance.
+#[derive(Clone)]
+pub struct PolicyPlugin {
+    runner: Runner,
+    pre: bindings::PolicyPre<HostState>,
+}
+
+impl PolicyPlugin {
+    pub(crate) fn new(runner: Runner, pre: wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<Self> {
+        Ok(Self { runner, pre: bindings::PolicyPre::new(pre)? })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.runner.manifest
+    }
+
+    pub fn stats(&self) -> &PluginStats {
+        &self.runner.stats
+    }
+
+    /// Pass or fail `event`. Hooks fail closed: an error is never a pass.
+    pub async fn evaluate(&self, event: &Event) -> Result<Decision, CallError> {
+        self.runner
+            .measured(async {
+                let mut store = self.runner.store();
+                let instance = match self.pre.instantiate_async(&mut store).await {
+                    Ok(instance) => instance,
+                    Err(error) => return Err(self.runner.classify(&store, Stage::Instantiate, error)),
+                };
+                match instance.garrison_plugin_hook().call_evaluate(&mut store, event).await {
+                    Ok(Ok(decision)) => Ok(decision),
+                    Ok(Err(e)) => Err(CallError::Plugin { plugin: self.runner.manifest.name.clone(), message: e.message }),
+                    Err(error) => Err(self.runner.classify(&store, Stage::Call, error)),
+                }
+            })
+            .await
+    }
+}
