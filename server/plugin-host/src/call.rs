@@ -27,7 +27,11 @@ pub(crate) enum Stage {
 
 impl Runner {
     pub fn store(&self) -> Store<HostState> {
-        let state = HostState::new(&self.manifest.name, self.limits.memory_bytes, self.secrets.clone());
+        let state = HostState::new(
+            &self.manifest.name,
+            self.limits.memory_bytes,
+            self.secrets.clone(),
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.cap);
         store.set_epoch_deadline(crate::engine::deadline_ticks(self.limits.deadline));
@@ -35,24 +39,48 @@ impl Runner {
         store
     }
 
-    pub fn classify(&self, store: &Store<HostState>, stage: Stage, error: wasmtime::Error) -> CallError {
+    pub fn classify(
+        &self,
+        store: &Store<HostState>,
+        stage: Stage,
+        error: wasmtime::Error,
+    ) -> CallError {
         let plugin = self.manifest.name.clone();
         if store.data().cap.hit {
-            return CallError::MemoryExhausted { plugin, cap_bytes: self.limits.memory_bytes };
+            return CallError::MemoryExhausted {
+                plugin,
+                cap_bytes: self.limits.memory_bytes,
+            };
         }
         match (error.downcast_ref::<Trap>(), stage) {
-            (Some(Trap::Interrupt), _) => CallError::Timeout { plugin, deadline: self.limits.deadline },
-            (Some(trap), _) => CallError::Trap { plugin, message: trap.to_string() },
-            (None, Stage::Instantiate) => CallError::Instantiate { plugin, message: format!("{error:#}") },
-            (None, Stage::Call) => CallError::Trap { plugin, message: format!("{error:#}") },
+            (Some(Trap::Interrupt), _) => CallError::Timeout {
+                plugin,
+                deadline: self.limits.deadline,
+            },
+            (Some(trap), _) => CallError::Trap {
+                plugin,
+                message: trap.to_string(),
+            },
+            (None, Stage::Instantiate) => CallError::Instantiate {
+                plugin,
+                message: format!("{error:#}"),
+            },
+            (None, Stage::Call) => CallError::Trap {
+                plugin,
+                message: format!("{error:#}"),
+            },
         }
     }
 
     /// Runs `call`, counting it and logging failures with the plugin's name.
-    pub async fn measured<T>(&self, call: impl Future<Output = Result<T, CallError>>) -> Result<T, CallError> {
+    pub async fn measured<T>(
+        &self,
+        call: impl Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
         let started = Instant::now();
         let result = call.await;
-        self.stats.record(started.elapsed(), result.as_ref().map(|_| ()));
+        self.stats
+            .record(started.elapsed(), result.as_ref().map(|_| ()));
         if let Err(error) = &result {
             tracing::warn!(plugin = %self.manifest.name, %error, "plugin call failed");
         }

@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::call::Runner;
 use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
 use crate::state::HostState;
-use crate::call::Runner;
 use crate::{CallLimits, PolicyPlugin, ProviderPlugin, cache, policy, provider};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
@@ -181,7 +181,10 @@ impl PluginHost {
                 found: format!("a manifest of kind {}", manifest.kind.world()),
             });
         }
-        let limits = CallLimits { memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes), ..limits };
+        let limits = CallLimits {
+            memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes),
+            ..limits
+        };
         let (component, digest) = self.compile(&manifest.name, bytes)?;
         let (imports, exports) = self.names(&component);
         capabilities::check(manifest, grants, &imports, &exports)?;
@@ -189,18 +192,25 @@ impl PluginHost {
             PluginKind::Provider => &self.provider_linker,
             PluginKind::Policy => &self.policy_linker,
             PluginKind::DeploymentBackend => {
-                return Err(LoadError::Unsupported { plugin: manifest.name.clone(), interface: "garrison:plugin/backend (host support pending)".into() });
+                return Err(LoadError::Unsupported {
+                    plugin: manifest.name.clone(),
+                    interface: "garrison:plugin/backend (host support pending)".into(),
+                });
             }
         };
         let pre = linker
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })?;
+            .map_err(|e| LoadError::Invalid {
+                plugin: manifest.name.clone(),
+                message: format!("{e:#}"),
+            })?;
         // A plugin sees only the secrets both declared and granted.
         let granted: BTreeMap<String, String> = secrets
             .into_iter()
             .filter(|(name, _)| {
                 let capability = Capability::Secret(name.clone());
-                manifest.capabilities.contains(&capability) && grants.capabilities.contains(&capability)
+                manifest.capabilities.contains(&capability)
+                    && grants.capabilities.contains(&capability)
             })
             .collect();
         let runner = Runner {
@@ -215,9 +225,25 @@ impl PluginHost {
     }
 
     /// Loads a provider plugin after checking its imports against manifest and grants.
-    pub fn load_provider(&self, manifest: Manifest, grants: &Grants, bytes: &[u8], limits: CallLimits) -> Result<ProviderPlugin, LoadError> {
-        let (runner, pre) = self.prepare(PluginKind::Provider, &manifest, grants, bytes, limits, BTreeMap::new())?;
-        ProviderPlugin::new(runner, pre).map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })
+    pub fn load_provider(
+        &self,
+        manifest: Manifest,
+        grants: &Grants,
+        bytes: &[u8],
+        limits: CallLimits,
+    ) -> Result<ProviderPlugin, LoadError> {
+        let (runner, pre) = self.prepare(
+            PluginKind::Provider,
+            &manifest,
+            grants,
+            bytes,
+            limits,
+            BTreeMap::new(),
+        )?;
+        ProviderPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
+            plugin: manifest.name.clone(),
+            message: format!("{e:#}"),
+        })
     }
 
     /// Loads a policy plugin; `secrets` are offered, and it sees those declared and granted.
@@ -229,7 +255,17 @@ impl PluginHost {
         limits: CallLimits,
         secrets: BTreeMap<String, String>,
     ) -> Result<PolicyPlugin, LoadError> {
-        let (runner, pre) = self.prepare(PluginKind::Policy, &manifest, grants, bytes, limits, secrets)?;
-        PolicyPlugin::new(runner, pre).map_err(|e| LoadError::Invalid { plugin: manifest.name.clone(), message: format!("{e:#}") })
+        let (runner, pre) = self.prepare(
+            PluginKind::Policy,
+            &manifest,
+            grants,
+            bytes,
+            limits,
+            secrets,
+        )?;
+        PolicyPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
+            plugin: manifest.name.clone(),
+            message: format!("{e:#}"),
+        })
     }
 }

@@ -28,7 +28,10 @@ impl LogHost for HostState {
 impl bindings::garrison::plugin::secrets::Host for HostState {
     /// Only secrets granted to this plugin exist for it; the value never reaches a log.
     fn get(&mut self, name: String) -> Result<String, String> {
-        self.secrets.get(&name).cloned().ok_or_else(|| format!("secret {name:?} is not granted to this plugin"))
+        self.secrets
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| format!("secret {name:?} is not granted to this plugin"))
     }
 }
 
@@ -47,8 +50,14 @@ pub struct PolicyPlugin {
 }
 
 impl PolicyPlugin {
-    pub(crate) fn new(runner: Runner, pre: wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<Self> {
-        Ok(Self { runner, pre: bindings::PolicyPre::new(pre)? })
+    pub(crate) fn new(
+        runner: Runner,
+        pre: wasmtime::component::InstancePre<HostState>,
+    ) -> wasmtime::Result<Self> {
+        Ok(Self {
+            runner,
+            pre: bindings::PolicyPre::new(pre)?,
+        })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -66,11 +75,20 @@ impl PolicyPlugin {
                 let mut store = self.runner.store();
                 let instance = match self.pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance,
-                    Err(error) => return Err(self.runner.classify(&store, Stage::Instantiate, error)),
+                    Err(error) => {
+                        return Err(self.runner.classify(&store, Stage::Instantiate, error));
+                    }
                 };
-                match instance.garrison_plugin_hook().call_evaluate(&mut store, event).await {
+                match instance
+                    .garrison_plugin_hook()
+                    .call_evaluate(&mut store, event)
+                    .await
+                {
                     Ok(Ok(decision)) => Ok(decision),
-                    Ok(Err(e)) => Err(CallError::Plugin { plugin: self.runner.manifest.name.clone(), message: e.message }),
+                    Ok(Err(e)) => Err(CallError::Plugin {
+                        plugin: self.runner.manifest.name.clone(),
+                        message: e.message,
+                    }),
                     Err(error) => Err(self.runner.classify(&store, Stage::Call, error)),
                 }
             })

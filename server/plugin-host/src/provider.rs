@@ -14,8 +14,10 @@ mod bindings {
     });
 }
 
-pub use bindings::garrison::plugin::types::{Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo};
 use bindings::garrison::plugin::log::{Host as LogHost, Level};
+pub use bindings::garrison::plugin::types::{
+    Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo,
+};
 
 impl bindings::garrison::plugin::types::Host for HostState {}
 
@@ -40,8 +42,14 @@ pub struct ProviderPlugin {
 }
 
 impl ProviderPlugin {
-    pub(crate) fn new(runner: Runner, pre: wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<Self> {
-        Ok(Self { runner, pre: bindings::ProviderPre::new(pre)? })
+    pub(crate) fn new(
+        runner: Runner,
+        pre: wasmtime::component::InstancePre<HostState>,
+    ) -> wasmtime::Result<Self> {
+        Ok(Self {
+            runner,
+            pre: bindings::ProviderPre::new(pre)?,
+        })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -57,17 +65,30 @@ impl ProviderPlugin {
     }
 
     /// What the outpost's service account needs for `provider`.
-    pub async fn required_permissions(&self, provider: &ProviderInfo, outpost: &OutpostInfo) -> Result<Vec<PermissionGrant>, CallError> {
+    pub async fn required_permissions(
+        &self,
+        provider: &ProviderInfo,
+        outpost: &OutpostInfo,
+    ) -> Result<Vec<PermissionGrant>, CallError> {
         self.runner
             .measured(async {
                 let mut store = self.runner.store();
                 let instance = match self.pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance,
-                    Err(error) => return Err(self.runner.classify(&store, Stage::Instantiate, error)),
+                    Err(error) => {
+                        return Err(self.runner.classify(&store, Stage::Instantiate, error));
+                    }
                 };
-                match instance.garrison_plugin_expansion().call_required_permissions(&mut store, provider, outpost).await {
+                match instance
+                    .garrison_plugin_expansion()
+                    .call_required_permissions(&mut store, provider, outpost)
+                    .await
+                {
                     Ok(Ok(grants)) => Ok(grants),
-                    Ok(Err(e)) => Err(CallError::Plugin { plugin: self.runner.manifest.name.clone(), message: e.message }),
+                    Ok(Err(e)) => Err(CallError::Plugin {
+                        plugin: self.runner.manifest.name.clone(),
+                        message: e.message,
+                    }),
                     Err(error) => Err(self.runner.classify(&store, Stage::Call, error)),
                 }
             })
