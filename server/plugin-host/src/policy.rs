@@ -3,7 +3,7 @@ use wasmtime::Engine;
 use wasmtime::component::HasSelf;
 
 use crate::call::{Runner, Stage};
-use crate::state::{self, HostState};
+use crate::state::HostState;
 use crate::{CallError, Manifest, PluginStats};
 
 mod bindings {
@@ -11,20 +11,14 @@ mod bindings {
         path: "../../wit/plugin-0.1.0",
         world: "policy",
         exports: { default: async },
+        with: {
+            "garrison:plugin/types": crate::provider::bindings::garrison::plugin::types,
+            "garrison:plugin/log": crate::provider::bindings::garrison::plugin::log,
+        },
     });
 }
 
 pub use bindings::exports::garrison::plugin::hook::{Decision, Event};
-use bindings::garrison::plugin::log::{Host as LogHost, Level};
-
-impl bindings::garrison::plugin::types::Host for HostState {}
-
-impl LogHost for HostState {
-    fn log(&mut self, level: Level, message: String) {
-        state::log(&self.plugin, level as u8, &message);
-    }
-}
-
 impl bindings::garrison::plugin::secrets::Host for HostState {
     /// Only secrets granted to this plugin exist for it; the value never reaches a log.
     fn get(&mut self, name: String) -> Result<String, String> {

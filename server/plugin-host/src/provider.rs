@@ -6,7 +6,9 @@ use crate::call::{Runner, Stage};
 use crate::state::{self, HostState};
 use crate::{CallError, Manifest, PluginStats};
 
-mod bindings {
+/// Also the home of the `types` and `log` bindings every other world reuses (`with:`), so the
+/// host implements each shared interface once.
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit/plugin-0.1.0",
         world: "provider",
