@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 bin=target/release/garrison
 [ -x "$bin" ] || cargo build --release -p garrison
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-eval "$(bash scripts/test-services.sh)"
+services_env=$(bash scripts/test-services.sh)
+eval "$services_env"
 token="bench-token-$(date +%s)"
 port=19000
 

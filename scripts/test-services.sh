@@ -10,19 +10,25 @@ mkdir -p "$base"
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pg_bin" ] || { echo "PostgreSQL is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
 pg_dir="$base/pg"
+fail() { echo "test-services: $1" >&2; [ -n "${2:-}" ] && tail -n 20 "$2" >&2; exit 1; }
 if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" 2>/dev/null; then
   if [ ! -f "$pg_dir/PG_VERSION" ]; then
     rm -rf "$pg_dir"; mkdir -p "$pg_dir"; chown postgres:postgres "$base" "$pg_dir" 2>/dev/null || true
-    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir" -A trust -U postgres >"$base/initdb.log" 2>&1
+    runuser -u postgres -- test -w "$pg_dir" \
+      || fail "the postgres user cannot write $pg_dir (is a parent directory private?); set GARRISON_TEST_SERVICES_DIR"
+    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir" -A trust -U postgres >"$base/initdb.log" 2>&1 \
+      || fail "initdb failed:" "$base/initdb.log"
   fi
   runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir" -l "$base/pg.log" -w \
-    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null
+    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null \
+    || fail "PostgreSQL did not start:" "$base/pg.log"
 fi
 
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$base" \
     --logfile "$base/redis.log" >/dev/null
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 || fail "Redis did not start:" "$base/redis.log"
 fi
 
 echo "export GARRISON_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/postgres"

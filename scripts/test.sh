@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/setup.sh --test
-eval "$(bash scripts/test-services.sh)"
+# Assigned first so that a failure to start them stops the run (eval alone would hide it).
+services_env=$(bash scripts/test-services.sh)
+eval "$services_env"
 export GARRISON_TEST_DATABASE_URL GARRISON_TEST_REDIS_URL
 # The Postgres/Redis and browser tests refuse to skip themselves under CI=true.
 export CI="${CI:-true}"
