@@ -146,6 +146,7 @@ mod ssr {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn parse_checkbox(value: &Option<String>) -> bool {
     matches!(value.as_deref(), Some("on" | "true" | "1"))
 }
@@ -240,6 +241,7 @@ pub async fn dashboard() -> Result<DashboardCounts, UiError> {
     Ok(services.dashboard_counts(&caller).await?)
 }
 
+#[cfg(feature = "ssr")]
 fn list_query(page: u64, search: String) -> garrison_model::ListQuery {
     garrison_model::ListQuery {
         page: garrison_model::PageRequest {
