@@ -23,8 +23,6 @@ pub struct RequestIdentity {
     pub principal: Option<Principal>,
     pub credential: Credential,
     pub client_ip: Option<String>,
-    /// A bearer header was sent but did not match a live API token.
-    pub bad_bearer: bool,
 }
 
 impl RequestIdentity {
@@ -84,7 +82,6 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         principal: None,
         credential: Credential::None,
         client_ip,
-        bad_bearer: false,
     };
     if let Some(key) = bearer {
         match state.services.authenticate_token(&key).await {
@@ -92,7 +89,8 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
                 identity.principal = Some(principal);
                 identity.credential = Credential::Bearer;
             }
-            Ok(None) => identity.bad_bearer = true,
+            // An unknown or expired key: the request stays anonymous and gets 401 where needed.
+            Ok(None) => {}
             Err(error) => tracing::error!(%error, "token authentication failed"),
         }
     } else if let Some(value) = cookies::read(request.headers(), cookies::SESSION) {

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use wasmtime::{Engine, Store, Trap};
 
+use crate::provider::PluginError;
 use crate::state::HostState;
 use crate::{CallError, CallLimits, Manifest, PluginStats};
 
@@ -69,6 +70,23 @@ impl Runner {
                 plugin,
                 message: format!("{error:#}"),
             },
+        }
+    }
+
+    /// Turns an export's outcome into the call's result: the plugin's own error, or a
+    /// classified trap, timeout or exhausted memory.
+    pub fn settle<T>(
+        &self,
+        store: &Store<HostState>,
+        outcome: wasmtime::Result<Result<T, PluginError>>,
+    ) -> Result<T, CallError> {
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(CallError::Plugin {
+                plugin: self.manifest.name.clone(),
+                message: e.message,
+            }),
+            Err(error) => Err(self.classify(store, Stage::Call, error)),
         }
     }
 

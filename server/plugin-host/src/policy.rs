@@ -73,18 +73,11 @@ impl PolicyPlugin {
                         return Err(self.runner.classify(&store, Stage::Instantiate, error));
                     }
                 };
-                match instance
+                let outcome = instance
                     .garrison_plugin_hook()
                     .call_evaluate(&mut store, event)
-                    .await
-                {
-                    Ok(Ok(decision)) => Ok(decision),
-                    Ok(Err(e)) => Err(CallError::Plugin {
-                        plugin: self.runner.manifest.name.clone(),
-                        message: e.message,
-                    }),
-                    Err(error) => Err(self.runner.classify(&store, Stage::Call, error)),
-                }
+                    .await;
+                self.runner.settle(&store, outcome)
             })
             .await
     }

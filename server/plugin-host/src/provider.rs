@@ -17,6 +17,7 @@ pub(crate) mod bindings {
 }
 
 use bindings::garrison::plugin::log::{Host as LogHost, Level};
+pub(crate) use bindings::garrison::plugin::types::PluginError;
 pub use bindings::garrison::plugin::types::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo,
 };
@@ -81,18 +82,11 @@ impl ProviderPlugin {
                         return Err(self.runner.classify(&store, Stage::Instantiate, error));
                     }
                 };
-                match instance
+                let outcome = instance
                     .garrison_plugin_expansion()
                     .call_required_permissions(&mut store, provider, outpost)
-                    .await
-                {
-                    Ok(Ok(grants)) => Ok(grants),
-                    Ok(Err(e)) => Err(CallError::Plugin {
-                        plugin: self.runner.manifest.name.clone(),
-                        message: e.message,
-                    }),
-                    Err(error) => Err(self.runner.classify(&store, Stage::Call, error)),
-                }
+                    .await;
+                self.runner.settle(&store, outcome)
             })
             .await
     }

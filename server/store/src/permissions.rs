@@ -14,12 +14,6 @@ pub struct PermissionRow {
     pub name: String,
 }
 
-impl PermissionRow {
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", self.app_label, self.codename)
-    }
-}
-
 pub async fn catalogue(conn: &mut AnyConnection) -> Result<Vec<PermissionRow>> {
     let rows = sqlx::query("SELECT id, app_label, model, codename, name FROM permissions ORDER BY app_label, model, codename")
         .fetch_all(conn)
@@ -110,29 +104,5 @@ pub async fn revoke_from_role(
     .bind(object_pk.to_owned())
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-pub async fn grant_to_user(
-    conn: &mut AnyConnection,
-    user_pk: i64,
-    permission_id: i64,
-    object_pk: &str,
-) -> Result<()> {
-    sqlx::query("INSERT INTO user_permissions (user_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(user_pk)
-        .bind(permission_id)
-        .bind(object_pk.to_owned())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Removes every direct grant of the user (outpost service accounts are rebuilt from scratch).
-pub async fn clear_user(conn: &mut AnyConnection, user_pk: i64) -> Result<()> {
-    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
-        .bind(user_pk)
-        .execute(conn)
-        .await?;
     Ok(())
 }

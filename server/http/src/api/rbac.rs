@@ -157,10 +157,6 @@ pub async fn permissions(
     })))
 }
 
-fn qualified(body: &PermissionAssignRequest) -> Vec<String> {
-    body.permissions.clone()
-}
-
 #[utoipa::path(post, path = "/rbac/permissions/assigned_by_roles/{uuid}/assign/", tag = "rbac",
     operation_id = "rbac_permissions_assigned_by_roles_assign", params(("uuid" = Uuid, Path)),
     request_body = PermissionAssignRequest, responses((status = 200)))]
@@ -170,7 +166,7 @@ pub async fn assign(
     Path(pk): Path<String>,
     JsonBody(body): JsonBody<PermissionAssignRequest>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let permissions = qualified(&body);
+    let permissions = body.permissions.clone();
     state
         .services
         .change_role_permissions(
@@ -198,7 +194,7 @@ pub async fn unassign(
         .change_role_permissions(
             &caller,
             role_uuid(&pk)?,
-            &qualified(&body),
+            &body.permissions,
             body.object_pk.as_deref(),
             false,
         )
