@@ -7,6 +7,7 @@ use std::time::Instant;
 use wasmtime::{Engine, Store, Trap};
 
 use crate::provider::PluginError;
+use crate::outbound::Target;
 use crate::state::HostState;
 use crate::{CallError, CallLimits, Manifest, PluginStats};
 
@@ -18,6 +19,7 @@ pub(crate) struct Runner {
     pub limits: CallLimits,
     pub stats: Arc<PluginStats>,
     pub secrets: Arc<BTreeMap<String, String>>,
+    pub outbound: Arc<[Target]>,
 }
 
 /// Where a call failed, for the error message.
@@ -32,6 +34,7 @@ impl Runner {
             &self.manifest.name,
             self.limits.memory_bytes,
             self.secrets.clone(),
+            self.outbound.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.cap);
@@ -96,7 +99,16 @@ impl Runner {
         call: impl Future<Output = Result<T, CallError>>,
     ) -> Result<T, CallError> {
         let started = Instant::now();
-        let result = call.await;
+        // Epoch interruption stops a plugin that computes too long; this stops one that waits
+        // too long on the host (a slow outbound request), a few ticks after the same deadline.
+        let result = tokio::time::timeout(self.limits.deadline + crate::engine::TICK * 5, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CallError::Timeout {
+                    plugin: self.manifest.name.clone(),
+                    deadline: self.limits.deadline,
+                })
+            });
         self.stats
             .record(started.elapsed(), result.as_ref().map(|_| ()));
         if let Err(error) = &result {

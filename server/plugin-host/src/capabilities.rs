@@ -101,6 +101,12 @@ pub enum LoadError {
         interface: String,
         needs: String,
     },
+    #[error("plugin {plugin}: manifest field {field}: {message}")]
+    InvalidManifest {
+        plugin: String,
+        field: String,
+        message: String,
+    },
     #[error("plugin {plugin} imports {interface}, which Garrison does not provide to plugins")]
     Unsupported { plugin: String, interface: String },
     #[error(
@@ -191,6 +197,47 @@ pub fn requirement(interface: &str) -> Requirement {
     }
 }
 
+/// A manifest's own rules, before any component is looked at: a name that can be a URL
+/// segment and a metric label, and outbound targets that are origins.
+pub fn validate_manifest(manifest: &Manifest) -> Result<(), LoadError> {
+    let invalid = |field: &str, message: String| LoadError::InvalidManifest {
+        plugin: manifest.name.clone(),
+        field: field.into(),
+        message,
+    };
+    let name_ok = !manifest.name.is_empty()
+        && manifest.name.len() <= 64
+        && manifest
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !name_ok {
+        return Err(invalid(
+            "name",
+            "1 to 64 characters of a-z, 0-9, '-' and '_'".into(),
+        ));
+    }
+    if manifest.version.trim().is_empty() || manifest.version.len() > 64 {
+        return Err(invalid("version", "must be 1 to 64 characters".into()));
+    }
+    for capability in &manifest.capabilities {
+        match capability {
+            Capability::OutboundHttp(target) => {
+                crate::outbound::Target::parse(target)
+                    .map_err(|message| invalid("capabilities.outbound-http", message))?;
+            }
+            Capability::Secret(name) if name.is_empty() || name.len() > 128 => {
+                return Err(invalid(
+                    "capabilities.secret",
+                    "a secret name must be 1 to 128 characters".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The validate-only path: would a component with these imports and exports load under this
 /// manifest and these grants? Used at load and by the review screen.
 pub fn check(
@@ -207,6 +254,7 @@ pub fn check(
             supported: SUPPORTED_WIT_VERSIONS.join(", "),
         });
     }
+    validate_manifest(manifest)?;
     let expected = format!("{}@{}", manifest.kind.export(), manifest.wit_version);
     if !exports.iter().any(|e| *e == expected) {
         return Err(LoadError::WrongWorld {

@@ -10,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::call::Runner;
 use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
 use crate::state::HostState;
+use crate::outbound::Target;
 use crate::{CallLimits, PolicyPlugin, ProviderPlugin, cache, policy, provider};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
@@ -213,6 +214,16 @@ impl PluginHost {
                     && grants.capabilities.contains(&capability)
             })
             .collect();
+        // Likewise the outbound origins (validated by `capabilities::check`).
+        let outbound: Arc<[Target]> = manifest
+            .capabilities
+            .iter()
+            .filter(|c| grants.capabilities.contains(c))
+            .filter_map(|c| match c {
+                Capability::OutboundHttp(target) => Target::parse(target).ok(),
+                _ => None,
+            })
+            .collect();
         let runner = Runner {
             manifest: Arc::new(manifest.clone()),
             digest: digest.into(),
@@ -220,6 +231,7 @@ impl PluginHost {
             limits,
             stats: Arc::default(),
             secrets: Arc::new(granted),
+            outbound,
         };
         Ok((runner, pre))
     }

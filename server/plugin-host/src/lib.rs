@@ -15,6 +15,7 @@ mod cache;
 mod call;
 pub mod capabilities;
 mod engine;
+mod outbound;
 mod policy;
 mod provider;
 mod state;
@@ -22,6 +23,7 @@ mod stats;
 
 pub use capabilities::{Capability, Grants, LoadError, Manifest, PluginKind};
 pub use engine::{HostConfig, Inspection, PluginHost};
+pub use outbound::Target;
 pub use policy::{Decision, Event, PolicyPlugin};
 pub use provider::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo, ProviderPlugin,

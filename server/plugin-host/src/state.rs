@@ -6,10 +6,15 @@ use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::outbound::{OutboundHooks, Target};
 
 pub(crate) struct HostState {
     pub plugin: String,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: OutboundHooks,
     table: ResourceTable,
     pub cap: MemoryCap,
     /// Only the secrets granted to this plugin, by name.
@@ -17,12 +22,23 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub fn new(plugin: &str, memory_bytes: usize, secrets: Arc<BTreeMap<String, String>>) -> Self {
+    pub fn new(
+        plugin: &str,
+        memory_bytes: usize,
+        secrets: Arc<BTreeMap<String, String>>,
+        allowed: Arc<[Target]>,
+    ) -> Self {
         Self {
             plugin: plugin.to_owned(),
             secrets,
-            // Nothing inherited: no arguments, environment, directories or stdio.
+            // Nothing inherited: no arguments, environment, directories or stdio; sockets stay
+            // closed (outbound HTTP goes through wasi:http and its allow-list instead).
             wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            outbound: OutboundHooks {
+                plugin: plugin.to_owned(),
+                allowed,
+            },
             table: ResourceTable::new(),
             cap: MemoryCap {
                 limit: memory_bytes,
@@ -37,6 +53,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

@@ -456,3 +456,130 @@ async fn a_plugin_sees_only_the_secrets_granted_to_it_and_fails_closed() {
         other => panic!("expected the plugin's own refusal, got {other}"),
     }
 }
+
+/// A real HTTP server on loopback that answers 200 and counts the connections it accepted.
+async fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    (port, accepted)
+}
+
+fn fetch(url: &str) -> garrison_plugin_host::Event {
+    garrison_plugin_host::Event {
+        context: url.into(),
+        ..login("alice")
+    }
+}
+
+#[tokio::test]
+async fn outbound_http_reaches_only_granted_origins() {
+    use garrison_plugin_host::Capability;
+    let Some(bytes) = wasm("garrison_test_http") else {
+        return;
+    };
+    let (allowed_port, allowed_hits) = http_server().await;
+    let (other_port, other_hits) = http_server().await;
+    let origin = Capability::OutboundHttp(format!("http://127.0.0.1:{allowed_port}"));
+    let manifest = Manifest {
+        name: "fetcher".into(),
+        capabilities: [origin.clone()].into(),
+        ..policy_manifest(&[])
+    };
+    let host = host();
+
+    let ungranted = host
+        .load_policy(
+            manifest.clone(),
+            &Grants::default(),
+            &bytes,
+            CallLimits::default(),
+            Default::default(),
+        )
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&ungranted, LoadError::Ungranted { interface, .. } if interface.starts_with("wasi:http/")),
+        "{ungranted}"
+    );
+
+    let grants = Grants {
+        capabilities: [origin].into(),
+    };
+    let plugin = host
+        .load_policy(
+            manifest,
+            &grants,
+            &bytes,
+            CallLimits::default(),
+            Default::default(),
+        )
+        .expect("loads once granted");
+    let fetched = plugin
+        .evaluate(&fetch(&format!("http://127.0.0.1:{allowed_port}/check")))
+        .await
+        .expect("the granted origin answers");
+    assert_eq!(fetched.messages, vec!["status 200".to_string()]);
+    assert!(fetched.pass);
+    assert_eq!(allowed_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    for refused_url in [
+        format!("http://127.0.0.1:{other_port}/"),
+        format!("http://localhost:{allowed_port}/"),
+        format!("https://127.0.0.1:{allowed_port}/"),
+    ] {
+        let error = plugin.evaluate(&fetch(&refused_url)).await.unwrap_err();
+        match error {
+            CallError::Plugin { message, .. } => assert!(
+                message.contains("HttpRequestDenied"),
+                "{refused_url}: {message}"
+            ),
+            other => panic!("{refused_url}: expected a denial, got {other}"),
+        }
+    }
+    assert_eq!(
+        other_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a refused request never opens a connection"
+    );
+    assert_eq!(allowed_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_outbound_target_that_is_not_an_origin_is_refused_naming_the_field() {
+    use garrison_plugin_host::Capability;
+    let Some(bytes) = wasm("garrison_test_http") else {
+        return;
+    };
+    let bad = Capability::OutboundHttp("https://api.example.com/v1".into());
+    let error = host()
+        .load_policy(
+            policy_manifest(&[bad.clone()]),
+            &Grants {
+                capabilities: [bad].into(),
+            },
+            &bytes,
+            CallLimits::default(),
+            Default::default(),
+        )
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&error, LoadError::InvalidManifest { field, .. } if field == "capabilities.outbound-http"),
+        "{error}"
+    );
+}
