@@ -13,6 +13,9 @@
 //! }
 //! garrison_plugin_sdk::export_provider!(MyProvider);
 //! ```
+//!
+//! Deployment backends implement `backend::Guest` and use `export_backend!`; policies implement
+//! `policy::Guest` and use `export_policy!`.
 
 /// Bindings of the `provider` world.
 pub mod provider {
@@ -43,6 +46,22 @@ pub mod policy {
     pub use garrison::plugin::types::PluginError;
 }
 
+/// Bindings of the `deployment-backend` world.
+pub mod backend {
+    wit_bindgen::generate!({
+        world: "deployment-backend",
+        path: "../../wit/plugin-0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_backend",
+        default_bindings_module: "garrison_plugin_sdk::backend",
+    });
+    pub use exports::garrison::plugin::backend::{ConnectionStatus, Deployment, Description, Guest};
+    pub use garrison::plugin::log::{Level, log};
+    pub use garrison::plugin::types::{OutpostInfo, PluginError};
+    pub use garrison::plugin::{docker, kubernetes, secrets};
+}
+
+pub use backend::export_backend;
 pub use policy::export_policy;
 pub use provider::export_provider;
 use provider::{ObjectRef, PermissionGrant};

@@ -117,3 +117,30 @@ impl Runner {
         result
     }
 }
+
+/// Runs one export in a fresh instance of `$self.pre`, measured and settled:
+/// `run_export!(self, interface_accessor, |exports, store| exports.call_x(&mut store, ..))`.
+macro_rules! run_export {
+    ($self:ident, $interface:ident, |$exports:ident, $store:ident| $call:expr) => {
+        $self
+            .runner
+            .measured(async {
+                let mut $store = $self.runner.store();
+                let instance = match $self.pre.instantiate_async(&mut $store).await {
+                    Ok(instance) => instance,
+                    Err(error) => {
+                        return Err($self.runner.classify(
+                            &$store,
+                            $crate::call::Stage::Instantiate,
+                            error,
+                        ));
+                    }
+                };
+                let $exports = instance.$interface();
+                let outcome = $call.await;
+                $self.runner.settle(&$store, outcome)
+            })
+            .await
+    };
+}
+pub(crate) use run_export;

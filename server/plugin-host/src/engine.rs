@@ -11,7 +11,7 @@ use crate::call::Runner;
 use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
 use crate::state::HostState;
 use crate::outbound::Target;
-use crate::{CallLimits, PolicyPlugin, ProviderPlugin, cache, policy, provider};
+use crate::{BackendPlugin, CallLimits, PolicyPlugin, ProviderPlugin, backend, cache, policy, provider};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -56,6 +56,7 @@ pub struct PluginHost {
     engine: Engine,
     provider_linker: Arc<Linker<HostState>>,
     policy_linker: Arc<Linker<HostState>>,
+    backend_linker: Arc<Linker<HostState>>,
     config: HostConfig,
 }
 
@@ -90,6 +91,7 @@ impl PluginHost {
         let link_error = |e: wasmtime::Error| format!("cannot link host interfaces: {e:#}");
         let provider_linker = provider::linker(&engine).map_err(link_error)?;
         let policy_linker = policy::linker(&engine).map_err(link_error)?;
+        let backend_linker = backend::linker(&engine).map_err(link_error)?;
         // Advances the epoch that call deadlines are measured in; stops with the last host.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -106,6 +108,7 @@ impl PluginHost {
             engine,
             provider_linker: Arc::new(provider_linker),
             policy_linker: Arc::new(policy_linker),
+            backend_linker: Arc::new(backend_linker),
             config,
         })
     }
@@ -192,12 +195,7 @@ impl PluginHost {
         let linker = match kind {
             PluginKind::Provider => &self.provider_linker,
             PluginKind::Policy => &self.policy_linker,
-            PluginKind::DeploymentBackend => {
-                return Err(LoadError::Unsupported {
-                    plugin: manifest.name.clone(),
-                    interface: "garrison:plugin/backend (host support pending)".into(),
-                });
-            }
+            PluginKind::DeploymentBackend => &self.backend_linker,
         };
         let pre = linker
             .instantiate_pre(&component)
@@ -276,6 +274,29 @@ impl PluginHost {
             secrets,
         )?;
         PolicyPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
+            plugin: manifest.name.clone(),
+            message: format!("{e:#}"),
+        })
+    }
+
+    /// Loads a deployment backend; `secrets` are offered, and it sees those declared and granted.
+    pub fn load_backend(
+        &self,
+        manifest: Manifest,
+        grants: &Grants,
+        bytes: &[u8],
+        limits: CallLimits,
+        secrets: BTreeMap<String, String>,
+    ) -> Result<BackendPlugin, LoadError> {
+        let (runner, pre) = self.prepare(
+            PluginKind::DeploymentBackend,
+            &manifest,
+            grants,
+            bytes,
+            limits,
+            secrets,
+        )?;
+        BackendPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
             plugin: manifest.name.clone(),
             message: format!("{e:#}"),
         })

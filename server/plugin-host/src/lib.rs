@@ -11,6 +11,7 @@
 //! Nothing here knows Garrison's services or HTTP; callers turn results into grants or events.
 #![deny(unsafe_code)]
 
+mod backend;
 mod cache;
 mod call;
 pub mod capabilities;
@@ -21,6 +22,7 @@ mod provider;
 mod state;
 mod stats;
 
+pub use backend::{BackendPlugin, ConnectionStatus, Deployment, Description};
 pub use capabilities::{Capability, Grants, LoadError, Manifest, PluginKind};
 pub use engine::{HostConfig, Inspection, PluginHost};
 pub use outbound::Target;

@@ -2,11 +2,11 @@
 use wasmtime::Engine;
 use wasmtime::component::HasSelf;
 
-use crate::call::{Runner, Stage};
+use crate::call::{Runner, run_export};
 use crate::state::HostState;
 use crate::{CallError, Manifest, PluginStats};
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit/plugin-0.1.0",
         world: "policy",
@@ -65,21 +65,7 @@ impl PolicyPlugin {
 
     /// Pass or fail `event`. Hooks fail closed: an error is never a pass.
     pub async fn evaluate(&self, event: &Event) -> Result<Decision, CallError> {
-        self.runner
-            .measured(async {
-                let mut store = self.runner.store();
-                let instance = match self.pre.instantiate_async(&mut store).await {
-                    Ok(instance) => instance,
-                    Err(error) => {
-                        return Err(self.runner.classify(&store, Stage::Instantiate, error));
-                    }
-                };
-                let outcome = instance
-                    .garrison_plugin_hook()
-                    .call_evaluate(&mut store, event)
-                    .await;
-                self.runner.settle(&store, outcome)
-            })
-            .await
+        run_export!(self, garrison_plugin_hook, |hook, store| hook
+            .call_evaluate(&mut store, event))
     }
 }

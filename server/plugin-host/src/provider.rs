@@ -2,7 +2,7 @@
 use wasmtime::Engine;
 use wasmtime::component::HasSelf;
 
-use crate::call::{Runner, Stage};
+use crate::call::{Runner, run_export};
 use crate::state::{self, HostState};
 use crate::{CallError, Manifest, PluginStats};
 
@@ -74,21 +74,7 @@ impl ProviderPlugin {
         provider: &ProviderInfo,
         outpost: &OutpostInfo,
     ) -> Result<Vec<PermissionGrant>, CallError> {
-        self.runner
-            .measured(async {
-                let mut store = self.runner.store();
-                let instance = match self.pre.instantiate_async(&mut store).await {
-                    Ok(instance) => instance,
-                    Err(error) => {
-                        return Err(self.runner.classify(&store, Stage::Instantiate, error));
-                    }
-                };
-                let outcome = instance
-                    .garrison_plugin_expansion()
-                    .call_required_permissions(&mut store, provider, outpost)
-                    .await;
-                self.runner.settle(&store, outcome)
-            })
-            .await
+        run_export!(self, garrison_plugin_expansion, |expansion, store| expansion
+            .call_required_permissions(&mut store, provider, outpost))
     }
 }

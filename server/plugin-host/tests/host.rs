@@ -583,3 +583,78 @@ async fn an_outbound_target_that_is_not_an_origin_is_refused_naming_the_field() 
         "{error}"
     );
 }
+
+fn deployment(outpost_type: &str, settings: &str) -> garrison_plugin_host::Deployment {
+    garrison_plugin_host::Deployment {
+        outpost: OutpostInfo {
+            outpost_type: outpost_type.into(),
+            ..outpost()
+        },
+        environment: r#"{"AUTHENTIK_HOST":"https://Auth.example.com","AUTHENTIK_INSECURE":false,"AUTHENTIK_TOKEN":"tok: en"}"#.into(),
+        image: "ghcr.io/goauthentik/proxy:2025.10".into(),
+        settings: settings.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_example_backend_describes_itself_and_renders_authentiks_compose_file() {
+    let Some(bytes) = wasm("garrison_backend_compose") else {
+        return;
+    };
+    let backend = host()
+        .load_backend(
+            Manifest {
+                kind: PluginKind::DeploymentBackend,
+                ..manifest("compose")
+            },
+            &Grants::default(),
+            &bytes,
+            CallLimits::default(),
+            Default::default(),
+        )
+        .expect("a backend without capabilities loads without grants");
+    let description = backend.describe().await.expect("describes itself");
+    assert_eq!(description.name, "compose");
+    assert_eq!(
+        description.outpost_types,
+        vec!["proxy", "ldap", "radius", "rac"]
+    );
+    assert_eq!(description.connection_kinds, vec!["manual"]);
+    assert!(description.settings_schema.contains("\"labels\""));
+
+    let proxy = backend
+        .static_deployment(&deployment("proxy", r#"{"labels":{"team":"idp"}}"#))
+        .await
+        .expect("renders");
+    assert_eq!(
+        proxy,
+        "version: \"3.5\"\nservices:\n  authentik_proxy:\n    image: \"ghcr.io/goauthentik/proxy:2025.10\"\n    ports:\n      - \"9000:9000/tcp\"\n      - \"9443:9443/tcp\"\n    environment:\n      AUTHENTIK_HOST: \"https://Auth.example.com\"\n      AUTHENTIK_INSECURE: \"False\"\n      AUTHENTIK_TOKEN: \"tok: en\"\n    labels:\n      team: \"idp\"\n"
+    );
+    let ldap = backend
+        .static_deployment(&deployment("ldap", "{}"))
+        .await
+        .unwrap();
+    assert!(ldap.contains("  authentik_ldap:\n"), "{ldap}");
+    assert!(ldap.contains("- \"389:3389/tcp\"\n      - \"636:6636/tcp\""), "{ldap}");
+    let rac = backend
+        .static_deployment(&deployment("rac", ""))
+        .await
+        .unwrap();
+    assert!(!rac.contains("ports:"), "rac maps no ports: {rac}");
+
+    let error = backend
+        .static_deployment(&deployment("proxy", r#"{"replicas":2}"#))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CallError::Plugin { message, .. } if message.contains("settings.replicas")),
+        "{error}"
+    );
+    backend.up(&deployment("proxy", "{}")).await.expect("up");
+    backend.down(&deployment("proxy", "{}")).await.expect("down");
+    let state = backend.connection_state("{}").await.expect("state");
+    assert!(state.healthy);
+    assert_eq!(state.version, "manual");
+    assert_eq!(backend.stats().snapshot().calls, 8);
+    assert_eq!(backend.stats().snapshot().errors, 1);
+}
