@@ -19,7 +19,7 @@ apt_install() {
 
 apt_install pkg-config gcc
 if $want_test; then
-  apt_install postgresql redis-server chromium chromium-driver curl
+  apt_install postgresql redis-server chromium chromium-driver curl docker-registry
 fi
 
 # The toolchain is pinned in rust-toolchain.toml; make sure both wasm targets are there.

@@ -113,6 +113,24 @@ const SETTINGS: &[Setting] = &[
         help: "the window for login_failures_allowed",
     },
     Setting {
+        key: "plugins_dir",
+        default: None,
+        secret: false,
+        help: "directory of NAME.wasm + NAME.toml plugins, offered for review at start",
+    },
+    Setting {
+        key: "plugin_secrets_dir",
+        default: None,
+        secret: false,
+        help: "directory with one file per secret plugins can be granted (e.g. a secrets mount)",
+    },
+    Setting {
+        key: "plugin_cache_dir",
+        default: Some("<data_dir>/plugin-cache"),
+        secret: false,
+        help: "where compiled plugins are cached, keyed by digest and engine",
+    },
+    Setting {
         key: "site_dir",
         default: None,
         secret: false,
@@ -165,6 +183,9 @@ pub struct Config {
     pub login_failures_allowed: u64,
     pub login_failure_window: Duration,
     pub site_dir: Option<PathBuf>,
+    pub plugins_dir: Option<PathBuf>,
+    pub plugin_secrets_dir: Option<PathBuf>,
+    pub plugin_cache_dir: PathBuf,
 }
 
 fn env_name(key: &str) -> String {
@@ -296,8 +317,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(_) => return Err(invalid("log_format", "auto, human or json")),
         };
+        let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./data".into()));
         Ok(Config {
-            data_dir: PathBuf::from(get("data_dir").unwrap_or_else(|| "./data".into())),
+            plugin_cache_dir: get("plugin_cache_dir")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("plugin-cache")),
+            plugins_dir: get("plugins_dir").map(PathBuf::from),
+            plugin_secrets_dir: get("plugin_secrets_dir").map(PathBuf::from),
+            data_dir,
             database_url,
             redis_url,
             listen: addr("listen")?,

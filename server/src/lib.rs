@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use garrison_bus::Bus;
 use garrison_http::{AppState, HttpSettings, Metrics, RequestIdentity};
+use garrison_registry::{Registry, RegistryConfig};
 use garrison_services::{ServiceSettings, Services};
 use garrison_store::Store;
 use leptos::config::LeptosOptions;
@@ -47,6 +48,26 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         ..ServiceSettings::default()
     };
     Ok(Services::new(store, bus, secrets, settings))
+}
+
+/// Starts the plugin registry: the engine, the built-in and directory plugins, and every
+/// enabled plugin (one that fails to load is shown as failed; the server starts anyway).
+pub async fn start_registry(config: &Config, services: &Services) -> anyhow::Result<Registry> {
+    Registry::start(
+        services.clone(),
+        RegistryConfig {
+            plugins_dir: config.plugins_dir.clone(),
+            secrets_dir: config.plugin_secrets_dir.clone(),
+            cache_dir: Some(config.plugin_cache_dir.clone()),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start the plugin registry: {e}"))
+}
+
+/// The metrics of the HTTP server, the process and the plugins.
+pub fn metrics_for(registry: &Registry) -> Metrics {
+    Metrics::new_with(|prometheus| registry.register_metrics(prometheus))
 }
 
 fn leptos_options() -> LeptosOptions {
@@ -86,9 +107,10 @@ async fn require_login(request: Request, next: Next) -> Response {
 }
 
 /// The whole HTTP surface on the main port.
-pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
+pub fn router(services: Services, registry: Registry, config: &Config, metrics: Metrics) -> Router {
     let state = AppState {
         services: services.clone(),
+        registry: registry.clone(),
         settings: HttpSettings {
             secure_cookies: config.secure_cookies,
             trust_forwarded_for: config.trust_forwarded_for,
@@ -99,9 +121,11 @@ pub fn router(services: Services, config: &Config, metrics: Metrics) -> Router {
     let routes = generate_route_list(garrison_app::App);
     let ui_context = {
         let services = services.clone();
+        let registry = registry.clone();
         let settings = state.settings.clone();
         move || {
             provide_context(services.clone());
+            provide_context(registry.clone());
             provide_context(settings.clone());
         }
     };

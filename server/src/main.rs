@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use garrison::{
-    Config, assets, metrics_router, open_services, router, spawn_housekeeping, telemetry,
+    Config, assets, metrics_for, metrics_router, open_services, router, spawn_housekeeping,
+    start_registry, telemetry,
 };
-use garrison_http::Metrics;
 use garrison_services::{BootstrapOutcome, BootstrapRequest, Caller};
 
 #[derive(Parser)]
@@ -162,8 +162,9 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
             "browser bundle not built (scripts/build-ui.sh): pages are served without hydration"
         );
     }
-    let metrics = Metrics::new();
-    let app = router(services.clone(), &config, metrics.clone());
+    let registry = start_registry(&config, &services).await?;
+    let metrics = metrics_for(&registry);
+    let app = router(services.clone(), registry, &config, metrics.clone());
     spawn_housekeeping(services.clone());
     tracing::info!(
         listen = %config.listen,

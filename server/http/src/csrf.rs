@@ -18,6 +18,8 @@ pub const HEADER: &str = "x-csrftoken";
 pub const FIELD: &str = "csrf_token";
 /// Form bodies larger than this are refused before parsing.
 const MAX_FORM_BYTES: usize = 1024 * 1024;
+/// Multipart uploads (plugin components) buffered to find the CSRF field.
+const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// The CSRF token of the current browser, for pages to embed in their forms.
 #[derive(Clone, Debug)]
@@ -51,6 +53,26 @@ fn refuse(request_wants_html: bool, server_fn: bool, reason: &str) -> Response {
         )
             .into_response()
     }
+}
+
+fn is_multipart(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+}
+
+/// The CSRF field of a buffered multipart body (forms put it first, so parsing stops early).
+async fn multipart_field(body: bytes::Bytes, boundary: String, name: &str) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn is_form(request: &Request) -> bool {
@@ -102,6 +124,19 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
             };
             submitted = url_form_field(&bytes, FIELD);
             request = Request::from_parts(parts, Body::from(bytes));
+        } else if submitted.is_none() {
+            if let Some(boundary) = is_multipart(&request) {
+                // Uploads are larger than forms; the global body limit still applies.
+                let (parts, body) = request.into_parts();
+                let bytes = match to_bytes(body, MAX_UPLOAD_BYTES).await {
+                    Ok(bytes) => bytes,
+                    Err(_) => {
+                        return (StatusCode::PAYLOAD_TOO_LARGE, "upload too large").into_response();
+                    }
+                };
+                submitted = multipart_field(bytes.clone(), boundary, FIELD).await;
+                request = Request::from_parts(parts, Body::from(bytes));
+            }
         }
         match submitted {
             None => return refuse(wants_html, server_fn, "CSRF token missing."),

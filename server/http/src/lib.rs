@@ -35,6 +35,7 @@ pub struct HttpSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    pub registry: garrison_registry::Registry,
     pub settings: HttpSettings,
     pub metrics: Metrics,
 }

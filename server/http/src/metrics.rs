@@ -53,7 +53,13 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::new_with(|_| {})
+    }
+
+    /// Metrics with further families registered by `extra` (the plugins' ones).
+    pub fn new_with(extra: impl FnOnce(&mut Registry)) -> Self {
         let mut registry = Registry::default();
+        extra(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "garrison_http_requests",

@@ -24,6 +24,9 @@ use crate::api::schema;
         crate::api::rbac::partial_update, crate::api::rbac::destroy, crate::api::rbac::permissions,
         crate::api::rbac::assign, crate::api::rbac::unassign,
         crate::api::events::list, crate::api::events::retrieve, crate::api::events::actions,
+        crate::api::plugins::list, crate::api::plugins::retrieve, crate::api::plugins::inspect,
+        crate::api::plugins::create, crate::api::plugins::grant, crate::api::plugins::partial_update,
+        crate::api::plugins::enable, crate::api::plugins::disable, crate::api::plugins::destroy,
     ),
     components(schemas(
         schema::Pagination, schema::UserJson, schema::UserRequest, schema::SessionUser, schema::UserSelf,
@@ -31,6 +34,7 @@ use crate::api::schema;
         schema::TokenJson, schema::TokenRequest, schema::TokenView, schema::TokenSetKeyRequest,
         schema::UserPasswordSetRequest, schema::UserAccountRequest, schema::PermissionAssignRequest,
         schema::EventJson, schema::PermissionJson,
+        crate::api::plugins::OciInstallRequest, crate::api::plugins::GrantRequest, crate::api::plugins::LimitsRequest,
     )),
     modifiers(&Security),
 )]

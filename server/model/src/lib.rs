@@ -8,6 +8,7 @@ mod errors;
 mod event;
 mod identity;
 mod listing;
+mod plugin;
 
 pub use errors::FieldErrors;
 pub use event::{Event, EventAction};
@@ -16,6 +17,7 @@ pub use identity::{
     UserType,
 };
 pub use listing::{ListQuery, Page, PageRequest};
+pub use plugin::{Plugin, PluginCallStats, PluginSource, PluginState};
 
 /// Page-size limits shared by the API and the UI.
 pub mod listing_limits {

@@ -9,6 +9,7 @@ use wasmtime::{Engine, Store, Trap};
 use crate::provider::PluginError;
 use crate::outbound::Target;
 use crate::state::HostState;
+use crate::stats::PluginMetrics;
 use crate::{CallError, CallLimits, Manifest, PluginStats};
 
 #[derive(Clone)]
@@ -18,6 +19,7 @@ pub(crate) struct Runner {
     pub engine: Engine,
     pub limits: CallLimits,
     pub stats: Arc<PluginStats>,
+    pub metrics: PluginMetrics,
     pub secrets: Arc<BTreeMap<String, String>>,
     pub outbound: Arc<[Target]>,
 }
@@ -109,8 +111,10 @@ impl Runner {
                     deadline: self.limits.deadline,
                 })
             });
-        self.stats
-            .record(started.elapsed(), result.as_ref().map(|_| ()));
+        let elapsed = started.elapsed();
+        let outcome = result.as_ref().map(|_| ());
+        self.stats.record(elapsed, outcome);
+        self.metrics.record(&self.manifest.name, elapsed, outcome);
         if let Err(error) = &result {
             tracing::warn!(plugin = %self.manifest.name, %error, "plugin call failed");
         }

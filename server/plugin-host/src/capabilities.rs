@@ -42,9 +42,10 @@ impl PluginKind {
     }
 }
 
-/// A capability an operator can grant.
+/// A capability an operator can grant. Written as a string everywhere (manifests, the API,
+/// the database): `secret:NAME`, `outbound-http:SCHEME://HOST[:PORT]`, `docker`, `kubernetes`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String", into = "String")]
 pub enum Capability {
     /// Read the named secret.
     Secret(String),
@@ -54,14 +55,57 @@ pub enum Capability {
     Kubernetes,
 }
 
+impl Capability {
+    /// What the review screen says the capability allows.
+    pub fn describe(&self) -> String {
+        match self {
+            Capability::Secret(name) => format!("read the secret {name:?}"),
+            Capability::OutboundHttp(target) => format!("send HTTP requests to {target}"),
+            Capability::Docker => "manage containers on a Docker engine".into(),
+            Capability::Kubernetes => "apply and delete objects in a Kubernetes cluster".into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Capability::Secret(name) => write!(f, "secret {name:?}"),
-            Capability::OutboundHttp(target) => write!(f, "outbound HTTP to {target}"),
-            Capability::Docker => f.write_str("Docker"),
-            Capability::Kubernetes => f.write_str("Kubernetes"),
+            Capability::Secret(name) => write!(f, "secret:{name}"),
+            Capability::OutboundHttp(target) => write!(f, "outbound-http:{target}"),
+            Capability::Docker => f.write_str("docker"),
+            Capability::Kubernetes => f.write_str("kubernetes"),
         }
+    }
+}
+
+impl std::str::FromStr for Capability {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        match text.split_once(':') {
+            Some(("secret", name)) if !name.is_empty() => Ok(Capability::Secret(name.into())),
+            Some(("outbound-http", target)) => crate::outbound::Target::parse(target)
+                .map(|_| Capability::OutboundHttp(target.into())),
+            _ if text == "docker" => Ok(Capability::Docker),
+            _ if text == "kubernetes" => Ok(Capability::Kubernetes),
+            _ => Err(format!(
+                "unknown capability {text:?}: expected secret:NAME, outbound-http:SCHEME://HOST[:PORT], docker or kubernetes"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Capability {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Capability> for String {
+    fn from(capability: Capability) -> Self {
+        capability.to_string()
     }
 }
 
@@ -321,6 +365,24 @@ mod tests {
 
     fn exports() -> Vec<String> {
         EXPORTS.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn capabilities_round_trip_as_strings() {
+        for text in [
+            "secret:incus-cert",
+            "outbound-http:https://openfga.internal:8080",
+            "docker",
+            "kubernetes",
+        ] {
+            let capability: Capability = text.parse().unwrap();
+            assert_eq!(capability.to_string(), text);
+            let json = serde_json::to_string(&capability).unwrap();
+            assert_eq!(serde_json::from_str::<Capability>(&json).unwrap(), capability);
+        }
+        for bad in ["secret:", "outbound-http:https://x/path", "sockets", ""] {
+            assert!(bad.parse::<Capability>().is_err(), "{bad}");
+        }
     }
 
     #[test]

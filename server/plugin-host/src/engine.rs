@@ -1,6 +1,6 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -10,8 +10,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::call::Runner;
 use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
 use crate::state::HostState;
+use crate::stats::PluginMetrics;
 use crate::outbound::Target;
-use crate::{BackendPlugin, CallLimits, PolicyPlugin, ProviderPlugin, backend, cache, policy, provider};
+use crate::{BackendPlugin, CallLimits, PluginStats, PolicyPlugin, ProviderPlugin, backend, cache, policy, provider};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -58,6 +59,9 @@ pub struct PluginHost {
     policy_linker: Arc<Linker<HostState>>,
     backend_linker: Arc<Linker<HostState>>,
     config: HostConfig,
+    metrics: PluginMetrics,
+    /// Per plugin name, so counters survive a reload (a new grant, a new version).
+    stats: Arc<Mutex<HashMap<String, Arc<PluginStats>>>>,
 }
 
 fn engine(config: &HostConfig) -> wasmtime::Result<Engine> {
@@ -110,7 +114,24 @@ impl PluginHost {
             policy_linker: Arc::new(policy_linker),
             backend_linker: Arc::new(backend_linker),
             config,
+            metrics: PluginMetrics::default(),
+            stats: Arc::default(),
         })
+    }
+
+    /// Registers the plugin families (calls, failures, latency by plugin) for /metrics.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
+    }
+
+    /// The counters of the plugin named `name` (created empty for a name never loaded).
+    pub fn stats_of(&self, name: &str) -> Arc<PluginStats> {
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_owned())
+            .or_default()
+            .clone()
     }
 
     pub fn digest(bytes: &[u8]) -> String {
@@ -227,7 +248,8 @@ impl PluginHost {
             digest: digest.into(),
             engine: self.engine.clone(),
             limits,
-            stats: Arc::default(),
+            stats: self.stats_of(&manifest.name),
+            metrics: self.metrics.clone(),
             secrets: Arc::new(granted),
             outbound,
         };

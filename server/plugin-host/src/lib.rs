@@ -30,7 +30,7 @@ pub use policy::{Decision, Event, PolicyPlugin};
 pub use provider::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo, ProviderPlugin,
 };
-pub use stats::PluginStats;
+pub use stats::{BUCKET_BOUNDS_US, PluginStats, StatsSnapshot};
 
 use std::time::Duration;
 

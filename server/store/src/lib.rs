@@ -12,6 +12,7 @@ mod codec;
 pub mod events;
 pub mod groups;
 pub mod permissions;
+pub mod plugins;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

@@ -26,10 +26,13 @@ pub enum Kind {
 
 pub struct Env {
     pub services: Services,
+    pub registry: garrison_registry::Registry,
     pub router: Router,
     pub config: Config,
     pub metrics: Metrics,
-    _dir: tempdir::TempDir,
+    /// Shared so the harness can keep the directory alive for the whole test: a test body that
+    /// uses only some of `Env`'s fields captures only those, and would drop the rest early.
+    dir: std::sync::Arc<tempdir::TempDir>,
 }
 
 mod tempdir {
@@ -72,19 +75,35 @@ async fn fresh_postgres(admin_url: &str) -> String {
 
 impl Env {
     pub async fn new(kind: Kind) -> Option<Env> {
-        Self::build(kind, true).await
+        Self::build(kind, true, &[]).await
+    }
+
+    /// A bootstrapped Garrison with further settings (GARRISON_* name, value).
+    pub async fn with_settings(kind: Kind, extra: &[(&str, &str)]) -> Option<Env> {
+        Self::build(kind, true, extra).await
     }
 
     /// A Garrison with no administrator yet, as on a first start.
     pub async fn empty(kind: Kind) -> Option<Env> {
-        Self::build(kind, false).await
+        Self::build(kind, false, &[]).await
     }
 
-    async fn build(kind: Kind, bootstrap: bool) -> Option<Env> {
+    async fn build(kind: Kind, bootstrap: bool, extra: &[(&str, &str)]) -> Option<Env> {
         let dir = std::env::temp_dir().join(format!("garrison-test-{}", unique()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut env = std::collections::BTreeMap::new();
         env.insert("GARRISON_DATA_DIR".to_owned(), dir.display().to_string());
+        for sub in ["plugins", "secrets"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("plugin dirs");
+        }
+        env.insert("GARRISON_PLUGINS_DIR".to_owned(), dir.join("plugins").display().to_string());
+        env.insert(
+            "GARRISON_PLUGIN_SECRETS_DIR".to_owned(),
+            dir.join("secrets").display().to_string(),
+        );
+        for (key, value) in extra {
+            env.insert(key.to_string(), value.to_string());
+        }
         match kind {
             Kind::Sqlite => {}
             Kind::Postgres => {
@@ -123,15 +142,23 @@ impl Env {
                 .await
                 .expect("bootstrap administrator");
         }
-        let metrics = Metrics::new();
-        let router = garrison::router(services.clone(), &config, metrics.clone());
+        let registry = garrison::start_registry(&config, &services)
+            .await
+            .expect("start the plugin registry");
+        let metrics = garrison::metrics_for(&registry);
+        let router = garrison::router(services.clone(), registry.clone(), &config, metrics.clone());
         Some(Env {
             services,
+            registry,
             router,
             config,
             metrics,
-            _dir: tempdir::TempDir(dir),
+            dir: std::sync::Arc::new(tempdir::TempDir(dir)),
         })
+    }
+
+    pub fn keep_dir(&self) -> std::sync::Arc<impl Sized + use<>> {
+        self.dir.clone()
     }
 
     pub async fn send(
@@ -209,12 +236,14 @@ macro_rules! both_stores {
                 let env = common::Env::$constructor(common::Kind::Sqlite)
                     .await
                     .expect("sqlite always runs");
+                let _dir = env.keep_dir();
                 ($body)(env).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(env) = common::Env::$constructor(common::Kind::Postgres).await {
+                    let _dir = env.keep_dir();
                     ($body)(env).await;
                 }
             }

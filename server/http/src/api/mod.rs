@@ -2,6 +2,7 @@
 //! error bodies. Handlers translate JSON to service calls and back, nothing more.
 pub(crate) mod core_objects;
 pub(crate) mod events;
+pub(crate) mod plugins;
 mod extract;
 pub(crate) mod rbac;
 pub(crate) mod root;
@@ -93,6 +94,17 @@ pub fn router() -> Router<AppState> {
         .route("/events/events/", get(events::list))
         .route("/events/events/actions/", get(events::actions))
         .route("/events/events/{event_uuid}/", get(events::retrieve))
+        .route("/plugins/", get(plugins::list).post(plugins::create))
+        .route("/plugins/inspect/", post(plugins::inspect))
+        .route(
+            "/plugins/{name}/",
+            get(plugins::retrieve)
+                .patch(plugins::partial_update)
+                .delete(plugins::destroy),
+        )
+        .route("/plugins/{name}/grant/", post(plugins::grant))
+        .route("/plugins/{name}/enable/", post(plugins::enable))
+        .route("/plugins/{name}/disable/", post(plugins::disable))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
 }

@@ -1,0 +1,259 @@
+//! The plugin registry's records: install, grant, enable, disable, remove — with permissions
+//! and audit events like every other object. Nothing here runs WebAssembly: the registry
+//! (garrison-registry) inspects and loads components and calls these to record the outcome.
+use chrono::Utc;
+use garrison_store::plugins::{self as store, PluginRow};
+use serde_json::{Value, json};
+
+use crate::audit::{self, Audited, ModelRef};
+use crate::authz::Caller;
+use crate::{ServiceError, ServiceResult, Services};
+
+pub const VIEW: &str = "garrison_plugins.view_plugin";
+pub const ADD: &str = "garrison_plugins.add_plugin";
+pub const CHANGE: &str = "garrison_plugins.change_plugin";
+pub const DELETE: &str = "garrison_plugins.delete_plugin";
+
+/// The deadline and memory cap a plugin gets unless the operator sets its own.
+pub const DEFAULT_DEADLINE_MS: u64 = 500;
+pub const DEFAULT_MEMORY_MIB: u64 = 64;
+const MAX_DEADLINE_MS: u64 = 60_000;
+const MAX_MEMORY_MIB: u64 = 256;
+
+impl Audited for PluginRow {
+    fn model_ref(&self) -> ModelRef<'_> {
+        ModelRef {
+            app: "garrison_plugins",
+            model_name: "plugin",
+            pk: self.name.clone(),
+            name: &self.name,
+        }
+    }
+
+    fn audit_view(&self) -> Value {
+        json!({
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "source": self.source,
+            "source_ref": self.source_ref,
+            "digest": self.digest,
+            "requested": self.requested,
+            "granted": self.granted,
+            "enabled": self.enabled,
+            "deadline_ms": self.deadline_ms,
+            "memory_mib": self.memory_mib,
+        })
+    }
+}
+
+/// A change an operator makes to an installed plugin.
+#[derive(Clone, Debug, Default)]
+pub struct PluginChanges {
+    /// The full granted set (replaces the current one).
+    pub granted: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub deadline_ms: Option<u64>,
+    pub memory_mib: Option<u64>,
+}
+
+impl Services {
+    pub async fn list_plugins(&self, caller: &Caller) -> ServiceResult<Vec<PluginRow>> {
+        caller.principal.require(VIEW)?;
+        let mut conn = self.store().conn().await?;
+        Ok(store::list(&mut conn).await?)
+    }
+
+    pub async fn get_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
+        caller.principal.require(VIEW)?;
+        let mut conn = self.store().conn().await?;
+        store::get(&mut conn, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("plugin", name))
+    }
+
+    /// Records a newly installed plugin, disabled and with nothing granted; `component` is
+    /// stored for sources that have no file of their own (upload, OCI).
+    pub async fn install_plugin(
+        &self,
+        caller: &Caller,
+        mut row: PluginRow,
+        component: Option<&[u8]>,
+    ) -> ServiceResult<PluginRow> {
+        caller.principal.require(ADD)?;
+        let mut tx = self.store().begin().await?;
+        if store::get(tx.conn(), &row.name).await?.is_some() {
+            return Err(ServiceError::invalid(
+                "name",
+                format!(
+                    "a plugin named {:?} is already installed; remove it first to replace it",
+                    row.name
+                ),
+            ));
+        }
+        let now = Utc::now();
+        row.granted.clear();
+        row.enabled = false;
+        row.created = now;
+        row.updated = now;
+        if let Some(bytes) = component {
+            store::put_component(tx.conn(), &row.digest, bytes).await?;
+        }
+        store::insert(tx.conn(), &row).await?;
+        audit::created(&mut tx, caller, &row).await?;
+        tx.commit().await?;
+        tracing::info!(plugin = %row.name, source = %row.source, digest = %row.digest, by = caller.principal.username(), "plugin installed");
+        Ok(row)
+    }
+
+    /// Applies `changes` after validating them: grants must be among the requested
+    /// capabilities, limits within bounds. Whether the plugin then loads is the registry's
+    /// business; it calls this only once it did (or when disabling).
+    pub async fn change_plugin(
+        &self,
+        caller: &Caller,
+        name: &str,
+        changes: PluginChanges,
+    ) -> ServiceResult<PluginRow> {
+        let before = self.get_plugin(caller, name).await?;
+        caller.principal.require(CHANGE)?;
+        let after = planned_change(&before, &changes)?;
+        if after == before {
+            return Ok(before);
+        }
+        let mut tx = self.store().begin().await?;
+        let after = PluginRow {
+            updated: Utc::now(),
+            ..after
+        };
+        store::update(tx.conn(), &after).await?;
+        audit::updated(&mut tx, caller, &before, &after).await?;
+        tx.commit().await?;
+        tracing::info!(plugin = %name, enabled = after.enabled, granted = ?after.granted, by = caller.principal.username(), "plugin changed");
+        Ok(after)
+    }
+
+    pub async fn delete_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
+        let before = self.get_plugin(caller, name).await?;
+        caller.principal.require(DELETE)?;
+        if before.source == "builtin" {
+            return Err(ServiceError::invalid(
+                "name",
+                "built-in plugins ship with the server: disable it instead",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        store::delete(tx.conn(), name).await?;
+        audit::deleted(&mut tx, caller, &before).await?;
+        tx.commit().await?;
+        tracing::info!(plugin = %name, by = caller.principal.username(), "plugin removed");
+        Ok(before)
+    }
+
+    /// Brings the record of a plugin whose component lives outside the database (built in, or
+    /// in the plugins directory) up to date with what this server found at start. A new one is
+    /// recorded — built-ins enabled, since they request nothing and ship with the server;
+    /// directory plugins disabled until reviewed. A changed one keeps its grants, less any
+    /// capability it no longer requests; one that now requests more simply fails to load until
+    /// the operator grants it.
+    pub async fn sync_plugin(&self, found: PluginRow) -> ServiceResult<PluginRow> {
+        let caller = Caller::system();
+        let mut tx = self.store().begin().await?;
+        let existing = store::get(tx.conn(), &found.name).await?;
+        let now = Utc::now();
+        let row = match existing {
+            None => {
+                let row = PluginRow {
+                    granted: Vec::new(),
+                    enabled: found.source == "builtin",
+                    created: now,
+                    updated: now,
+                    ..found
+                };
+                store::insert(tx.conn(), &row).await?;
+                audit::created(&mut tx, &caller, &row).await?;
+                row
+            }
+            Some(before) if before.source != found.source => {
+                tracing::warn!(plugin = %found.name, installed = %before.source, found = %found.source, "a plugin with this name is already installed from another source; keeping the installed one");
+                before
+            }
+            Some(before) => {
+                let after = PluginRow {
+                    granted: before
+                        .granted
+                        .iter()
+                        .filter(|c| found.requested.contains(c))
+                        .cloned()
+                        .collect(),
+                    enabled: before.enabled,
+                    deadline_ms: before.deadline_ms,
+                    memory_mib: before.memory_mib,
+                    created: before.created,
+                    updated: before.updated,
+                    ..found
+                };
+                if after != before {
+                    let after = PluginRow {
+                        updated: now,
+                        ..after
+                    };
+                    store::update(tx.conn(), &after).await?;
+                    audit::updated(&mut tx, &caller, &before, &after).await?;
+                    after
+                } else {
+                    before
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// An uploaded or pulled component, by digest.
+    pub async fn plugin_component(&self, digest: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let mut conn = self.store().conn().await?;
+        Ok(store::component(&mut conn, digest).await?)
+    }
+}
+
+/// What `before` becomes under `changes`, validated but not written: the registry loads the
+/// result before [`Services::change_plugin`] records it.
+pub fn planned_change(before: &PluginRow, changes: &PluginChanges) -> ServiceResult<PluginRow> {
+    let mut errors = garrison_model::FieldErrors::new();
+    let mut after = before.clone();
+    if let Some(granted) = &changes.granted {
+        let mut granted = granted.clone();
+        granted.sort();
+        granted.dedup();
+        for capability in &granted {
+            if !before.requested.contains(capability) {
+                errors.add(
+                    "granted",
+                    format!("{capability:?} is not requested by plugin {}", before.name),
+                );
+            }
+        }
+        after.granted = granted;
+    }
+    if let Some(enabled) = changes.enabled {
+        after.enabled = enabled;
+    }
+    if let Some(deadline) = changes.deadline_ms {
+        if !(1..=MAX_DEADLINE_MS).contains(&deadline) {
+            errors.add(
+                "deadline_ms",
+                format!("must be between 1 and {MAX_DEADLINE_MS}"),
+            );
+        }
+        after.deadline_ms = deadline;
+    }
+    if let Some(memory) = changes.memory_mib {
+        if !(1..=MAX_MEMORY_MIB).contains(&memory) {
+            errors.add("memory_mib", format!("must be between 1 and {MAX_MEMORY_MIB}"));
+        }
+        after.memory_mib = memory;
+    }
+    errors.into_result()?;
+    Ok(after)
+}
