@@ -31,5 +31,26 @@ if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 || fail "Redis did not start:" "$base/redis.log"
 fi
 
+# An OCI registry (CNCF distribution) for plugin pulls by digest.
+registry_port="${GARRISON_TEST_OCI_PORT:-55000}"
+if ! curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1; then
+  command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup.sh --test installs it)"
+  mkdir -p "$base/registry"
+  cat >"$base/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $base/registry
+http:
+  addr: 127.0.0.1:$registry_port
+YAML
+  nohup docker-registry serve "$base/registry.yml" >"$base/registry.log" 2>&1 &
+  for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 || fail "the OCI registry did not start:" "$base/registry.log"
+fi
+
+echo "export GARRISON_TEST_OCI_REGISTRY=127.0.0.1:$registry_port"
 echo "export GARRISON_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/postgres"
 echo "export GARRISON_TEST_REDIS_URL=redis://127.0.0.1:$redis_port"

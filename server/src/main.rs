@@ -44,6 +44,25 @@ enum Command {
     },
     /// List every setting, its environment variable, default and meaning.
     Config,
+    /// Plugin tools.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Prints a component's world, WIT version, imports, exports and digest, and, with a
+    /// manifest, what it requests and anything that would stop it from loading. Runs nothing.
+    Inspect {
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Its manifest (TOML or JSON); defaults to FILE with a .toml extension, if present.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +73,14 @@ fn main() -> anyhow::Result<()> {
             println!("{env:<40} {default:<16} {help}");
         }
         return Ok(());
+    }
+    if let Command::Plugin(PluginCommand::Inspect {
+        file,
+        manifest,
+        json,
+    }) = &cli.command
+    {
+        return inspect_plugin(file, manifest.as_deref(), *json);
     }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log_level, &config.log_format);
@@ -73,9 +100,77 @@ fn main() -> anyhow::Result<()> {
                 email,
                 with_token,
             } => bootstrap(config, username, email, with_token).await,
-            Command::Config => Ok(()),
+            Command::Config | Command::Plugin(_) => Ok(()),
         }
     })
+}
+
+/// `garrison plugin inspect`: needs no configuration, database or server.
+fn inspect_plugin(
+    file: &std::path::Path,
+    manifest: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let manifest_path = manifest.map(PathBuf::from).or_else(|| {
+        let beside = file.with_extension("toml");
+        beside.is_file().then_some(beside)
+    });
+    let manifest = match &manifest_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(
+                garrison_registry::manifest::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let host = garrison_registry::host::PluginHost::new(Default::default())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let review = garrison_registry::review(&host, manifest.as_ref(), &bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&review)?);
+    } else {
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        println!("file:         {}", file.display());
+        println!("digest:       {}", review.digest);
+        println!("world:        {}", or_none(&review.world));
+        println!("wit version:  {}", or_none(&review.wit_version));
+        println!("exports:");
+        for export in &review.exports {
+            println!("  {export}");
+        }
+        println!("imports:");
+        for import in &review.imports {
+            println!("  {import}");
+        }
+        match &manifest_path {
+            Some(path) => {
+                println!("manifest:     {}", path.display());
+                println!("  name:       {}", or_none(&review.name));
+                println!("  version:    {}", or_none(&review.version));
+                println!("  requests:");
+                if review.requested.is_empty() {
+                    println!("    nothing");
+                }
+                for capability in &review.requested {
+                    println!("    {:<48} {}", capability.capability, capability.description);
+                }
+            }
+            None => println!("manifest:     (none given; pass --manifest to check one)"),
+        }
+        for problem in &review.problems {
+            println!("problem:      {problem}");
+        }
+    }
+    if !review.problems.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn bootstrap(

@@ -309,3 +309,168 @@ both_stores!(directory_plugins_wait_for_review, |env: common::Env| async move {
         .unwrap_err();
     assert!(error.to_string().contains("changed since it was reviewed"), "{error}");
 });
+
+/// The test OCI registry (scripts/test-services.sh starts one).
+fn oci_registry() -> Option<String> {
+    match std::env::var("GARRISON_TEST_OCI_REGISTRY") {
+        Ok(address) => Some(address),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the OCI tests: set GARRISON_TEST_OCI_REGISTRY (scripts/test-services.sh)"
+            );
+            eprintln!("SKIPPED: GARRISON_TEST_OCI_REGISTRY is not set");
+            None
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Pushes blobs and an image manifest the way `oras push` does; returns the manifest digest.
+fn push_artifact(registry: &str, repository: &str, layers: &[(&str, &[u8])]) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let push_blob = |bytes: &[u8]| -> String {
+        let digest = sha256(bytes);
+        let started = agent
+            .post(&format!("http://{registry}/v2/{repository}/blobs/uploads/"))
+            .send_empty()
+            .unwrap();
+        assert_eq!(started.status().as_u16(), 202);
+        let location = started.headers()["location"].to_str().unwrap().to_owned();
+        let location = if location.starts_with("http") {
+            location
+        } else {
+            format!("http://{registry}{location}")
+        };
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let done = agent
+            .put(&format!("{location}{separator}digest={digest}"))
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .unwrap();
+        assert_eq!(done.status().as_u16(), 201, "blob upload");
+        digest
+    };
+    let config = b"{}";
+    let config_digest = push_blob(config);
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|(media_type, bytes)| {
+            json!({"mediaType": media_type, "digest": push_blob(bytes), "size": bytes.len()})
+        })
+        .collect();
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": layers,
+    })
+    .to_string();
+    let response = agent
+        .put(&format!("http://{registry}/v2/{repository}/manifests/latest"))
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send(manifest.as_bytes())
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "manifest upload");
+    sha256(manifest.as_bytes())
+}
+
+both_stores!(oci_artifacts_install_by_digest_only, |env: common::Env| async move {
+    let Some(registry) = oci_registry() else { return };
+    let bytes = component("garrison_test_policy");
+    let digest = tokio::task::spawn_blocking({
+        let registry = registry.clone();
+        move || {
+            push_artifact(
+                &registry,
+                "garrison/reserved-names",
+                &[
+                    ("application/wasm", &bytes),
+                    ("application/vnd.garrison.plugin.manifest.v1+toml", POLICY_MANIFEST.as_bytes()),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let reference = format!("http://{registry}/garrison/reserved-names@{digest}");
+
+    let (status, body) = env
+        .admin("POST", "/plugins/", Some(json!({"oci_reference": format!("http://{registry}/garrison/reserved-names:latest")})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["oci_reference"][0].as_str().unwrap().contains("pin it by digest"), "{body}");
+
+    let missing = format!("http://{registry}/garrison/reserved-names@sha256:{}", "0".repeat(64));
+    let (status, body) = env.admin("POST", "/plugins/", Some(json!({"oci_reference": missing}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["oci_reference"][0].as_str().unwrap().contains("404"), "{body}");
+
+    let (status, installed) = env
+        .admin("POST", "/plugins/", Some(json!({"oci_reference": reference})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    assert_eq!(installed["source"], "oci");
+    assert_eq!(installed["source_ref"], reference);
+    assert_eq!(installed["name"], "reserved-names");
+    assert_eq!(installed["requested"], json!(["secret:api-key"]));
+    assert_eq!(installed["enabled"], false);
+
+    // The stored component loads after the grant, like an upload.
+    std::fs::write(env.config.plugin_secrets_dir.clone().unwrap().join("api-key"), "k").unwrap();
+    let (status, _) = env
+        .admin("POST", "/plugins/reserved-names/grant/", Some(json!({"granted": ["secret:api-key"]})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, enabled) = env.admin("POST", "/plugins/reserved-names/enable/", None).await;
+    assert_eq!(status, StatusCode::OK, "{enabled}");
+    assert_eq!(enabled["state"], json!({"state": "running"}));
+});
+
+#[test]
+fn the_cli_inspects_a_component_and_its_manifest() {
+    let dir = std::env::temp_dir().join(format!("garrison-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = dir.join("reserved-names.wasm");
+    std::fs::write(&wasm, component("garrison_test_policy")).unwrap();
+    std::fs::write(dir.join("reserved-names.toml"), POLICY_MANIFEST).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .args(args)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["plugin".as_ref(), "inspect".as_ref(), wasm.as_os_str()]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(out.contains("world:        policy"), "{out}");
+    assert!(out.contains("garrison:plugin/hook@0.1.0"), "{out}");
+    assert!(out.contains("secret:api-key"), "the manifest beside it is read: {out}");
+
+    let hiding = dir.join("hiding.toml");
+    std::fs::write(&hiding, POLICY_MANIFEST.replace("[\"secret:api-key\"]", "[]")).unwrap();
+    let refused = run(&[
+        "plugin".as_ref(),
+        "inspect".as_ref(),
+        wasm.as_os_str(),
+        "--manifest".as_ref(),
+        hiding.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let review: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert!(review["problems"][0].as_str().unwrap().contains("does not declare"), "{review}");
+
+    let text = run(&["plugin".as_ref(), "inspect".as_ref(), hiding.as_os_str(), "--manifest".as_ref(), hiding.as_os_str()]);
+    assert!(!text.status.success());
+    assert!(String::from_utf8_lossy(&text.stderr).contains("not a WebAssembly binary"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

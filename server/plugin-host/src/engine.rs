@@ -140,6 +140,14 @@ impl PluginHost {
 
     /// Compiles (or loads from the cache) a component.
     pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<(Component, String), LoadError> {
+        // Only binaries: the engine would also parse the text format, and a stray text file
+        // should be called what it is rather than fail as a syntax error.
+        if !bytes.starts_with(b"\0asm") {
+            return Err(LoadError::Invalid {
+                plugin: name.into(),
+                message: "not a WebAssembly binary (it does not start with \\0asm)".into(),
+            });
+        }
         let digest = Self::digest(bytes);
         let file_key = digest.trim_start_matches("sha256:");
         if let Some(dir) = &self.config.cache_dir {
@@ -172,7 +180,7 @@ impl PluginHost {
 
     /// World, version, imports and exports of a component, without loading it.
     pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, LoadError> {
-        let (component, digest) = self.compile("inspected", bytes)?;
+        let (component, digest) = self.compile("under inspection", bytes)?;
         let (imports, exports) = self.names(&component);
         let garrison_export = exports
             .iter()

@@ -114,6 +114,25 @@ impl Review {
     }
 }
 
+/// Reviews `bytes` under `manifest` (validate only; compiles, never runs the component). Used
+/// by the registry and by `garrison plugin inspect`.
+pub fn review(host: &PluginHost, manifest: Option<&Manifest>, bytes: &[u8]) -> Result<Review, String> {
+    let inspection = host.inspect(bytes).map_err(|e| e.to_string())?;
+    let (imports, exports) = (inspection.imports.clone(), inspection.exports.clone());
+    let mut review = Review::of(inspection, manifest);
+    if let Some(manifest) = manifest {
+        // Reviewed as if everything requested were granted: what remains are problems of the
+        // component itself (undeclared imports, the wrong world or version).
+        let all = Grants {
+            capabilities: manifest.capabilities.clone(),
+        };
+        if let Err(error) = capabilities::check(manifest, &all, &imports, &exports) {
+            review.problems.push(error.to_string());
+        }
+    }
+    Ok(review)
+}
+
 /// Where an installed component came from.
 #[derive(Clone, Debug)]
 pub enum InstallSource {
@@ -388,24 +407,11 @@ impl Registry {
 
     async fn review_parsed(&self, manifest: Option<&Manifest>, bytes: &[u8]) -> Result<Review, String> {
         let host = self.inner.host.clone();
+        let manifest = manifest.cloned();
         let owned = bytes.to_vec();
-        let inspection = tokio::task::spawn_blocking(move || host.inspect(&owned))
+        tokio::task::spawn_blocking(move || review(&host, manifest.as_ref(), &owned))
             .await
             .map_err(|e| format!("inspection was interrupted: {e}"))?
-            .map_err(|e| e.to_string())?;
-        let (imports, exports) = (inspection.imports.clone(), inspection.exports.clone());
-        let mut review = Review::of(inspection, manifest);
-        if let Some(manifest) = manifest {
-            // Reviewed as if everything requested were granted: what remains are problems of
-            // the component itself (undeclared imports, the wrong world or version).
-            let all = Grants {
-                capabilities: manifest.capabilities.clone(),
-            };
-            if let Err(error) = capabilities::check(manifest, &all, &imports, &exports) {
-                review.problems.push(error.to_string());
-            }
-        }
-        Ok(review)
     }
 
     /// The validate-only path: what installing `bytes` under `manifest` (TOML or JSON) would
@@ -495,12 +501,12 @@ impl Registry {
             .principal
             .require(garrison_services::plugins::ADD)?;
         let parsed = oci::Reference::parse(reference)
-            .map_err(|e| ServiceError::invalid("reference", e.to_string()))?;
+            .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let target = parsed.clone();
         let pulled = tokio::task::spawn_blocking(move || oci::pull(&target))
             .await
             .map_err(internal)?
-            .map_err(|e| ServiceError::invalid("reference", e.to_string()))?;
+            .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let manifest_text = match (manifest, pulled.manifest.as_deref()) {
             (Some(given), _) => given.to_owned(),
             (None, Some(layer)) => layer.to_owned(),
