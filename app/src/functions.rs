@@ -1,6 +1,6 @@
 //! Server functions: the UI's only way to the services. Each identifies the caller from the
 //! request (the HTTP layer resolved it) and makes one service call.
-use garrison_model::{DashboardCounts, Event, FieldErrors, Group, Page, User};
+use garrison_model::{DashboardCounts, Event, FieldErrors, Group, Page, Plugin, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -69,6 +69,11 @@ mod ssr {
     pub fn identity() -> Option<RequestIdentity> {
         use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<RequestIdentity>().cloned())
+    }
+
+    pub fn registry() -> Result<garrison_registry::Registry, UiError> {
+        use_context::<garrison_registry::Registry>()
+            .ok_or_else(|| UiError::Message("plugin registry unavailable".into()))
     }
 
     pub fn caller(path: &str) -> Result<(Services, Caller), UiError> {
@@ -395,4 +400,57 @@ pub async fn list_events(
     Ok(services
         .list_events(&caller, &list_query(page, search), filter)
         .await?)
+}
+
+#[server(prefix = "/ui-fn", endpoint = "list_plugins", input = GetUrl)]
+pub async fn list_plugins() -> Result<Vec<Plugin>, UiError> {
+    let (_, caller) = ssr::caller("/plugins")?;
+    Ok(ssr::registry()?.list(&caller).await?)
+}
+
+#[server(prefix = "/ui-fn", endpoint = "get_plugin", input = GetUrl)]
+pub async fn get_plugin(name: String) -> Result<Plugin, UiError> {
+    let (_, caller) = ssr::caller("/plugins")?;
+    Ok(ssr::registry()?.get(&caller, &name).await?)
+}
+
+/// One review decision on a plugin: `enable`, `disable`, `grant-and-enable` (grant everything
+/// it requests, as reviewed on its page, then enable) or `revoke` (take every grant back and
+/// disable). Partial grants are made through the API.
+#[server(prefix = "/ui-fn", endpoint = "plugin_action")]
+pub async fn plugin_action(csrf_token: String, name: String, action: String) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
+    let (_, caller) = ssr::caller("/plugins")?;
+    let registry = ssr::registry()?;
+    let current = registry.get(&caller, &name).await?;
+    let changes = match action.as_str() {
+        "enable" => garrison_services::PluginChanges { enabled: Some(true), ..Default::default() },
+        "disable" => garrison_services::PluginChanges { enabled: Some(false), ..Default::default() },
+        "grant-and-enable" => garrison_services::PluginChanges {
+            granted: Some(current.requested.clone()),
+            enabled: Some(true),
+            ..Default::default()
+        },
+        "revoke" => garrison_services::PluginChanges {
+            granted: Some(Vec::new()),
+            enabled: Some(false),
+            ..Default::default()
+        },
+        other => return Err(UiError::Message(format!("Unknown action {other:?}."))),
+    };
+    registry.change(&caller, &name, changes).await?;
+    leptos_axum::redirect(&format!("/plugins/{name}"));
+    Ok(())
+}
+
+/// Installs from an OCI registry, pinned by digest; the plugin's page then asks for review.
+#[server(prefix = "/ui-fn", endpoint = "install_oci_plugin")]
+pub async fn install_oci_plugin(csrf_token: String, oci_reference: String) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
+    let (_, caller) = ssr::caller("/plugins")?;
+    let plugin = ssr::registry()?
+        .install_oci(&caller, oci_reference.trim(), None)
+        .await?;
+    leptos_axum::redirect(&format!("/plugins/{}", plugin.name));
+    Ok(())
 }

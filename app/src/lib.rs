@@ -64,7 +64,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("providers") view=|| view! { <Upcoming title="Providers"/> } ssr=SsrMode::Async/>
                     <Route path=path!("applications") view=|| view! { <Upcoming title="Applications"/> } ssr=SsrMode::Async/>
                     <Route path=path!("blueprints") view=|| view! { <Upcoming title="Blueprints"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("plugins") view=|| view! { <Upcoming title="Plugins"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("plugins") view=PluginsPage ssr=SsrMode::Async/>
+                    <Route path=path!("plugins/:name") view=PluginPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

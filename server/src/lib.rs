@@ -149,6 +149,10 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         .nest("/api/v3", garrison_http::api::router())
         .route("/-/health/live/", get(garrison_http::health::live))
         .route("/-/health/ready/", get(garrison_http::health::ready))
+        .route(
+            "/plugins/upload",
+            axum::routing::post(garrison_http::upload::upload_plugin),
+        )
         .route("/static/garrison.css", get(assets::stylesheet))
         .route("/static/avatar.svg", get(assets::avatar))
         .route(

@@ -335,3 +335,103 @@ both_stores!(
         );
     }
 );
+
+fn wasm_component(file: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release")
+        .join(format!("{file}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-plugins.sh first)", path.display()))
+}
+
+fn multipart_form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend_from_slice(b"--ui-boundary\r\n");
+        let disposition = match filename {
+            Some(file) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\r\n"),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--ui-boundary--\r\n");
+    body
+}
+
+both_stores!(
+    the_plugins_pages_review_upload_and_enable_without_javascript,
+    |env: common::Env| async move {
+        let cookies = log_in(&env).await;
+        let (status, _, body) = env.send(get("/plugins", &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("provider-proxy") && html.contains("backend-compose"), "{html}");
+        assert!(html.contains("running"), "{html}");
+        assert!(html.contains("class=\"latency\""), "a latency chart per plugin: {html}");
+        let (status, _, body) = env.send(get("/plugins/provider-ldap", &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("It requests nothing"), "{html}");
+        assert!(html.contains("latency large"), "{html}");
+
+        let manifest = b"name = \"reserved-names\"\nversion = \"1.0.0\"\nkind = \"policy\"\nwit_version = \"0.1.0\"\ncapabilities = [\"secret:api-key\"]\n";
+        let component = wasm_component("garrison_test_policy");
+        let upload = |csrf: &str| {
+            Request::post("/plugins/upload")
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=ui-boundary")
+                .header(header::ACCEPT, "text/html")
+                .header(header::COOKIE, &cookies)
+                .body(Body::from(multipart_form(&[
+                    ("csrf_token", None, csrf.as_bytes()),
+                    ("component", Some("policy.wasm"), &component),
+                    ("manifest", Some("plugin.toml"), manifest),
+                ])))
+                .unwrap()
+        };
+        let (status, _, _) = env.send(upload("wrong")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "the upload form is CSRF-protected");
+        let (status, headers, _) = env.send(upload(CSRF)).await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(headers[header::LOCATION], "/plugins/reserved-names");
+
+        let (_, _, body) = env.send(get("/plugins/reserved-names", &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("secret:api-key") && html.contains("read the secret"), "{html}");
+        assert!(html.contains("not granted"), "{html}");
+        assert!(html.contains("Grant what it requests and enable"), "{html}");
+
+        std::fs::write(env.config.plugin_secrets_dir.clone().unwrap().join("api-key"), "k").unwrap();
+        let (status, headers, _) = env
+            .send(form_post(
+                "/ui-fn/plugin_action",
+                &format!("csrf_token={CSRF}&name=reserved-names&action=grant-and-enable"),
+                &cookies,
+            ))
+            .await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(headers[header::LOCATION], "/plugins/reserved-names");
+        let (_, _, body) = env.send(get("/plugins/reserved-names", &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("badge ok\">running"), "{html}");
+        assert!(html.contains("Revoke all grants"), "{html}");
+
+        // A bad upload comes back to the list with the reason.
+        let bad = Request::post("/plugins/upload")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=ui-boundary")
+            .header(header::COOKIE, &cookies)
+            .body(Body::from(multipart_form(&[
+                ("csrf_token", None, CSRF.as_bytes()),
+                ("component", Some("x.wasm"), b"junk"),
+                ("manifest", Some("plugin.toml"), manifest),
+            ])))
+            .unwrap();
+        let (status, headers, _) = env.send(bad).await;
+        assert!(status.is_redirection());
+        let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/plugins?error="), "{location}");
+        let (_, _, body) = env.send(get(&location, &cookies)).await;
+        assert!(String::from_utf8_lossy(&body).contains("not a WebAssembly binary"));
+    }
+);

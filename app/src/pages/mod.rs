@@ -3,6 +3,7 @@ mod dashboard;
 mod events;
 mod groups;
 mod misc;
+mod plugins;
 mod users;
 
 pub use auth::{LoginPage, SetupPage};
@@ -10,6 +11,7 @@ pub use dashboard::DashboardPage;
 pub use events::EventsPage;
 pub use groups::{GroupFormPage, GroupsPage};
 pub use misc::{NotFound, Upcoming};
+pub use plugins::{PluginPage, PluginsPage};
 pub use users::{UserFormPage, UsersPage};
 
 use leptos::prelude::*;

@@ -15,6 +15,7 @@ pub mod health;
 pub mod identity;
 pub mod metrics;
 mod openapi;
+pub mod upload;
 
 pub use error::ApiError;
 pub use identity::{RequestIdentity, identify};

@@ -60,6 +60,15 @@ pub struct PluginCallStats {
     pub latency_buckets: Vec<(u64, u64)>,
 }
 
+/// One requested capability as the review screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginCapability {
+    pub capability: String,
+    /// What it allows, in words.
+    pub description: String,
+    pub granted: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plugin {
     pub name: String,
@@ -74,6 +83,8 @@ pub struct Plugin {
     /// `kubernetes`).
     pub requested: Vec<String>,
     pub granted: Vec<String>,
+    /// The requested capabilities with what each allows and whether it is granted.
+    pub capabilities: Vec<PluginCapability>,
     pub enabled: bool,
     pub deadline_ms: u64,
     pub memory_mib: u64,

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use garrison_model::{Plugin, PluginCallStats, PluginSource, PluginState};
+use garrison_model::{Plugin, PluginCallStats, PluginCapability, PluginSource, PluginState};
 use garrison_plugin_host::{
     BackendPlugin, CallLimits, Capability, Grants, HostConfig, Inspection, Manifest,
     PluginHost, PluginKind, PolicyPlugin, ProviderPlugin, capabilities,
@@ -555,7 +555,20 @@ impl Registry {
             (true, None) => PluginState::Failed("not loaded on this server".into()),
         };
         let stats = self.inner.host.stats_of(&row.name).snapshot();
+        let capabilities = row
+            .requested
+            .iter()
+            .map(|text| PluginCapability {
+                capability: text.clone(),
+                description: text
+                    .parse::<Capability>()
+                    .map(|c| c.describe())
+                    .unwrap_or_else(|e| e),
+                granted: row.granted.contains(text),
+            })
+            .collect();
         Plugin {
+            capabilities,
             source: PluginSource::parse(&row.source).unwrap_or(PluginSource::Upload),
             name: row.name,
             version: row.version,

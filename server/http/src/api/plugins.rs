@@ -71,12 +71,12 @@ pub async fn retrieve(
 
 /// The parts of a multipart upload: the component file and its manifest.
 #[derive(Default)]
-struct Upload {
-    component: Option<(String, Vec<u8>)>,
-    manifest: Option<String>,
+pub(crate) struct Upload {
+    pub component: Option<(String, Vec<u8>)>,
+    pub manifest: Option<String>,
 }
 
-async fn read_upload(request: Request) -> Result<Upload, ApiError> {
+pub(crate) async fn read_upload(request: Request) -> Result<Upload, ApiError> {
     let boundary = request
         .headers()
         .get(header::CONTENT_TYPE)
