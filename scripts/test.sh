@@ -9,7 +9,7 @@ bash scripts/setup.sh --test
 # Assigned first so that a failure to start them stops the run (eval alone would hide it).
 services_env=$(bash scripts/test-services.sh)
 eval "$services_env"
-export GARRISON_TEST_DATABASE_URL GARRISON_TEST_REDIS_URL
+export GARRISON_TEST_DATABASE_URL GARRISON_TEST_REDIS_URL GARRISON_TEST_OCI_REGISTRY
 # The Postgres/Redis and browser tests refuse to skip themselves under CI=true.
 export CI="${CI:-true}"
 

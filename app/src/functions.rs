@@ -418,14 +418,24 @@ pub async fn get_plugin(name: String) -> Result<Plugin, UiError> {
 /// it requests, as reviewed on its page, then enable) or `revoke` (take every grant back and
 /// disable). Partial grants are made through the API.
 #[server(prefix = "/ui-fn", endpoint = "plugin_action")]
-pub async fn plugin_action(csrf_token: String, name: String, action: String) -> Result<(), UiError> {
+pub async fn plugin_action(
+    csrf_token: String,
+    name: String,
+    action: String,
+) -> Result<(), UiError> {
     ssr::check_csrf(&csrf_token)?;
     let (_, caller) = ssr::caller("/plugins")?;
     let registry = ssr::registry()?;
     let current = registry.get(&caller, &name).await?;
     let changes = match action.as_str() {
-        "enable" => garrison_services::PluginChanges { enabled: Some(true), ..Default::default() },
-        "disable" => garrison_services::PluginChanges { enabled: Some(false), ..Default::default() },
+        "enable" => garrison_services::PluginChanges {
+            enabled: Some(true),
+            ..Default::default()
+        },
+        "disable" => garrison_services::PluginChanges {
+            enabled: Some(false),
+            ..Default::default()
+        },
         "grant-and-enable" => garrison_services::PluginChanges {
             granted: Some(current.requested.clone()),
             enabled: Some(true),

@@ -218,6 +218,38 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
             "{text}"
         );
         std::fs::write(shots.join("events.png"), client.screenshot().await?).ok();
+
+        // The plugins page, reached by client-side navigation: the built-ins are running and
+        // a plugin's review screen opens from its name.
+        client
+            .find(Locator::LinkText("Plugins"))
+            .await?
+            .click()
+            .await?;
+        let plugins = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=plugins]"))
+            .await?;
+        let text = plugins.text().await?;
+        assert!(
+            text.contains("provider-proxy") && text.contains("running"),
+            "{text}"
+        );
+        std::fs::write(shots.join("plugins.png"), client.screenshot().await?).ok();
+        client
+            .find(Locator::LinkText("provider-ldap"))
+            .await?
+            .click()
+            .await?;
+        let review = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=review]"))
+            .await?;
+        let text = review.text().await?;
+        assert!(text.contains("It requests nothing"), "{text}");
+        std::fs::write(shots.join("plugin.png"), client.screenshot().await?).ok();
         Ok(())
     }
     .await;

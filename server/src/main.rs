@@ -111,8 +111,7 @@ fn inspect_plugin(
     manifest: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let bytes =
-        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let manifest_path = manifest.map(PathBuf::from).or_else(|| {
         let beside = file.with_extension("toml");
         beside.is_file().then_some(beside)
@@ -158,7 +157,10 @@ fn inspect_plugin(
                     println!("    nothing");
                 }
                 for capability in &review.requested {
-                    println!("    {:<48} {}", capability.capability, capability.description);
+                    println!(
+                        "    {:<48} {}",
+                        capability.capability, capability.description
+                    );
                 }
             }
             None => println!("manifest:     (none given; pass --manifest to check one)"),

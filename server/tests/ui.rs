@@ -340,8 +340,12 @@ fn wasm_component(file: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/wasm32-wasip2/release")
         .join(format!("{file}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-plugins.sh first)", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run scripts/build-plugins.sh first)",
+            path.display()
+        )
+    })
 }
 
 fn multipart_form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
@@ -349,7 +353,9 @@ fn multipart_form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     for (name, filename, bytes) in parts {
         body.extend_from_slice(b"--ui-boundary\r\n");
         let disposition = match filename {
-            Some(file) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\r\n"),
+            Some(file) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\r\n"
+            ),
             None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
         };
         body.extend_from_slice(disposition.as_bytes());
@@ -367,9 +373,15 @@ both_stores!(
         let (status, _, body) = env.send(get("/plugins", &cookies)).await;
         assert_eq!(status, StatusCode::OK);
         let html = String::from_utf8_lossy(&body);
-        assert!(html.contains("provider-proxy") && html.contains("backend-compose"), "{html}");
+        assert!(
+            html.contains("provider-proxy") && html.contains("backend-compose"),
+            "{html}"
+        );
         assert!(html.contains("running"), "{html}");
-        assert!(html.contains("class=\"latency\""), "a latency chart per plugin: {html}");
+        assert!(
+            html.contains("class=\"latency\""),
+            "a latency chart per plugin: {html}"
+        );
         let (status, _, body) = env.send(get("/plugins/provider-ldap", &cookies)).await;
         assert_eq!(status, StatusCode::OK);
         let html = String::from_utf8_lossy(&body);
@@ -380,7 +392,10 @@ both_stores!(
         let component = wasm_component("garrison_test_policy");
         let upload = |csrf: &str| {
             Request::post("/plugins/upload")
-                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=ui-boundary")
+                .header(
+                    header::CONTENT_TYPE,
+                    "multipart/form-data; boundary=ui-boundary",
+                )
                 .header(header::ACCEPT, "text/html")
                 .header(header::COOKIE, &cookies)
                 .body(Body::from(multipart_form(&[
@@ -391,18 +406,33 @@ both_stores!(
                 .unwrap()
         };
         let (status, _, _) = env.send(upload("wrong")).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "the upload form is CSRF-protected");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "the upload form is CSRF-protected"
+        );
         let (status, headers, _) = env.send(upload(CSRF)).await;
         assert!(status.is_redirection(), "{status}");
         assert_eq!(headers[header::LOCATION], "/plugins/reserved-names");
 
         let (_, _, body) = env.send(get("/plugins/reserved-names", &cookies)).await;
         let html = String::from_utf8_lossy(&body);
-        assert!(html.contains("secret:api-key") && html.contains("read the secret"), "{html}");
+        assert!(
+            html.contains("secret:api-key") && html.contains("read the secret"),
+            "{html}"
+        );
         assert!(html.contains("not granted"), "{html}");
         assert!(html.contains("Grant what it requests and enable"), "{html}");
 
-        std::fs::write(env.config.plugin_secrets_dir.clone().unwrap().join("api-key"), "k").unwrap();
+        std::fs::write(
+            env.config
+                .plugin_secrets_dir
+                .clone()
+                .unwrap()
+                .join("api-key"),
+            "k",
+        )
+        .unwrap();
         let (status, headers, _) = env
             .send(form_post(
                 "/ui-fn/plugin_action",
@@ -419,7 +449,10 @@ both_stores!(
 
         // A bad upload comes back to the list with the reason.
         let bad = Request::post("/plugins/upload")
-            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=ui-boundary")
+            .header(
+                header::CONTENT_TYPE,
+                "multipart/form-data; boundary=ui-boundary",
+            )
             .header(header::COOKIE, &cookies)
             .body(Body::from(multipart_form(&[
                 ("csrf_token", None, CSRF.as_bytes()),

@@ -133,7 +133,8 @@ pub fn PluginsPage() -> impl IntoView {
 #[component]
 fn PluginTable(plugins: Vec<Plugin>) -> impl IntoView {
     if plugins.is_empty() {
-        return view! { <div class="card empty"><p>"No plugins are installed."</p></div> }.into_any();
+        return view! { <div class="card empty"><p>"No plugins are installed."</p></div> }
+            .into_any();
     }
     view! {
         <table class="list" data-testid="plugins">
@@ -204,16 +205,17 @@ fn PluginDetail(
     error: Signal<Option<crate::functions::UiError>>,
 ) -> impl IntoView {
     let p = plugin;
-    let button = move |action: &'static str, label: &'static str, class: &'static str, name: String| {
-        view! {
-            <ActionForm action=act attr:class="inline">
-                <CsrfField/>
-                <input type="hidden" name="name" value=name/>
-                <input type="hidden" name="action" value=action/>
-                <button type="submit" class=class>{label}</button>
-            </ActionForm>
-        }
-    };
+    let button =
+        move |action: &'static str, label: &'static str, class: &'static str, name: String| {
+            view! {
+                <ActionForm action=act attr:class="inline">
+                    <CsrfField/>
+                    <input type="hidden" name="name" value=name/>
+                    <input type="hidden" name="action" value=action/>
+                    <button type="submit" class=class>{label}</button>
+                </ActionForm>
+            }
+        };
     let pending = p.pending();
     let actions = match (p.enabled, pending.is_empty()) {
         (true, _) => button("disable", "Disable", "", p.name.clone()).into_any(),
@@ -229,7 +231,9 @@ fn PluginDetail(
     let revoke = (!p.granted.is_empty())
         .then(|| button("revoke", "Revoke all grants", "danger", p.name.clone()));
     let failure = match &p.state {
-        PluginState::Failed(message) => Some(view! { <p class="form-error" role="alert">{format!("It does not load: {message}")}</p> }),
+        PluginState::Failed(message) => Some(
+            view! { <p class="form-error" role="alert">{format!("It does not load: {message}")}</p> },
+        ),
         _ => None,
     };
     view! {

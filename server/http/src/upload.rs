@@ -27,7 +27,11 @@ pub async fn upload_plugin(State(state): State<AppState>, request: Request) -> R
     let caller = request
         .extensions()
         .get::<RequestIdentity>()
-        .and_then(|identity| identity.caller(Via::Ui { path: "/plugins".into() }));
+        .and_then(|identity| {
+            identity.caller(Via::Ui {
+                path: "/plugins".into(),
+            })
+        });
     let Some(caller) = caller else {
         return Redirect::to("/login?next=/plugins").into_response();
     };
@@ -40,7 +44,12 @@ pub async fn upload_plugin(State(state): State<AppState>, request: Request) -> R
     };
     match state
         .registry
-        .install(&caller, &manifest, &bytes, InstallSource::Upload { filename })
+        .install(
+            &caller,
+            &manifest,
+            &bytes,
+            InstallSource::Upload { filename },
+        )
         .await
     {
         Ok(plugin) => Redirect::to(&format!("/plugins/{}", plugin.name)).into_response(),

@@ -23,8 +23,8 @@ mod bindings {
     });
 }
 
-use bindings::garrison::plugin::{docker, kubernetes};
 pub use bindings::exports::garrison::plugin::backend::{ConnectionStatus, Deployment, Description};
+use bindings::garrison::plugin::{docker, kubernetes};
 
 const NOT_YET: &str = "not provided by this Garrison release";
 
@@ -106,30 +106,39 @@ impl BackendPlugin {
 
     /// Name, version, outpost types, connection kinds and settings schema.
     pub async fn describe(&self) -> Result<Description, CallError> {
-        run_export!(self, garrison_plugin_backend, |backend, store| async {
-            backend.call_describe(&mut store).await.map(Ok)
-        })
+        run_export!(
+            self,
+            self.pre,
+            garrison_plugin_backend,
+            |backend, store| async { backend.call_describe(&mut store).await.map(Ok) }
+        )
     }
 
     /// Brings the deployment to the wanted state.
     pub async fn up(&self, deployment: &Deployment) -> Result<(), CallError> {
-        run_export!(self, garrison_plugin_backend, |backend, store| backend.call_up(&mut store, deployment))
+        run_export!(self, self.pre, garrison_plugin_backend, |backend, store| {
+            backend.call_up(&mut store, deployment)
+        })
     }
 
     /// Removes the deployment.
     pub async fn down(&self, deployment: &Deployment) -> Result<(), CallError> {
-        run_export!(self, garrison_plugin_backend, |backend, store| backend.call_down(&mut store, deployment))
+        run_export!(self, self.pre, garrison_plugin_backend, |backend, store| {
+            backend.call_down(&mut store, deployment)
+        })
     }
 
     /// A deployment for manual use (compose YAML, manifests).
     pub async fn static_deployment(&self, deployment: &Deployment) -> Result<String, CallError> {
-        run_export!(self, garrison_plugin_backend, |backend, store| backend
-            .call_static_deployment(&mut store, deployment))
+        run_export!(self, self.pre, garrison_plugin_backend, |backend, store| {
+            backend.call_static_deployment(&mut store, deployment)
+        })
     }
 
     /// The service connection's state, from the backend's settings (JSON).
     pub async fn connection_state(&self, settings: &str) -> Result<ConnectionStatus, CallError> {
-        run_export!(self, garrison_plugin_backend, |backend, store| backend
-            .call_connection_state(&mut store, settings))
+        run_export!(self, self.pre, garrison_plugin_backend, |backend, store| {
+            backend.call_connection_state(&mut store, settings)
+        })
     }
 }

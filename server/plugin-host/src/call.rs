@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use wasmtime::{Engine, Store, Trap};
 
-use crate::provider::PluginError;
 use crate::outbound::Target;
+use crate::provider::PluginError;
 use crate::state::HostState;
 use crate::stats::PluginMetrics;
 use crate::{CallError, CallLimits, Manifest, PluginStats};
@@ -122,15 +122,15 @@ impl Runner {
     }
 }
 
-/// Runs one export in a fresh instance of `$self.pre`, measured and settled:
-/// `run_export!(self, interface_accessor, |exports, store| exports.call_x(&mut store, ..))`.
+/// Runs one export in a fresh instance of `$pre`, measured and settled:
+/// `run_export!(self, pre, interface_accessor, |exports, store| exports.call_x(&mut store, ..))`.
 macro_rules! run_export {
-    ($self:ident, $interface:ident, |$exports:ident, $store:ident| $call:expr) => {
+    ($self:ident, $pre:expr, $interface:ident, |$exports:ident, $store:ident| $call:expr) => {
         $self
             .runner
             .measured(async {
                 let mut $store = $self.runner.store();
-                let instance = match $self.pre.instantiate_async(&mut $store).await {
+                let instance = match $pre.instantiate_async(&mut $store).await {
                     Ok(instance) => instance,
                     Err(error) => {
                         return Err($self.runner.classify(

@@ -31,6 +31,15 @@ impl PluginKind {
         }
     }
 
+    /// The WIT package versions this host serves for this kind, oldest first. A new version is
+    /// added here, beside the old ones, when its world changes.
+    pub fn wit_versions(self) -> &'static [&'static str] {
+        match self {
+            PluginKind::Provider => &["0.1.0", "0.2.0"],
+            PluginKind::DeploymentBackend | PluginKind::Policy => &["0.1.0"],
+        }
+    }
+
     pub fn from_export(interface: &str) -> Option<PluginKind> {
         [
             PluginKind::Provider,
@@ -172,9 +181,6 @@ pub enum LoadError {
     },
 }
 
-/// The WIT package versions this host serves. A new version is added here beside the old ones.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
-
 fn unversioned(interface: &str) -> &str {
     interface.split('@').next().unwrap_or(interface)
 }
@@ -291,11 +297,16 @@ pub fn check(
     exports: &[String],
 ) -> Result<(), LoadError> {
     let plugin = manifest.name.clone();
-    if !SUPPORTED_WIT_VERSIONS.contains(&manifest.wit_version.as_str()) {
+    let supported = manifest.kind.wit_versions();
+    if !supported.contains(&manifest.wit_version.as_str()) {
         return Err(LoadError::UnsupportedVersion {
             plugin,
             found: manifest.wit_version.clone(),
-            supported: SUPPORTED_WIT_VERSIONS.join(", "),
+            supported: format!(
+                "{} plugins at {}",
+                manifest.kind.world(),
+                supported.join(", ")
+            ),
         });
     }
     validate_manifest(manifest)?;
@@ -378,7 +389,10 @@ mod tests {
             let capability: Capability = text.parse().unwrap();
             assert_eq!(capability.to_string(), text);
             let json = serde_json::to_string(&capability).unwrap();
-            assert_eq!(serde_json::from_str::<Capability>(&json).unwrap(), capability);
+            assert_eq!(
+                serde_json::from_str::<Capability>(&json).unwrap(),
+                capability
+            );
         }
         for bad in ["secret:", "outbound-http:https://x/path", "sockets", ""] {
             assert!(bad.parse::<Capability>().is_err(), "{bad}");

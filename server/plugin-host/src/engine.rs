@@ -9,10 +9,13 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::call::Runner;
 use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
+use crate::outbound::Target;
 use crate::state::HostState;
 use crate::stats::PluginMetrics;
-use crate::outbound::Target;
-use crate::{BackendPlugin, CallLimits, PluginStats, PolicyPlugin, ProviderPlugin, backend, cache, policy, provider};
+use crate::{
+    BackendPlugin, CallLimits, PluginStats, PolicyPlugin, ProviderPlugin, backend, cache, policy,
+    provider,
+};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const TICK: Duration = Duration::from_millis(10);

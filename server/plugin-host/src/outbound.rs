@@ -35,11 +35,7 @@ impl Target {
         }
         let (host, port) = split_host_port(authority, default_port)
             .ok_or_else(|| format!("{text:?} has an invalid port"))?;
-        Ok(Self {
-            scheme,
-            host,
-            port,
-        })
+        Ok(Self { scheme, host, port })
     }
 
     fn of_request(uri: &http::Uri) -> Option<Self> {
@@ -124,7 +120,9 @@ mod tests {
     #[test]
     fn targets_parse_to_origins_with_default_ports() {
         assert_eq!(
-            Target::parse("https://OpenFGA.example.com").unwrap().to_string(),
+            Target::parse("https://OpenFGA.example.com")
+                .unwrap()
+                .to_string(),
             "https://openfga.example.com:443"
         );
         assert_eq!(

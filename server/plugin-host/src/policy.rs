@@ -65,7 +65,7 @@ impl PolicyPlugin {
 
     /// Pass or fail `event`. Hooks fail closed: an error is never a pass.
     pub async fn evaluate(&self, event: &Event) -> Result<Decision, CallError> {
-        run_export!(self, garrison_plugin_hook, |hook, store| hook
+        run_export!(self, self.pre, garrison_plugin_hook, |hook, store| hook
             .call_evaluate(&mut store, event))
     }
 }

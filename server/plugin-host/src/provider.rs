@@ -16,11 +16,23 @@ pub(crate) mod bindings {
     });
 }
 
+/// garrison:plugin@0.2.0's provider world: the same types, plus `describe`. Bound separately
+/// (its interfaces are distinct imports to wasmtime), and adapted to the 0.1.0 types at the
+/// edge so callers see one `ProviderPlugin`.
+mod bindings_v2 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/plugin-0.2.0",
+        world: "provider",
+        exports: { default: async },
+    });
+}
+
 use bindings::garrison::plugin::log::{Host as LogHost, Level};
 pub(crate) use bindings::garrison::plugin::types::PluginError;
 pub use bindings::garrison::plugin::types::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo,
 };
+use bindings_v2::garrison::plugin::types as types_v2;
 
 impl bindings::garrison::plugin::types::Host for HostState {}
 
@@ -30,11 +42,64 @@ impl LogHost for HostState {
     }
 }
 
+impl types_v2::Host for HostState {}
+
+impl bindings_v2::garrison::plugin::log::Host for HostState {
+    fn log(&mut self, level: bindings_v2::garrison::plugin::log::Level, message: String) {
+        state::log(&self.plugin, level as u8, &message);
+    }
+}
+
+fn provider_v2(p: &ProviderInfo) -> types_v2::ProviderInfo {
+    types_v2::ProviderInfo {
+        kind: p.kind.clone(),
+        pk: p.pk,
+        name: p.name.clone(),
+        attributes: p.attributes.clone(),
+        certificate: p.certificate.as_ref().map(|c| types_v2::Certificate {
+            pk: c.pk.clone(),
+            name: c.name.clone(),
+        }),
+    }
+}
+
+fn outpost_v2(o: &OutpostInfo) -> types_v2::OutpostInfo {
+    types_v2::OutpostInfo {
+        pk: o.pk.clone(),
+        name: o.name.clone(),
+        outpost_type: o.outpost_type.clone(),
+    }
+}
+
+fn grants_v1(
+    outcome: wasmtime::Result<Result<Vec<types_v2::PermissionGrant>, types_v2::PluginError>>,
+) -> wasmtime::Result<Result<Vec<PermissionGrant>, PluginError>> {
+    outcome.map(|result| {
+        result
+            .map(|grants| {
+                grants
+                    .into_iter()
+                    .map(|g| PermissionGrant {
+                        permission: g.permission,
+                        object: g.object.map(|o| ObjectRef {
+                            model: o.model,
+                            pk: o.pk,
+                        }),
+                    })
+                    .collect()
+            })
+            .map_err(|e| PluginError { message: e.message })
+    })
+}
+
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
     let mut linker = wasmtime::component::Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     bindings::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    bindings_v2::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+        state
+    })?;
     Ok(linker)
 }
 
@@ -42,7 +107,14 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::L
 #[derive(Clone)]
 pub struct ProviderPlugin {
     runner: Runner,
-    pre: bindings::ProviderPre<HostState>,
+    pre: Pre,
+}
+
+/// The pre-linked component, by the WIT version it was built against.
+#[derive(Clone)]
+enum Pre {
+    V1(bindings::ProviderPre<HostState>),
+    V2(bindings_v2::ProviderPre<HostState>),
 }
 
 impl ProviderPlugin {
@@ -50,10 +122,11 @@ impl ProviderPlugin {
         runner: Runner,
         pre: wasmtime::component::InstancePre<HostState>,
     ) -> wasmtime::Result<Self> {
-        Ok(Self {
-            runner,
-            pre: bindings::ProviderPre::new(pre)?,
-        })
+        let pre = match runner.manifest.wit_version.as_str() {
+            "0.1.0" => Pre::V1(bindings::ProviderPre::new(pre)?),
+            _ => Pre::V2(bindings_v2::ProviderPre::new(pre)?),
+        };
+        Ok(Self { runner, pre })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -74,7 +147,46 @@ impl ProviderPlugin {
         provider: &ProviderInfo,
         outpost: &OutpostInfo,
     ) -> Result<Vec<PermissionGrant>, CallError> {
-        run_export!(self, garrison_plugin_expansion, |expansion, store| expansion
-            .call_required_permissions(&mut store, provider, outpost))
+        match &self.pre {
+            Pre::V1(pre) => {
+                run_export!(self, pre, garrison_plugin_expansion, |expansion, store| {
+                    expansion.call_required_permissions(&mut store, provider, outpost)
+                })
+            }
+            Pre::V2(pre) => {
+                let (provider, outpost) = (provider_v2(provider), outpost_v2(outpost));
+                run_export!(
+                    self,
+                    pre,
+                    garrison_plugin_expansion,
+                    |expansion, store| async {
+                        grants_v1(
+                            expansion
+                                .call_required_permissions(&mut store, &provider, &outpost)
+                                .await,
+                        )
+                    }
+                )
+            }
+        }
+    }
+
+    /// The provider kinds the plugin says it expands (0.2.0 and later); `None` for plugins
+    /// built against 0.1.0, which cannot say.
+    pub async fn provider_kinds(&self) -> Result<Option<Vec<String>>, CallError> {
+        match &self.pre {
+            Pre::V1(_) => Ok(None),
+            Pre::V2(pre) => run_export!(
+                self,
+                pre,
+                garrison_plugin_expansion,
+                |expansion, store| async {
+                    expansion
+                        .call_describe(&mut store)
+                        .await
+                        .map(|info| Ok(Some(info.provider_kinds)))
+                }
+            ),
+        }
     }
 }

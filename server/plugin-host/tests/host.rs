@@ -471,7 +471,9 @@ async fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) 
                 let mut buffer = [0u8; 4096];
                 let _ = socket.read(&mut buffer).await;
                 let _ = socket
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
                     .await;
             });
         }
@@ -635,7 +637,10 @@ async fn the_example_backend_describes_itself_and_renders_authentiks_compose_fil
         .await
         .unwrap();
     assert!(ldap.contains("  authentik_ldap:\n"), "{ldap}");
-    assert!(ldap.contains("- \"389:3389/tcp\"\n      - \"636:6636/tcp\""), "{ldap}");
+    assert!(
+        ldap.contains("- \"389:3389/tcp\"\n      - \"636:6636/tcp\""),
+        "{ldap}"
+    );
     let rac = backend
         .static_deployment(&deployment("rac", ""))
         .await
@@ -651,10 +656,96 @@ async fn the_example_backend_describes_itself_and_renders_authentiks_compose_fil
         "{error}"
     );
     backend.up(&deployment("proxy", "{}")).await.expect("up");
-    backend.down(&deployment("proxy", "{}")).await.expect("down");
+    backend
+        .down(&deployment("proxy", "{}"))
+        .await
+        .expect("down");
     let state = backend.connection_state("{}").await.expect("state");
     assert!(state.healthy);
     assert_eq!(state.version, "manual");
     assert_eq!(backend.stats().snapshot().calls, 8);
     assert_eq!(backend.stats().snapshot().errors, 1);
+}
+
+#[tokio::test]
+async fn plugins_built_against_0_1_and_0_2_are_served_side_by_side() {
+    let (Some(v1), Some(v2)) = (
+        wasm("garrison_provider_radius"),
+        wasm("garrison_test_provider_v2"),
+    ) else {
+        return;
+    };
+    let host = host();
+    let old = host
+        .load_provider(
+            manifest("radius-0-1"),
+            &Grants::default(),
+            &v1,
+            CallLimits::default(),
+        )
+        .expect("0.1.0 still loads");
+    let new = host
+        .load_provider(
+            Manifest {
+                wit_version: "0.2.0".into(),
+                ..manifest("radius-0-2")
+            },
+            &Grants::default(),
+            &v2,
+            CallLimits::default(),
+        )
+        .expect("0.2.0 loads");
+    let inspection = host.inspect(&v2).unwrap();
+    assert_eq!(inspection.wit_version.as_deref(), Some("0.2.0"));
+    assert!(
+        inspection
+            .imports
+            .iter()
+            .any(|i| i == "garrison:plugin/types@0.2.0")
+    );
+
+    let radius = provider("radius", "radius", false);
+    let from_old = old.required_permissions(&radius, &outpost()).await.unwrap();
+    let from_new = new.required_permissions(&radius, &outpost()).await.unwrap();
+    assert_eq!(
+        render(&from_old),
+        render(&from_new),
+        "same answer through either version"
+    );
+    assert_eq!(old.provider_kinds().await.unwrap(), None);
+    assert_eq!(
+        new.provider_kinds().await.unwrap(),
+        Some(vec!["radius".to_string()])
+    );
+
+    // A manifest must name the version the component was built against.
+    let mislabelled = host
+        .load_provider(
+            manifest("radius-claims-0-1"),
+            &Grants::default(),
+            &v2,
+            CallLimits::default(),
+        )
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&mislabelled, LoadError::WrongWorld { expected, .. } if expected == "garrison:plugin/expansion@0.1.0"),
+        "{mislabelled}"
+    );
+    // Versions a kind does not have yet are refused by name.
+    let backend_v2 = garrison_plugin_host::capabilities::check(
+        &Manifest {
+            kind: PluginKind::Policy,
+            wit_version: "0.2.0".into(),
+            ..manifest("hook")
+        },
+        &Grants::default(),
+        &[],
+        &["garrison:plugin/hook@0.2.0".into()],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&backend_v2, LoadError::UnsupportedVersion { supported, .. } if supported.contains("policy plugins at 0.1.0")),
+        "{backend_v2}"
+    );
 }

@@ -22,8 +22,8 @@ use std::sync::{Arc, RwLock};
 
 use garrison_model::{Plugin, PluginCallStats, PluginCapability, PluginSource, PluginState};
 use garrison_plugin_host::{
-    BackendPlugin, CallLimits, Capability, Grants, HostConfig, Inspection, Manifest,
-    PluginHost, PluginKind, PolicyPlugin, ProviderPlugin, capabilities,
+    BackendPlugin, CallLimits, Capability, Grants, HostConfig, Inspection, Manifest, PluginHost,
+    PluginKind, PolicyPlugin, ProviderPlugin, capabilities,
 };
 use garrison_services::plugins::{DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MIB, planned_change};
 use garrison_services::{Caller, PluginChanges, ServiceError, ServiceResult, Services};
@@ -116,7 +116,11 @@ impl Review {
 
 /// Reviews `bytes` under `manifest` (validate only; compiles, never runs the component). Used
 /// by the registry and by `garrison plugin inspect`.
-pub fn review(host: &PluginHost, manifest: Option<&Manifest>, bytes: &[u8]) -> Result<Review, String> {
+pub fn review(
+    host: &PluginHost,
+    manifest: Option<&Manifest>,
+    bytes: &[u8],
+) -> Result<Review, String> {
     let inspection = host.inspect(bytes).map_err(|e| e.to_string())?;
     let (imports, exports) = (inspection.imports.clone(), inspection.exports.clone());
     let mut review = Review::of(inspection, manifest);
@@ -157,7 +161,12 @@ fn internal(error: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(error.to_string())
 }
 
-fn row_of(manifest: &Manifest, source: PluginSource, source_ref: String, digest: String) -> PluginRow {
+fn row_of(
+    manifest: &Manifest,
+    source: PluginSource,
+    source_ref: String,
+    digest: String,
+) -> PluginRow {
     let now = chrono::Utc::now();
     PluginRow {
         name: manifest.name.clone(),
@@ -167,7 +176,11 @@ fn row_of(manifest: &Manifest, source: PluginSource, source_ref: String, digest:
         source: source.as_str().to_owned(),
         source_ref,
         digest,
-        requested: manifest.capabilities.iter().map(|c| c.to_string()).collect(),
+        requested: manifest
+            .capabilities
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         granted: Vec::new(),
         enabled: false,
         deadline_ms: DEFAULT_DEADLINE_MS,
@@ -271,11 +284,14 @@ impl Registry {
                     .map_err(|e| format!("{}: {e}", toml.display()))?;
                 let manifest =
                     manifest::parse(&text).map_err(|e| format!("{}: {e}", toml.display()))?;
-                let bytes =
-                    std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+                let bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
                 let review = self.review_parsed(Some(&manifest), &bytes).await?;
                 if !review.problems.is_empty() {
-                    return Err(format!("{}: {}", wasm.display(), review.problems.join("; ")));
+                    return Err(format!(
+                        "{}: {}",
+                        wasm.display(),
+                        review.problems.join("; ")
+                    ));
                 }
                 Ok(row_of(
                     &manifest,
@@ -290,17 +306,15 @@ impl Registry {
                         tracing::error!(file = %wasm.display(), %error, "cannot record plugin");
                     }
                 }
-                Err(message) => tracing::error!(%message, "plugin in the plugins directory skipped"),
+                Err(message) => {
+                    tracing::error!(%message, "plugin in the plugins directory skipped")
+                }
             }
         }
     }
 
     fn set_slot(&self, name: &str, slot: Option<Slot>) {
-        let mut slots = self
-            .inner
-            .slots
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut slots = self.inner.slots.write().unwrap_or_else(|p| p.into_inner());
         match slot {
             Some(slot) => slots.insert(name.to_owned(), slot),
             None => slots.remove(name),
@@ -321,9 +335,7 @@ impl Registry {
         let bytes = match row.source.as_str() {
             "builtin" => BUILTINS
                 .iter()
-                .find(|b| {
-                    manifest::parse(b.manifest).is_ok_and(|m| m.name == row.name)
-                })
+                .find(|b| manifest::parse(b.manifest).is_ok_and(|m| m.name == row.name))
                 .map(|b| b.component.to_vec())
                 .ok_or_else(|| "this build does not include it".to_owned())?,
             "directory" => std::fs::read(&row.source_ref)
@@ -361,8 +373,16 @@ impl Registry {
             let value = safe
                 .then(|| std::fs::read_to_string(&path).ok())
                 .flatten()
-                .ok_or_else(|| format!("secret {name:?} is granted but {} cannot be read", path.display()))?;
-            secrets.insert(name.clone(), value.trim_end_matches(['\r', '\n']).to_owned());
+                .ok_or_else(|| {
+                    format!(
+                        "secret {name:?} is granted but {} cannot be read",
+                        path.display()
+                    )
+                })?;
+            secrets.insert(
+                name.clone(),
+                value.trim_end_matches(['\r', '\n']).to_owned(),
+            );
         }
         Ok(secrets)
     }
@@ -405,7 +425,11 @@ impl Registry {
         .map_err(|e| format!("loading was interrupted: {e}"))?
     }
 
-    async fn review_parsed(&self, manifest: Option<&Manifest>, bytes: &[u8]) -> Result<Review, String> {
+    async fn review_parsed(
+        &self,
+        manifest: Option<&Manifest>,
+        bytes: &[u8],
+    ) -> Result<Review, String> {
         let host = self.inner.host.clone();
         let manifest = manifest.cloned();
         let owned = bytes.to_vec();
@@ -434,16 +458,17 @@ impl Registry {
         bytes: &[u8],
         source: InstallSource,
     ) -> ServiceResult<Plugin> {
-        caller
-            .principal
-            .require(garrison_services::plugins::ADD)?;
+        caller.principal.require(garrison_services::plugins::ADD)?;
         let parsed = manifest::parse(manifest).map_err(|e| ServiceError::invalid("manifest", e))?;
         let review = self
             .review_parsed(Some(&parsed), bytes)
             .await
             .map_err(|e| ServiceError::invalid("component", e))?;
         if !review.problems.is_empty() {
-            return Err(ServiceError::invalid("component", review.problems.join("; ")));
+            return Err(ServiceError::invalid(
+                "component",
+                review.problems.join("; "),
+            ));
         }
         let (source, source_ref) = match source {
             InstallSource::Upload { filename } => (PluginSource::Upload, filename),
@@ -497,9 +522,7 @@ impl Registry {
         reference: &str,
         manifest: Option<&str>,
     ) -> ServiceResult<Plugin> {
-        caller
-            .principal
-            .require(garrison_services::plugins::ADD)?;
+        caller.principal.require(garrison_services::plugins::ADD)?;
         let parsed = oci::Reference::parse(reference)
             .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let target = parsed.clone();

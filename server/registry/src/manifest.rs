@@ -41,14 +41,16 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let unknown_kind = parse("name='a'\nversion='1'\nkind='daemon'\nwit_version='0.1.0'").unwrap_err();
+        let unknown_kind =
+            parse("name='a'\nversion='1'\nkind='daemon'\nwit_version='0.1.0'").unwrap_err();
         assert!(unknown_kind.contains("kind"), "{unknown_kind}");
         let bad_capability = parse(
             "name='a'\nversion='1'\nkind='policy'\nwit_version='0.1.0'\ncapabilities=['sockets']",
         )
         .unwrap_err();
         assert!(bad_capability.contains("sockets"), "{bad_capability}");
-        let bad_name = parse("name='Not OK'\nversion='1'\nkind='policy'\nwit_version='0.1.0'").unwrap_err();
+        let bad_name =
+            parse("name='Not OK'\nversion='1'\nkind='policy'\nwit_version='0.1.0'").unwrap_err();
         assert!(bad_name.contains("manifest field name"), "{bad_name}");
         let missing = parse("name='a'\nkind='policy'\nwit_version='0.1.0'").unwrap_err();
         assert!(missing.contains("version"), "{missing}");

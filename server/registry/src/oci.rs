@@ -51,14 +51,20 @@ impl Reference {
             Some(_) => return Err(fail("the scheme must be http or https")),
             None => ("https", text),
         };
-        let (name, digest) = rest.split_once('@').ok_or_else(|| {
-            fail("pin it by digest (…@sha256:…); tags can change after review")
-        })?;
+        let (name, digest) = rest
+            .split_once('@')
+            .ok_or_else(|| fail("pin it by digest (…@sha256:…); tags can change after review"))?;
         let hex = digest
             .strip_prefix("sha256:")
             .ok_or_else(|| fail("the digest must be sha256:…"))?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-            return Err(fail("the digest must be sha256 followed by 64 lowercase hex digits"));
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(fail(
+                "the digest must be sha256 followed by 64 lowercase hex digits",
+            ));
         }
         let (registry, repository) = name
             .split_once('/')
@@ -67,9 +73,9 @@ impl Reference {
         let valid_repository = !repository.is_empty()
             && repository.split('/').all(|part| {
                 !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
             });
         if registry.is_empty() || !valid_repository {
             return Err(fail("the repository must be lowercase path segments"));
@@ -160,7 +166,9 @@ impl Client {
                     .get("www-authenticate")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
-                    .ok_or_else(|| self.registry_error("authentication required (no challenge given)"))?;
+                    .ok_or_else(|| {
+                        self.registry_error("authentication required (no challenge given)")
+                    })?;
                 self.token = Some(self.anonymous_token(&challenge)?);
                 continue;
             }
@@ -178,9 +186,11 @@ impl Client {
     }
 
     fn anonymous_token(&self, challenge: &str) -> Result<String, OciError> {
-        let params = challenge
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| self.registry_error(format!("unsupported authentication {challenge:?}; only anonymous pulls are supported")))?;
+        let params = challenge.strip_prefix("Bearer ").ok_or_else(|| {
+            self.registry_error(format!(
+                "unsupported authentication {challenge:?}; only anonymous pulls are supported"
+            ))
+        })?;
         let field = |name: &str| {
             params.split(',').find_map(|part| {
                 let (key, value) = part.trim().split_once('=')?;
@@ -230,7 +240,10 @@ impl Client {
         if descriptor.size > limit {
             return Err(OciError::Artifact {
                 reference,
-                reason: format!("layer {} is {} bytes; the limit is {limit}", descriptor.digest, descriptor.size),
+                reason: format!(
+                    "layer {} is {} bytes; the limit is {limit}",
+                    descriptor.digest, descriptor.size
+                ),
             });
         }
         let url = self.reference.url("blobs", &descriptor.digest);
@@ -269,7 +282,9 @@ pub fn pull(reference: &Reference) -> Result<Pulled, OciError> {
         MAX_MANIFEST_BYTES,
     )?;
     if sha256(&body) != reference.digest {
-        return Err(artifact("the registry's manifest does not match the pinned digest".into()));
+        return Err(artifact(
+            "the registry's manifest does not match the pinned digest".into(),
+        ));
     }
     let manifest: ImageManifest = serde_json::from_slice(&body)
         .map_err(|e| artifact(format!("not an OCI image manifest: {e}")))?;
@@ -284,10 +299,17 @@ pub fn pull(reference: &Reference) -> Result<Pulled, OciError> {
             ))
         })?;
     let component = client.blob(component_layer, MAX_COMPONENT_BYTES)?;
-    let manifest_text = match manifest.layers.iter().find(|l| l.media_type == MANIFEST_LAYER) {
+    let manifest_text = match manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == MANIFEST_LAYER)
+    {
         Some(layer) => {
             let bytes = client.blob(layer, MAX_MANIFEST_BYTES)?;
-            Some(String::from_utf8(bytes).map_err(|_| artifact("the manifest layer is not UTF-8".into()))?)
+            Some(
+                String::from_utf8(bytes)
+                    .map_err(|_| artifact("the manifest layer is not UTF-8".into()))?,
+            )
         }
         None => None,
     };
@@ -305,7 +327,10 @@ mod tests {
 
     #[test]
     fn references_must_be_pinned_by_digest() {
-        let parsed = Reference::parse(&format!("http://127.0.0.1:5000/garrison/openfga-login@{DIGEST}")).unwrap();
+        let parsed = Reference::parse(&format!(
+            "http://127.0.0.1:5000/garrison/openfga-login@{DIGEST}"
+        ))
+        .unwrap();
         assert_eq!(parsed.scheme, "http");
         assert_eq!(parsed.registry, "127.0.0.1:5000");
         assert_eq!(parsed.repository, "garrison/openfga-login");
@@ -314,7 +339,9 @@ mod tests {
             format!("http://127.0.0.1:5000/v2/garrison/openfga-login/manifests/{DIGEST}")
         );
         assert_eq!(
-            Reference::parse(&format!("ghcr.io/acme/hook:1.0@{DIGEST}")).unwrap().scheme,
+            Reference::parse(&format!("ghcr.io/acme/hook:1.0@{DIGEST}"))
+                .unwrap()
+                .scheme,
             "https"
         );
         for (bad, why) in [
@@ -322,7 +349,10 @@ mod tests {
             ("ghcr.io/acme/hook@sha256:abc", "64 lowercase hex"),
             ("ghcr.io/acme/hook@md5:0123", "sha256"),
             (&format!("ghcr.io/Acme/hook@{DIGEST}"), "lowercase"),
-            (&format!("ftp://ghcr.io/acme/hook@{DIGEST}"), "http or https"),
+            (
+                &format!("ftp://ghcr.io/acme/hook@{DIGEST}"),
+                "http or https",
+            ),
             (&format!("hook@{DIGEST}"), "registry/repository"),
         ] {
             let error = Reference::parse(bad).unwrap_err().to_string();

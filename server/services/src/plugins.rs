@@ -250,7 +250,10 @@ pub fn planned_change(before: &PluginRow, changes: &PluginChanges) -> ServiceRes
     }
     if let Some(memory) = changes.memory_mib {
         if !(1..=MAX_MEMORY_MIB).contains(&memory) {
-            errors.add("memory_mib", format!("must be between 1 and {MAX_MEMORY_MIB}"));
+            errors.add(
+                "memory_mib",
+                format!("must be between 1 and {MAX_MEMORY_MIB}"),
+            );
         }
         after.memory_mib = memory;
     }

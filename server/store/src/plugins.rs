@@ -37,9 +37,8 @@ fn strings(column: &'static str, text: &str) -> Result<Vec<String>> {
 }
 
 fn decode(row: &AnyRow) -> Result<PluginRow> {
-    let count = |column: &'static str| -> Result<u64> {
-        Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
-    };
+    let count =
+        |column: &'static str| -> Result<u64> { Ok(row.try_get::<i64, _>(column)?.max(0) as u64) };
     Ok(PluginRow {
         name: row.try_get("name")?,
         version: row.try_get("version")?,
@@ -137,11 +136,9 @@ pub async fn delete(conn: &mut AnyConnection, name: &str) -> Result<()> {
         .execute(&mut *conn)
         .await?;
     // A component no plugin uses any more is dropped with its last user.
-    sqlx::query(
-        "DELETE FROM plugin_components WHERE digest NOT IN (SELECT digest FROM plugins)",
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query("DELETE FROM plugin_components WHERE digest NOT IN (SELECT digest FROM plugins)")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -96,7 +96,10 @@ impl Env {
         for sub in ["plugins", "secrets"] {
             std::fs::create_dir_all(dir.join(sub)).expect("plugin dirs");
         }
-        env.insert("GARRISON_PLUGINS_DIR".to_owned(), dir.join("plugins").display().to_string());
+        env.insert(
+            "GARRISON_PLUGINS_DIR".to_owned(),
+            dir.join("plugins").display().to_string(),
+        );
         env.insert(
             "GARRISON_PLUGIN_SECRETS_DIR".to_owned(),
             dir.join("secrets").display().to_string(),

@@ -2,8 +2,8 @@
 //! error bodies. Handlers translate JSON to service calls and back, nothing more.
 pub(crate) mod core_objects;
 pub(crate) mod events;
-pub(crate) mod plugins;
 mod extract;
+pub(crate) mod plugins;
 pub(crate) mod rbac;
 pub(crate) mod root;
 pub(crate) mod schema;

@@ -29,7 +29,12 @@ pub async fn list(
 ) -> Result<Json<Paginated<Plugin>>, ApiError> {
     let enabled = params.flag("enabled")?;
     let kind = params.text("kind");
-    let search = params.query.search.clone().unwrap_or_default().to_lowercase();
+    let search = params
+        .query
+        .search
+        .clone()
+        .unwrap_or_default()
+        .to_lowercase();
     let matching: Vec<Plugin> = state
         .registry
         .list(&caller)
@@ -82,7 +87,12 @@ pub(crate) async fn read_upload(request: Request) -> Result<Upload, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| multer::parse_boundary(v).ok())
-        .ok_or_else(|| bad("non_field_errors", "expected multipart/form-data with fields component and manifest"))?;
+        .ok_or_else(|| {
+            bad(
+                "non_field_errors",
+                "expected multipart/form-data with fields component and manifest",
+            )
+        })?;
     let stream = request.into_body().into_data_stream();
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut upload = Upload::default();
@@ -90,7 +100,12 @@ pub(crate) async fn read_upload(request: Request) -> Result<Upload, ApiError> {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(error) => return Err(bad("non_field_errors", format!("malformed upload: {error}"))),
+            Err(error) => {
+                return Err(bad(
+                    "non_field_errors",
+                    format!("malformed upload: {error}"),
+                ));
+            }
         };
         let name = field.name().unwrap_or_default().to_owned();
         let filename = field.file_name().unwrap_or("component.wasm").to_owned();
@@ -102,7 +117,8 @@ pub(crate) async fn read_upload(request: Request) -> Result<Upload, ApiError> {
             "component" if !bytes.is_empty() => upload.component = Some((filename, bytes.to_vec())),
             "manifest" if !bytes.is_empty() => {
                 upload.manifest = Some(
-                    String::from_utf8(bytes.to_vec()).map_err(|_| bad("manifest", "must be UTF-8 text"))?,
+                    String::from_utf8(bytes.to_vec())
+                        .map_err(|_| bad("manifest", "must be UTF-8 text"))?,
                 )
             }
             _ => {}
@@ -130,8 +146,15 @@ pub async fn inspect(
     // Reviewing compiles the component: only those who may install may ask.
     caller.principal.require(garrison_services::plugins::ADD)?;
     let upload = read_upload(request).await?;
-    let (_, bytes) = upload.component.ok_or_else(|| bad("component", "This field is required."))?;
-    Ok(Json(state.registry.review(upload.manifest.as_deref(), &bytes).await?))
+    let (_, bytes) = upload
+        .component
+        .ok_or_else(|| bad("component", "This field is required."))?;
+    Ok(Json(
+        state
+            .registry
+            .review(upload.manifest.as_deref(), &bytes)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -185,7 +208,12 @@ async fn install_upload(
         .ok_or_else(|| bad("manifest", "This field is required."))?;
     Ok(state
         .registry
-        .install(caller, &manifest, &bytes, InstallSource::Upload { filename })
+        .install(
+            caller,
+            &manifest,
+            &bytes,
+            InstallSource::Upload { filename },
+        )
         .await?)
 }
 
@@ -234,7 +262,12 @@ pub async fn partial_update(
     Ok(Json(state.registry.change(&caller, &name, changes).await?))
 }
 
-async fn set_enabled(state: AppState, caller: garrison_services::Caller, name: String, enabled: bool) -> Result<Json<Plugin>, ApiError> {
+async fn set_enabled(
+    state: AppState,
+    caller: garrison_services::Caller,
+    name: String,
+    enabled: bool,
+) -> Result<Json<Plugin>, ApiError> {
     let changes = PluginChanges {
         enabled: Some(enabled),
         ..PluginChanges::default()
