@@ -713,3 +713,27 @@ fn the_cli_inspects_a_component_and_its_manifest() {
     assert!(String::from_utf8_lossy(&text.stderr).contains("not a WebAssembly binary"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+both_stores!(changes_reach_the_other_replicas, |env: common::Env| async move {
+    // A second registry on the same database and bus, as another replica would run.
+    let replica = garrison::start_registry(&env.config, &env.services).await.unwrap();
+    assert!(replica.loaded("provider-rac").is_some());
+    let eventually = |want_loaded: bool| {
+        let replica = replica.clone();
+        async move {
+            for _ in 0..100 {
+                if replica.loaded("provider-rac").is_some() == want_loaded {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false
+        }
+    };
+    let (status, _) = env.admin("POST", "/plugins/provider-rac/disable/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(eventually(false).await, "the other replica unloads it");
+    let (status, _) = env.admin("POST", "/plugins/provider-rac/enable/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(eventually(true).await, "and loads it again");
+});

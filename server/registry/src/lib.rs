@@ -151,11 +151,16 @@ pub struct Registry {
 }
 
 struct Inner {
+    /// Tells this replica's own change notices from other replicas'.
+    id: String,
     host: PluginHost,
     services: Services,
     config: RegistryConfig,
     slots: RwLock<HashMap<String, Slot>>,
 }
+
+/// The bus channel on which replicas announce plugin changes ("<replica id> <plugin name>").
+const CHANNEL: &str = "garrison:plugins";
 
 fn internal(error: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(error.to_string())
@@ -215,6 +220,7 @@ impl Registry {
         })?;
         let registry = Self {
             inner: Arc::new(Inner {
+                id: uuid::Uuid::new_v4().simple().to_string(),
                 host,
                 services,
                 config,
@@ -249,6 +255,7 @@ impl Registry {
             .list_plugins(&Caller::system())
             .await
             .map_err(|e| e.to_string())?;
+        registry.follow_other_replicas().await;
         for row in rows.into_iter().filter(|r| r.enabled) {
             let slot = match registry.load(&row).await {
                 Ok(loaded) => Slot::Running(loaded),
@@ -260,6 +267,76 @@ impl Registry {
             registry.set_slot(&row.name, Some(slot));
         }
         Ok(registry)
+    }
+
+    /// Listens for other replicas' changes (grant, enable, disable, remove) on the bus and
+    /// reloads the plugin they name, so every replica runs the same plugins. With the
+    /// in-process bus this only matters for several registries in one process (tests).
+    async fn follow_other_replicas(&self) {
+        let mut notices = match self.inner.services.bus().subscribe(CHANNEL).await {
+            Ok(notices) => notices,
+            Err(error) => {
+                tracing::warn!(%error, "cannot follow plugin changes of other replicas");
+                return;
+            }
+        };
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                let notice = notices.recv().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let registry = Registry { inner };
+                match notice {
+                    Ok(notice) => {
+                        let Some((origin, name)) = notice.split_once(' ') else { continue };
+                        if origin != registry.inner.id {
+                            registry.refresh(name).await;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Some notices were missed: bring every plugin up to date.
+                        if let Ok(rows) = registry.inner.services.list_plugins(&Caller::system()).await {
+                            for row in rows {
+                                registry.refresh(&row.name).await;
+                            }
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    /// Reloads `name` as recorded now.
+    async fn refresh(&self, name: &str) {
+        let row = match self.inner.services.get_plugin(&Caller::system(), name).await {
+            Ok(row) => row,
+            Err(ServiceError::NotFound { .. }) => {
+                self.set_slot(name, None);
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(plugin = %name, %error, "cannot read a changed plugin");
+                return;
+            }
+        };
+        let slot = if row.enabled {
+            Some(match self.load(&row).await {
+                Ok(loaded) => Slot::Running(loaded),
+                Err(message) => Slot::Failed(message),
+            })
+        } else {
+            None
+        };
+        tracing::info!(plugin = %name, enabled = row.enabled, "plugin changed on another replica");
+        self.set_slot(name, slot);
+    }
+
+    async fn tell_other_replicas(&self, name: &str) {
+        let notice = format!("{} {name}", self.inner.id);
+        if let Err(error) = self.inner.services.bus().publish(CHANNEL, &notice).await {
+            tracing::warn!(plugin = %name, %error, "other replicas were not told of a plugin change; they pick it up at restart");
+        }
     }
 
     /// Offers every `NAME.wasm` with a `NAME.toml` beside it for review. Problems are logged
@@ -511,6 +588,7 @@ impl Registry {
             .change_plugin(caller, name, changes)
             .await?;
         self.set_slot(name, slot);
+        self.tell_other_replicas(name).await;
         Ok(self.to_model(after))
     }
 
@@ -557,6 +635,7 @@ impl Registry {
     pub async fn remove(&self, caller: &Caller, name: &str) -> ServiceResult<()> {
         self.inner.services.delete_plugin(caller, name).await?;
         self.set_slot(name, None);
+        self.tell_other_replicas(name).await;
         Ok(())
     }
 
