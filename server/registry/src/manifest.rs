@@ -4,10 +4,24 @@ use garrison_plugin_host::{Manifest, capabilities};
 
 /// Parses a manifest from TOML, or JSON when it starts with `{`, and checks its own rules.
 pub fn parse(text: &str) -> Result<Manifest, String> {
+    // serde_path_to_error names the field that failed ("kind: unknown variant …").
+    let located = |path: String, message: String| {
+        if path.is_empty() || path == "." {
+            message
+        } else {
+            format!("field {path}: {message}")
+        }
+    };
     let manifest: Manifest = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| format!("manifest (JSON): {e}"))?
+        let mut json = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            format!("manifest (JSON): {}", located(e.path().to_string(), e.inner().to_string()))
+        })?
     } else {
-        toml::from_str(text).map_err(|e| format!("manifest (TOML): {}", e.message()))?
+        let toml = toml::Deserializer::new(text);
+        serde_path_to_error::deserialize(toml).map_err(|e| {
+            format!("manifest (TOML): {}", located(e.path().to_string(), e.inner().message().to_owned()))
+        })?
     };
     capabilities::validate_manifest(&manifest).map_err(|e| e.to_string())?;
     Ok(manifest)
@@ -43,12 +57,15 @@ mod tests {
     fn errors_name_the_field() {
         let unknown_kind =
             parse("name='a'\nversion='1'\nkind='daemon'\nwit_version='0.1.0'").unwrap_err();
-        assert!(unknown_kind.contains("kind"), "{unknown_kind}");
+        assert!(unknown_kind.contains("field kind: unknown variant `daemon`"), "{unknown_kind}");
         let bad_capability = parse(
             "name='a'\nversion='1'\nkind='policy'\nwit_version='0.1.0'\ncapabilities=['sockets']",
         )
         .unwrap_err();
-        assert!(bad_capability.contains("sockets"), "{bad_capability}");
+        assert!(
+            bad_capability.contains("capabilities") && bad_capability.contains("sockets"),
+            "{bad_capability}"
+        );
         let bad_name =
             parse("name='Not OK'\nversion='1'\nkind='policy'\nwit_version='0.1.0'").unwrap_err();
         assert!(bad_name.contains("manifest field name"), "{bad_name}");
