@@ -9,18 +9,7 @@ use garrison_registry::Loaded;
 use garrison_services::Caller;
 use serde_json::{Value, json};
 
-/// A component built by scripts/build-plugins.sh.
-fn component(file: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(format!("{file}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run scripts/build-plugins.sh first)",
-            path.display()
-        )
-    })
-}
+use common::plugin_component as component;
 
 const POLICY_MANIFEST: &str = r#"
 name = "reserved-names"
@@ -33,22 +22,7 @@ capabilities = ["secret:api-key"]
 const BOUNDARY: &str = "garrison-test-boundary";
 
 fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, filename, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match filename {
-            Some(file) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/wasm\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    common::multipart(BOUNDARY, parts)
 }
 
 async fn upload(env: &common::Env, path: &str, token: &str, body: Vec<u8>) -> (StatusCode, Value) {
@@ -714,26 +688,35 @@ fn the_cli_inspects_a_component_and_its_manifest() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-both_stores!(changes_reach_the_other_replicas, |env: common::Env| async move {
-    // A second registry on the same database and bus, as another replica would run.
-    let replica = garrison::start_registry(&env.config, &env.services).await.unwrap();
-    assert!(replica.loaded("provider-rac").is_some());
-    let eventually = |want_loaded: bool| {
-        let replica = replica.clone();
-        async move {
-            for _ in 0..100 {
-                if replica.loaded("provider-rac").is_some() == want_loaded {
-                    return true;
+both_stores!(
+    changes_reach_the_other_replicas,
+    |env: common::Env| async move {
+        // A second registry on the same database and bus, as another replica would run.
+        let replica = garrison::start_registry(&env.config, &env.services)
+            .await
+            .unwrap();
+        assert!(replica.loaded("provider-rac").is_some());
+        let eventually = |want_loaded: bool| {
+            let replica = replica.clone();
+            async move {
+                for _ in 0..100 {
+                    if replica.loaded("provider-rac").is_some() == want_loaded {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                false
             }
-            false
-        }
-    };
-    let (status, _) = env.admin("POST", "/plugins/provider-rac/disable/", None).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(eventually(false).await, "the other replica unloads it");
-    let (status, _) = env.admin("POST", "/plugins/provider-rac/enable/", None).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(eventually(true).await, "and loads it again");
-});
+        };
+        let (status, _) = env
+            .admin("POST", "/plugins/provider-rac/disable/", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(eventually(false).await, "the other replica unloads it");
+        let (status, _) = env
+            .admin("POST", "/plugins/provider-rac/enable/", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(eventually(true).await, "and loads it again");
+    }
+);

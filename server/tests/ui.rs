@@ -336,34 +336,10 @@ both_stores!(
     }
 );
 
-fn wasm_component(file: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(format!("{file}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run scripts/build-plugins.sh first)",
-            path.display()
-        )
-    })
-}
+use common::plugin_component as wasm_component;
 
 fn multipart_form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, filename, bytes) in parts {
-        body.extend_from_slice(b"--ui-boundary\r\n");
-        let disposition = match filename {
-            Some(file) => format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\r\n"
-            ),
-            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
-        };
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b"--ui-boundary--\r\n");
-    body
+    common::multipart("ui-boundary", parts)
 }
 
 both_stores!(

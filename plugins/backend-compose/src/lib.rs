@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 struct Compose;
 
 fn fail(message: impl Into<String>) -> PluginError {
-    PluginError { message: message.into() }
+    PluginError {
+        message: message.into(),
+    }
 }
 
 /// Host port, container port and protocol per outpost type (authentik's controllers).
@@ -43,7 +45,11 @@ fn scalar(value: &Value) -> String {
 
 /// A YAML mapping key: bare when it is a plain identifier, quoted otherwise.
 fn key(text: &str) -> String {
-    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+    {
         text.to_owned()
     } else {
         scalar(&Value::String(text.to_owned()))
@@ -62,12 +68,24 @@ impl Guest for Compose {
     }
 
     fn up(deployment: Deployment) -> Result<(), PluginError> {
-        log(Level::Info, &format!("outpost {} is deployed by hand; nothing to reconcile", deployment.outpost.name));
+        log(
+            Level::Info,
+            &format!(
+                "outpost {} is deployed by hand; nothing to reconcile",
+                deployment.outpost.name
+            ),
+        );
         Ok(())
     }
 
     fn down(deployment: Deployment) -> Result<(), PluginError> {
-        log(Level::Info, &format!("outpost {} is removed by hand; nothing to tear down", deployment.outpost.name));
+        log(
+            Level::Info,
+            &format!(
+                "outpost {} is removed by hand; nothing to tear down",
+                deployment.outpost.name
+            ),
+        );
         Ok(())
     }
 
@@ -75,7 +93,9 @@ impl Guest for Compose {
         let environment = object(&deployment.environment, "environment")?;
         let settings = object(&deployment.settings, "settings")?;
         if let Some(unknown) = settings.keys().find(|k| *k != "labels") {
-            return Err(fail(format!("settings.{unknown}: unknown setting (expected: labels)")));
+            return Err(fail(format!(
+                "settings.{unknown}: unknown setting (expected: labels)"
+            )));
         }
         let labels = match settings.get("labels") {
             None => Map::new(),
@@ -87,7 +107,10 @@ impl Guest for Compose {
         }
         let kind = &deployment.outpost.outpost_type;
         let mut yaml = String::from("version: \"3.5\"\nservices:\n");
-        yaml += &format!("  authentik_{kind}:\n    image: {}\n", scalar(&Value::String(deployment.image.clone())));
+        yaml += &format!(
+            "  authentik_{kind}:\n    image: {}\n",
+            scalar(&Value::String(deployment.image.clone()))
+        );
         let ports = ports(kind);
         if !ports.is_empty() {
             yaml += "    ports:\n";
@@ -110,7 +133,10 @@ impl Guest for Compose {
 
     fn connection_state(_settings: String) -> Result<ConnectionStatus, PluginError> {
         // A manual deployment has no connection to probe; it is as healthy as its operator.
-        Ok(ConnectionStatus { healthy: true, version: "manual".into() })
+        Ok(ConnectionStatus {
+            healthy: true,
+            version: "manual".into(),
+        })
     }
 }
 

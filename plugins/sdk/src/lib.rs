@@ -28,7 +28,9 @@ pub mod provider {
     });
     pub use exports::garrison::plugin::expansion::Guest;
     pub use garrison::plugin::log::{Level, log};
-    pub use garrison::plugin::types::{Certificate, ObjectRef, OutpostInfo, PermissionGrant, PluginError, ProviderInfo};
+    pub use garrison::plugin::types::{
+        Certificate, ObjectRef, OutpostInfo, PermissionGrant, PluginError, ProviderInfo,
+    };
 }
 
 /// Bindings of the `policy` world.
@@ -55,7 +57,9 @@ pub mod backend {
         export_macro_name: "export_backend",
         default_bindings_module: "garrison_plugin_sdk::backend",
     });
-    pub use exports::garrison::plugin::backend::{ConnectionStatus, Deployment, Description, Guest};
+    pub use exports::garrison::plugin::backend::{
+        ConnectionStatus, Deployment, Description, Guest,
+    };
     pub use garrison::plugin::log::{Level, log};
     pub use garrison::plugin::types::{OutpostInfo, PluginError};
     pub use garrison::plugin::{docker, kubernetes, secrets};
@@ -71,16 +75,24 @@ pub fn view_object(model: &str, pk: impl ToString) -> PermissionGrant {
     let (app, name) = model.split_once('.').unwrap_or(("", model));
     PermissionGrant {
         permission: format!("{app}.view_{name}"),
-        object: Some(ObjectRef { model: model.to_owned(), pk: pk.to_string() }),
+        object: Some(ObjectRef {
+            model: model.to_owned(),
+            pk: pk.to_string(),
+        }),
     }
 }
 
 /// A global (model-level) permission, "app_label.codename".
 pub fn global(permission: &str) -> PermissionGrant {
-    PermissionGrant { permission: permission.to_owned(), object: None }
+    PermissionGrant {
+        permission: permission.to_owned(),
+        object: None,
+    }
 }
 
 /// View on the provider's certificate-keypair, when it has one.
 pub fn certificate_view(certificate: &Option<provider::Certificate>) -> Option<PermissionGrant> {
-    certificate.as_ref().map(|c| view_object("authentik_crypto.certificatekeypair", &c.pk))
+    certificate
+        .as_ref()
+        .map(|c| view_object("authentik_crypto.certificatekeypair", &c.pk))
 }

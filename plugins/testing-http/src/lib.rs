@@ -8,11 +8,15 @@ use wasip2::http::types::{Fields, Method, OutgoingRequest, Scheme};
 struct Fetch;
 
 fn fail(message: impl Into<String>) -> PluginError {
-    PluginError { message: message.into() }
+    PluginError {
+        message: message.into(),
+    }
 }
 
 fn get(url: &str) -> Result<u16, PluginError> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| fail(format!("not a URL: {url}")))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| fail(format!("not a URL: {url}")))?;
     let (authority, path) = match rest.find('/') {
         Some(at) => rest.split_at(at),
         None => (rest, "/"),
@@ -24,11 +28,20 @@ fn get(url: &str) -> Result<u16, PluginError> {
     };
     let request = OutgoingRequest::new(Fields::new());
     let invalid = |what: &str| fail(format!("invalid {what} in {url}"));
-    request.set_method(&Method::Get).map_err(|()| invalid("method"))?;
-    request.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
-    request.set_authority(Some(authority)).map_err(|()| invalid("authority"))?;
-    request.set_path_with_query(Some(path)).map_err(|()| invalid("path"))?;
-    let pending = outgoing_handler::handle(request, None).map_err(|code| fail(format!("refused: {code:?}")))?;
+    request
+        .set_method(&Method::Get)
+        .map_err(|()| invalid("method"))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid("scheme"))?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| invalid("authority"))?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| invalid("path"))?;
+    let pending = outgoing_handler::handle(request, None)
+        .map_err(|code| fail(format!("refused: {code:?}")))?;
     pending.subscribe().block();
     let response = pending
         .get()
@@ -41,7 +54,10 @@ fn get(url: &str) -> Result<u16, PluginError> {
 impl Guest for Fetch {
     fn evaluate(event: Event) -> Result<Decision, PluginError> {
         let status = get(event.context.trim())?;
-        Ok(Decision { pass: status == 200, messages: vec![format!("status {status}")] })
+        Ok(Decision {
+            pass: status == 200,
+            messages: vec![format!("status {status}")],
+        })
     }
 }
 

@@ -10,11 +10,24 @@ struct ReservedNames;
 impl Guest for ReservedNames {
     fn evaluate(event: Event) -> Result<Decision, PluginError> {
         let key = secrets::get("api-key").map_err(|message| PluginError { message })?;
-        log(Level::Debug, &format!("checking {} with a key of {} bytes", event.username, key.len()));
+        log(
+            Level::Debug,
+            &format!(
+                "checking {} with a key of {} bytes",
+                event.username,
+                key.len()
+            ),
+        );
         if RESERVED.contains(&event.username.as_str()) {
-            return Ok(Decision { pass: false, messages: vec![format!("{:?} is a reserved project name", event.username)] });
+            return Ok(Decision {
+                pass: false,
+                messages: vec![format!("{:?} is a reserved project name", event.username)],
+            });
         }
-        Ok(Decision { pass: true, messages: vec![] })
+        Ok(Decision {
+            pass: true,
+            messages: vec![],
+        })
     }
 }
 

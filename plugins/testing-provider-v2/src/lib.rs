@@ -13,13 +13,21 @@ struct RadiusV2;
 
 impl Guest for RadiusV2 {
     fn describe() -> ExpansionInfo {
-        ExpansionInfo { provider_kinds: vec!["radius".into()] }
+        ExpansionInfo {
+            provider_kinds: vec!["radius".into()],
+        }
     }
 
-    fn required_permissions(provider: ProviderInfo, _outpost: OutpostInfo) -> Result<Vec<PermissionGrant>, PluginError> {
+    fn required_permissions(
+        provider: ProviderInfo,
+        _outpost: OutpostInfo,
+    ) -> Result<Vec<PermissionGrant>, PluginError> {
         Ok(vec![PermissionGrant {
             permission: "authentik_providers_radius.view_radiusprovider".into(),
-            object: Some(ObjectRef { model: "authentik_providers_radius.radiusprovider".into(), pk: provider.pk.to_string() }),
+            object: Some(ObjectRef {
+                model: "authentik_providers_radius.radiusprovider".into(),
+                pk: provider.pk.to_string(),
+            }),
         }])
     }
 }

@@ -1,13 +1,18 @@
 //! A provider plugin that misbehaves on request, for the host's tests. The provider's name
 //! picks the behaviour: "loop" spins forever, "memory-bomb" allocates until refused, "trap"
 //! panics, "log" logs and succeeds, anything else answers normally.
-use garrison_plugin_sdk::provider::{Guest, Level, OutpostInfo, PermissionGrant, PluginError, ProviderInfo, log};
+use garrison_plugin_sdk::provider::{
+    Guest, Level, OutpostInfo, PermissionGrant, PluginError, ProviderInfo, log,
+};
 use garrison_plugin_sdk::view_object;
 
 struct Misbehaving;
 
 impl Guest for Misbehaving {
-    fn required_permissions(provider: ProviderInfo, _outpost: OutpostInfo) -> Result<Vec<PermissionGrant>, PluginError> {
+    fn required_permissions(
+        provider: ProviderInfo,
+        _outpost: OutpostInfo,
+    ) -> Result<Vec<PermissionGrant>, PluginError> {
         match provider.name.as_str() {
             "loop" => {
                 let mut n: u64 = 0;

@@ -114,27 +114,23 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
             .get(HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        if submitted.is_none() && is_form(&request) {
-            let (parts, body) = request.into_parts();
-            let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
-                Ok(bytes) => bytes,
-                Err(_) => {
-                    return (StatusCode::PAYLOAD_TOO_LARGE, "form body too large").into_response();
-                }
+        if submitted.is_none() {
+            // The token may be in the body: buffer it (bounded), read the field, put it back.
+            let body_kind = if is_form(&request) {
+                Some((MAX_FORM_BYTES, None))
+            } else {
+                is_multipart(&request).map(|boundary| (MAX_UPLOAD_BYTES, Some(boundary)))
             };
-            submitted = url_form_field(&bytes, FIELD);
-            request = Request::from_parts(parts, Body::from(bytes));
-        } else if submitted.is_none() {
-            if let Some(boundary) = is_multipart(&request) {
-                // Uploads are larger than forms; the global body limit still applies.
+            if let Some((limit, boundary)) = body_kind {
                 let (parts, body) = request.into_parts();
-                let bytes = match to_bytes(body, MAX_UPLOAD_BYTES).await {
-                    Ok(bytes) => bytes,
-                    Err(_) => {
-                        return (StatusCode::PAYLOAD_TOO_LARGE, "upload too large").into_response();
-                    }
+                let Ok(bytes) = to_bytes(body, limit).await else {
+                    return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                        .into_response();
                 };
-                submitted = multipart_field(bytes.clone(), boundary, FIELD).await;
+                submitted = match boundary {
+                    None => url_form_field(&bytes, FIELD),
+                    Some(boundary) => multipart_field(bytes.clone(), boundary, FIELD).await,
+                };
                 request = Request::from_parts(parts, Body::from(bytes));
             }
         }

@@ -7,7 +7,7 @@ use wasmtime::Engine;
 use wasmtime::component::HasSelf;
 
 use crate::call::{Runner, run_export};
-use crate::state::HostState;
+use crate::state::{self, HostState};
 use crate::{CallError, Manifest, PluginStats};
 
 mod bindings {
@@ -68,9 +68,7 @@ impl kubernetes::Host for HostState {
 }
 
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = wasmtime::component::Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    let mut linker = state::base_linker(engine)?;
     bindings::DeploymentBackend::add_to_linker::<HostState, HasSelf<HostState>>(
         &mut linker,
         |state| state,

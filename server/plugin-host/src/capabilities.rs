@@ -40,14 +40,21 @@ impl PluginKind {
         }
     }
 
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Provider,
+        PluginKind::DeploymentBackend,
+        PluginKind::Policy,
+    ];
+
     pub fn from_export(interface: &str) -> Option<PluginKind> {
-        [
-            PluginKind::Provider,
-            PluginKind::DeploymentBackend,
-            PluginKind::Policy,
-        ]
-        .into_iter()
-        .find(|k| unversioned(interface) == k.export())
+        Self::ALL
+            .into_iter()
+            .find(|k| unversioned(interface) == k.export())
+    }
+
+    /// The kind whose world is named `world` ("provider", "deployment-backend", "policy").
+    pub fn from_world(world: &str) -> Option<PluginKind> {
+        Self::ALL.into_iter().find(|k| k.world() == world)
     }
 }
 

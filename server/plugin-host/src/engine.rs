@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::call::Runner;
@@ -158,10 +158,7 @@ impl PluginHost {
                 return Ok((component, digest));
             }
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
-            plugin: name.into(),
-            message: format!("{e:#}"),
-        })?;
+        let component = Component::new(&self.engine, bytes).map_err(|e| invalid(name, e))?;
         if let Some(dir) = &self.config.cache_dir {
             cache::store(&self.engine, dir, file_key, &component);
         }
@@ -231,10 +228,7 @@ impl PluginHost {
         };
         let pre = linker
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::Invalid {
-                plugin: manifest.name.clone(),
-                message: format!("{e:#}"),
-            })?;
+            .map_err(|e| invalid(&manifest.name, e))?;
         // A plugin sees only the secrets both declared and granted.
         let granted: BTreeMap<String, String> = secrets
             .into_iter()
@@ -267,6 +261,23 @@ impl PluginHost {
         Ok((runner, pre))
     }
 
+    /// Prepares `manifest`'s component for `kind` and wraps it with `make` (the world's
+    /// typed pre-instance).
+    #[allow(clippy::too_many_arguments)]
+    fn load_as<T>(
+        &self,
+        kind: PluginKind,
+        manifest: Manifest,
+        grants: &Grants,
+        bytes: &[u8],
+        limits: CallLimits,
+        secrets: BTreeMap<String, String>,
+        make: impl FnOnce(Runner, InstancePre<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<T, LoadError> {
+        let (runner, pre) = self.prepare(kind, &manifest, grants, bytes, limits, secrets)?;
+        make(runner, pre).map_err(|e| invalid(&manifest.name, e))
+    }
+
     /// Loads a provider plugin after checking its imports against manifest and grants.
     pub fn load_provider(
         &self,
@@ -275,18 +286,17 @@ impl PluginHost {
         bytes: &[u8],
         limits: CallLimits,
     ) -> Result<ProviderPlugin, LoadError> {
-        let (runner, pre) = self.prepare(
-            PluginKind::Provider,
-            &manifest,
+        let kind = PluginKind::Provider;
+        let no_secrets = BTreeMap::new();
+        self.load_as(
+            kind,
+            manifest,
             grants,
             bytes,
             limits,
-            BTreeMap::new(),
-        )?;
-        ProviderPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
-            plugin: manifest.name.clone(),
-            message: format!("{e:#}"),
-        })
+            no_secrets,
+            ProviderPlugin::new,
+        )
     }
 
     /// Loads a policy plugin; `secrets` are offered, and it sees those declared and granted.
@@ -298,18 +308,16 @@ impl PluginHost {
         limits: CallLimits,
         secrets: BTreeMap<String, String>,
     ) -> Result<PolicyPlugin, LoadError> {
-        let (runner, pre) = self.prepare(
-            PluginKind::Policy,
-            &manifest,
+        let kind = PluginKind::Policy;
+        self.load_as(
+            kind,
+            manifest,
             grants,
             bytes,
             limits,
             secrets,
-        )?;
-        PolicyPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
-            plugin: manifest.name.clone(),
-            message: format!("{e:#}"),
-        })
+            PolicyPlugin::new,
+        )
     }
 
     /// Loads a deployment backend; `secrets` are offered, and it sees those declared and granted.
@@ -321,17 +329,22 @@ impl PluginHost {
         limits: CallLimits,
         secrets: BTreeMap<String, String>,
     ) -> Result<BackendPlugin, LoadError> {
-        let (runner, pre) = self.prepare(
-            PluginKind::DeploymentBackend,
-            &manifest,
+        let kind = PluginKind::DeploymentBackend;
+        self.load_as(
+            kind,
+            manifest,
             grants,
             bytes,
             limits,
             secrets,
-        )?;
-        BackendPlugin::new(runner, pre).map_err(|e| LoadError::Invalid {
-            plugin: manifest.name.clone(),
-            message: format!("{e:#}"),
-        })
+            BackendPlugin::new,
+        )
+    }
+}
+
+fn invalid(plugin: &str, error: wasmtime::Error) -> LoadError {
+    LoadError::Invalid {
+        plugin: plugin.into(),
+        message: format!("{error:#}"),
     }
 }

@@ -93,9 +93,7 @@ fn grants_v1(
 }
 
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = wasmtime::component::Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    let mut linker = state::base_linker(engine)?;
     bindings::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
     bindings_v2::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
         state

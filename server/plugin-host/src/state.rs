@@ -67,6 +67,17 @@ impl WasiHttpView for HostState {
     }
 }
 
+/// A linker with what every world gets: WASI's sandboxed basics and wasi:http (whose requests
+/// the per-plugin allow-list decides). Each world adds its own interfaces.
+pub(crate) fn base_linker(
+    engine: &wasmtime::Engine,
+) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
+    let mut linker = wasmtime::component::Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    Ok(linker)
+}
+
 /// Refuses memory growth past `limit` and remembers that it did, so the resulting trap can be
 /// reported as exhausted memory rather than a generic failure.
 pub(crate) struct MemoryCap {

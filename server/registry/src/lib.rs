@@ -156,6 +156,8 @@ struct Inner {
     host: PluginHost,
     services: Services,
     config: RegistryConfig,
+    /// The built-in components by plugin name (manifests parsed once, at start).
+    builtins: HashMap<String, &'static [u8]>,
     slots: RwLock<HashMap<String, Slot>>,
 }
 
@@ -195,17 +197,6 @@ fn row_of(
     }
 }
 
-fn kind_of(text: &str) -> Result<PluginKind, String> {
-    [
-        PluginKind::Provider,
-        PluginKind::DeploymentBackend,
-        PluginKind::Policy,
-    ]
-    .into_iter()
-    .find(|k| k.world() == text)
-    .ok_or_else(|| format!("stored kind {text:?} is unknown"))
-}
-
 fn capabilities_of(list: &[String]) -> Result<BTreeSet<Capability>, String> {
     list.iter().map(|c| c.parse()).collect()
 }
@@ -218,27 +209,33 @@ impl Registry {
             cache_dir: config.cache_dir.clone(),
             ..HostConfig::default()
         })?;
+        if !MISSING_BUILTINS.is_empty() {
+            tracing::warn!(missing = ?MISSING_BUILTINS, "this build has no built-in plugins for these; build them with scripts/build-plugins.sh");
+        }
+        let mut builtin_rows = Vec::new();
+        let mut builtins = HashMap::new();
+        for builtin in BUILTINS {
+            let manifest = manifest::parse(builtin.manifest)
+                .map_err(|e| format!("a built-in plugin's manifest is invalid: {e}"))?;
+            builtin_rows.push(row_of(
+                &manifest,
+                PluginSource::Builtin,
+                format!("builtin:{}", manifest.name),
+                PluginHost::digest(builtin.component),
+            ));
+            builtins.insert(manifest.name, builtin.component);
+        }
         let registry = Self {
             inner: Arc::new(Inner {
                 id: uuid::Uuid::new_v4().simple().to_string(),
                 host,
                 services,
                 config,
+                builtins,
                 slots: RwLock::default(),
             }),
         };
-        if !MISSING_BUILTINS.is_empty() {
-            tracing::warn!(missing = ?MISSING_BUILTINS, "this build has no built-in plugins for these; build them with scripts/build-plugins.sh");
-        }
-        for builtin in BUILTINS {
-            let manifest = manifest::parse(builtin.manifest)
-                .map_err(|e| format!("a built-in plugin's manifest is invalid: {e}"))?;
-            let row = row_of(
-                &manifest,
-                PluginSource::Builtin,
-                format!("builtin:{}", manifest.name),
-                PluginHost::digest(builtin.component),
-            );
+        for row in builtin_rows {
             registry
                 .inner
                 .services
@@ -256,16 +253,16 @@ impl Registry {
             .await
             .map_err(|e| e.to_string())?;
         registry.follow_other_replicas().await;
+        // Compiling is the slow part of a first start; the plugins load side by side.
+        let mut loading = tokio::task::JoinSet::new();
         for row in rows.into_iter().filter(|r| r.enabled) {
-            let slot = match registry.load(&row).await {
-                Ok(loaded) => Slot::Running(loaded),
-                Err(message) => {
-                    tracing::error!(plugin = %row.name, %message, "enabled plugin failed to load");
-                    Slot::Failed(message)
-                }
-            };
-            registry.set_slot(&row.name, Some(slot));
+            let registry = registry.clone();
+            loading.spawn(async move {
+                let slot = registry.slot_for(&row).await;
+                registry.set_slot(&row.name, slot);
+            });
         }
+        while loading.join_next().await.is_some() {}
         Ok(registry)
     }
 
@@ -288,14 +285,21 @@ impl Registry {
                 let registry = Registry { inner };
                 match notice {
                     Ok(notice) => {
-                        let Some((origin, name)) = notice.split_once(' ') else { continue };
+                        let Some((origin, name)) = notice.split_once(' ') else {
+                            continue;
+                        };
                         if origin != registry.inner.id {
                             registry.refresh(name).await;
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         // Some notices were missed: bring every plugin up to date.
-                        if let Ok(rows) = registry.inner.services.list_plugins(&Caller::system()).await {
+                        if let Ok(rows) = registry
+                            .inner
+                            .services
+                            .list_plugins(&Caller::system())
+                            .await
+                        {
                             for row in rows {
                                 registry.refresh(&row.name).await;
                             }
@@ -309,7 +313,12 @@ impl Registry {
 
     /// Reloads `name` as recorded now.
     async fn refresh(&self, name: &str) {
-        let row = match self.inner.services.get_plugin(&Caller::system(), name).await {
+        let row = match self
+            .inner
+            .services
+            .get_plugin(&Caller::system(), name)
+            .await
+        {
             Ok(row) => row,
             Err(ServiceError::NotFound { .. }) => {
                 self.set_slot(name, None);
@@ -320,16 +329,24 @@ impl Registry {
                 return;
             }
         };
-        let slot = if row.enabled {
-            Some(match self.load(&row).await {
-                Ok(loaded) => Slot::Running(loaded),
-                Err(message) => Slot::Failed(message),
-            })
-        } else {
-            None
-        };
         tracing::info!(plugin = %name, enabled = row.enabled, "plugin changed on another replica");
+        let slot = self.slot_for(&row).await;
         self.set_slot(name, slot);
+    }
+
+    /// What `row` runs as on this server: nothing when disabled, else the loaded plugin or why
+    /// it failed to load.
+    async fn slot_for(&self, row: &PluginRow) -> Option<Slot> {
+        if !row.enabled {
+            return None;
+        }
+        Some(match self.load(row).await {
+            Ok(loaded) => Slot::Running(loaded),
+            Err(message) => {
+                tracing::error!(plugin = %row.name, %message, "enabled plugin failed to load");
+                Slot::Failed(message)
+            }
+        })
     }
 
     async fn tell_other_replicas(&self, name: &str) {
@@ -410,10 +427,11 @@ impl Registry {
     /// The component of an installed plugin, checked against its recorded digest.
     async fn component(&self, row: &PluginRow) -> Result<Vec<u8>, String> {
         let bytes = match row.source.as_str() {
-            "builtin" => BUILTINS
-                .iter()
-                .find(|b| manifest::parse(b.manifest).is_ok_and(|m| m.name == row.name))
-                .map(|b| b.component.to_vec())
+            "builtin" => self
+                .inner
+                .builtins
+                .get(&row.name)
+                .map(|component| component.to_vec())
                 .ok_or_else(|| "this build does not include it".to_owned())?,
             "directory" => std::fs::read(&row.source_ref)
                 .map_err(|e| format!("cannot read {}: {e}", row.source_ref))?,
@@ -471,7 +489,8 @@ impl Registry {
         let manifest = Manifest {
             name: row.name.clone(),
             version: row.version.clone(),
-            kind: kind_of(&row.kind)?,
+            kind: PluginKind::from_world(&row.kind)
+                .ok_or_else(|| format!("stored kind {:?} is unknown", row.kind))?,
             wit_version: row.wit_version.clone(),
             capabilities: capabilities_of(&row.requested)?,
         };

@@ -15,12 +15,18 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     let manifest: Manifest = if text.trim_start().starts_with('{') {
         let mut json = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            format!("manifest (JSON): {}", located(e.path().to_string(), e.inner().to_string()))
+            format!(
+                "manifest (JSON): {}",
+                located(e.path().to_string(), e.inner().to_string())
+            )
         })?
     } else {
         let toml = toml::Deserializer::new(text);
         serde_path_to_error::deserialize(toml).map_err(|e| {
-            format!("manifest (TOML): {}", located(e.path().to_string(), e.inner().message().to_owned()))
+            format!(
+                "manifest (TOML): {}",
+                located(e.path().to_string(), e.inner().message().to_owned())
+            )
         })?
     };
     capabilities::validate_manifest(&manifest).map_err(|e| e.to_string())?;
@@ -57,7 +63,10 @@ mod tests {
     fn errors_name_the_field() {
         let unknown_kind =
             parse("name='a'\nversion='1'\nkind='daemon'\nwit_version='0.1.0'").unwrap_err();
-        assert!(unknown_kind.contains("field kind: unknown variant `daemon`"), "{unknown_kind}");
+        assert!(
+            unknown_kind.contains("field kind: unknown variant `daemon`"),
+            "{unknown_kind}"
+        );
         let bad_capability = parse(
             "name='a'\nversion='1'\nkind='policy'\nwit_version='0.1.0'\ncapabilities=['sockets']",
         )

@@ -82,51 +82,49 @@ pub async fn get(conn: &mut AnyConnection, name: &str) -> Result<Option<PluginRo
     row.as_ref().map(decode).transpose()
 }
 
+/// Binds the columns insert and update share, `$1` (name) to `$12` (memory_mib), in order.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    plugin: &PluginRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(plugin.name.clone())
+        .bind(plugin.version.clone())
+        .bind(plugin.kind.clone())
+        .bind(plugin.wit_version.clone())
+        .bind(plugin.source.clone())
+        .bind(plugin.source_ref.clone())
+        .bind(plugin.digest.clone())
+        .bind(json(&plugin.requested))
+        .bind(json(&plugin.granted))
+        .bind(plugin.enabled)
+        .bind(plugin.deadline_ms as i64)
+        .bind(plugin.memory_mib as i64)
+}
+
 pub async fn insert(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO plugins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    )))
-    .bind(plugin.name.clone())
-    .bind(plugin.version.clone())
-    .bind(plugin.kind.clone())
-    .bind(plugin.wit_version.clone())
-    .bind(plugin.source.clone())
-    .bind(plugin.source_ref.clone())
-    .bind(plugin.digest.clone())
-    .bind(json(&plugin.requested))
-    .bind(json(&plugin.granted))
-    .bind(plugin.enabled)
-    .bind(plugin.deadline_ms as i64)
-    .bind(plugin.memory_mib as i64)
-    .bind(format_ts(&plugin.created))
-    .bind(format_ts(&plugin.updated))
-    .execute(conn)
-    .await?;
+    )));
+    bind_fields(query, plugin)
+        .bind(format_ts(&plugin.created))
+        .bind(format_ts(&plugin.updated))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Rewrites everything but the name and creation time.
 pub async fn update(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE plugins SET version = $2, kind = $3, wit_version = $4, source = $5, \
          source_ref = $6, digest = $7, requested = $8, granted = $9, enabled = $10, \
          deadline_ms = $11, memory_mib = $12, updated = $13 WHERE name = $1",
-    )
-    .bind(plugin.name.clone())
-    .bind(plugin.version.clone())
-    .bind(plugin.kind.clone())
-    .bind(plugin.wit_version.clone())
-    .bind(plugin.source.clone())
-    .bind(plugin.source_ref.clone())
-    .bind(plugin.digest.clone())
-    .bind(json(&plugin.requested))
-    .bind(json(&plugin.granted))
-    .bind(plugin.enabled)
-    .bind(plugin.deadline_ms as i64)
-    .bind(plugin.memory_mib as i64)
-    .bind(format_ts(&plugin.updated))
-    .execute(conn)
-    .await?;
+    );
+    bind_fields(query, plugin)
+        .bind(format_ts(&plugin.updated))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
