@@ -2,6 +2,10 @@
 # Runs every test: unit and integration tests on both stores (SQLite; PostgreSQL + Redis), and
 # the browser test in headless Chromium against the release binary with the release bundle.
 # Installs and starts what it needs; safe to run again.
+#
+# Everything is built once, in the release profile: the test binaries share the dependencies
+# of the binary users get, instead of a second (debug) build of the whole tree beside it,
+# which doubled the compile time and the disk a cold run needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -13,10 +17,20 @@ export GARRISON_TEST_DATABASE_URL GARRISON_TEST_REDIS_URL GARRISON_TEST_OCI_REGI
 # The Postgres/Redis and browser tests refuse to skip themselves under CI=true.
 export CI="${CI:-true}"
 
-echo "test: building the plugins, the browser bundle and the release binary (the build users get)"
+# The hydrate crate is excluded: building it for the host would turn on leptos's "hydrate"
+# feature in the server build too (workspace feature unification). The browser test is its
+# own workspace (end2end/) and shares the target directory.
+cargo_test=(cargo test --release --workspace --exclude garrison-hydrate)
+browser_test=(cargo test --release --manifest-path end2end/Cargo.toml --target-dir target)
+
+echo "test: building the plugins, the browser bundle, the release binary and the tests"
 bash scripts/build-plugins.sh
 bash scripts/build-ui.sh
+# The build users get (scripts/run.sh runs the same command); the tests below resolve to the
+# same features, so they reuse every dependency it compiled.
 cargo build --release -p garrison
+"${cargo_test[@]}" --no-run
+"${browser_test[@]}" --no-run
 
 driver_port="${GARRISON_WEBDRIVER_PORT:-9515}"
 driver_pid=""
@@ -29,7 +43,11 @@ trap '[ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null || true' EXIT
 export GARRISON_WEBDRIVER_URL="http://127.0.0.1:$driver_port"
 export GARRISON_E2E_BIN="$PWD/target/release/garrison"
 
-# The hydrate crate is excluded: building it for the host would turn on leptos's "hydrate"
-# feature in the server build too (workspace feature unification).
-cargo test --workspace --exclude garrison-hydrate --no-fail-fast
+status=0
+"${cargo_test[@]}" --no-fail-fast || status=$?
+"${browser_test[@]}" --no-fail-fast || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "test: FAILED (see above) after $(( $(date +%s) - started )) s" >&2
+  exit "$status"
+fi
 echo "test: all suites passed in $(( $(date +%s) - started )) s"

@@ -1,5 +1,5 @@
 //! The admin UI without JavaScript: plain form posts to server functions, on both stores.
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

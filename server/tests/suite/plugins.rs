@@ -1,6 +1,6 @@
 //! The plugin registry through the REST API, on both stores: built-ins, upload with review,
 //! grants, enable/disable, the plugins directory, OCI artifacts pinned by digest, metrics.
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -1,5 +1,5 @@
 //! REST API behaviour, on both stores.
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

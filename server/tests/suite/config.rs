@@ -1,0 +1,85 @@
+//! Configuration: defaults, the file, the environment, and errors that name the key.
+use std::collections::BTreeMap;
+
+use garrison::Config;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_are_the_embedded_setup_on_authentiks_ports() {
+    let config = Config::from_sources(None, &env(&[])).unwrap();
+    assert_eq!(config.listen.port(), 9000);
+    assert_eq!(config.metrics_listen.port(), 9300);
+    assert!(config.database_url.is_none() && config.redis_url.is_none());
+    assert!(config.effective_database_url().starts_with("sqlite://"));
+}
+
+#[test]
+fn a_bad_value_names_its_key_and_what_was_expected() {
+    let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN", "nine-thousand")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("GARRISON_LISTEN")
+            && error.contains("nine-thousand")
+            && error.contains("0.0.0.0:9000"),
+        "{error}"
+    );
+    let error = Config::from_sources(None, &env(&[("GARRISON_REDIS_URL", "http://x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("GARRISON_REDIS_URL") && error.contains("redis://"),
+        "{error}"
+    );
+}
+
+#[test]
+fn secrets_are_masked_in_errors() {
+    let error = Config::from_sources(
+        None,
+        &env(&[("GARRISON_DATABASE_URL", "mysql://u:hunter2@db")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!error.contains("hunter2"), "{error}");
+}
+
+#[test]
+fn unknown_settings_are_refused_with_the_known_list() {
+    let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN_PORT", "1")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("GARRISON_LISTEN_PORT") && error.contains("metrics_listen"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_file_is_read_and_the_environment_wins() {
+    let dir = std::env::temp_dir().join(format!("garrison-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("garrison.toml");
+    std::fs::write(
+        &path,
+        "listen = \"127.0.0.1:9100\"\nlogin_failures_allowed = 9\n",
+    )
+    .unwrap();
+    let config =
+        Config::from_sources(Some(&path), &env(&[("GARRISON_LISTEN", "127.0.0.1:9200")])).unwrap();
+    assert_eq!(config.listen.port(), 9200);
+    assert_eq!(config.login_failures_allowed, 9);
+    std::fs::write(&path, "listen = [").unwrap();
+    assert!(
+        Config::from_sources(Some(&path), &env(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("garrison.toml")
+    );
+}

@@ -1,0 +1,10 @@
+//! Garrison's integration tests, as one test binary: every binary links the whole server
+//! (Leptos, wasmtime, both database drivers), so one link instead of four saves minutes and
+//! gigabytes on a cold CI run.
+#[macro_use]
+mod common;
+
+mod api;
+mod config;
+mod plugins;
+mod ui;
