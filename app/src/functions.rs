@@ -453,6 +453,54 @@ pub async fn plugin_action(
     Ok(())
 }
 
+/// Sets a plugin's per-call limits; a running plugin is reloaded with them before they are
+/// recorded, so a limit it cannot start under is refused and nothing changes.
+#[server(prefix = "/ui-fn", endpoint = "set_plugin_limits")]
+pub async fn set_plugin_limits(
+    csrf_token: String,
+    name: String,
+    deadline_ms: String,
+    memory_mib: String,
+) -> Result<(), UiError> {
+    ssr::check_csrf(&csrf_token)?;
+    let (_, caller) = ssr::caller("/plugins")?;
+    let mut errors = FieldErrors::new();
+    let mut whole = |field: &str, value: &str, unit: &str| match value.trim().parse::<u64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(field, format!("{value:?} is not a whole number of {unit}."));
+            None
+        }
+    };
+    let deadline_ms = whole("deadline_ms", &deadline_ms, "milliseconds");
+    let memory_mib = whole("memory_mib", &memory_mib, "MiB");
+    errors.into_result().map_err(UiError::Invalid)?;
+    let changes = garrison_services::PluginChanges {
+        deadline_ms,
+        memory_mib,
+        ..Default::default()
+    };
+    match ssr::registry()?.change(&caller, &name, changes).await {
+        Ok(_) => {}
+        // The registry reports a failed reload against `enabled`, which this form has no
+        // input for: say it about the form as a whole.
+        Err(garrison_services::ServiceError::Validation(errors))
+            if !errors.get("enabled").is_empty() =>
+        {
+            return Err(UiError::Invalid(FieldErrors::single(
+                FieldErrors::NON_FIELD,
+                format!(
+                    "It does not load under these limits, so nothing changed: {}",
+                    errors.get("enabled").join(" ")
+                ),
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    leptos_axum::redirect(&format!("/plugins/{name}"));
+    Ok(())
+}
+
 /// Installs from an OCI registry, pinned by digest; the plugin's page then asks for review.
 #[server(prefix = "/ui-fn", endpoint = "install_oci_plugin")]
 pub async fn install_oci_plugin(csrf_token: String, oci_reference: String) -> Result<(), UiError> {

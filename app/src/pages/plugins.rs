@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{CsrfField, FormError, LoadError};
-use crate::functions::{InstallOciPlugin, PluginAction, get_plugin, list_plugins};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
+use crate::functions::{
+    InstallOciPlugin, PluginAction, SetPluginLimits, get_plugin, list_plugins,
+};
 
 fn state_badge(state: &PluginState) -> impl IntoView + use<> {
     let (class, text) = match state {
@@ -182,9 +184,13 @@ pub fn PluginPage() -> impl IntoView {
     let name = move || params.with(|p| p.get("name").unwrap_or_default());
     let plugin = Resource::new(name, get_plugin);
     let act = ServerAction::<PluginAction>::new();
+    let limits = ServerAction::<SetPluginLimits>::new();
     let error = Signal::derive(move || act.value().get().and_then(Result::err));
+    let limits_error = Signal::derive(move || limits.value().get().and_then(Result::err));
     Effect::new(move |_| {
-        if act.value().get().is_some_and(|r| r.is_ok()) {
+        let acted = act.value().get().is_some_and(|r| r.is_ok());
+        let limited = limits.value().get().is_some_and(|r| r.is_ok());
+        if acted || limited {
             plugin.refetch();
         }
     });
@@ -192,7 +198,7 @@ pub fn PluginPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || plugin.get().map(|result| match result {
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
-                Ok(p) => view! { <PluginDetail plugin=p act error/> }.into_any(),
+                Ok(p) => view! { <PluginDetail plugin=p act error limits limits_error/> }.into_any(),
             })}
         </Suspense>
     }
@@ -203,6 +209,8 @@ fn PluginDetail(
     plugin: Plugin,
     act: ServerAction<PluginAction>,
     error: Signal<Option<crate::functions::UiError>>,
+    limits: ServerAction<SetPluginLimits>,
+    limits_error: Signal<Option<crate::functions::UiError>>,
 ) -> impl IntoView {
     let p = plugin;
     let button =
@@ -253,7 +261,6 @@ fn PluginDetail(
                     <dt>"WIT"</dt><dd>{format!("garrison:plugin@{}", p.wit_version)}</dd>
                     <dt>"Source"</dt><dd>{format!("{} · {}", p.source.as_str(), p.source_ref)}</dd>
                     <dt>"Digest"</dt><dd><code class="digest">{p.digest.clone()}</code></dd>
-                    <dt>"Limits"</dt><dd>{format!("{} ms deadline, {} MiB memory per call", p.deadline_ms, p.memory_mib)}</dd>
                 </dl>
             </section>
             <section class="card" data-testid="review">
@@ -276,6 +283,25 @@ fn PluginDetail(
                 <div class="actions">{actions}{revoke}</div>
             </section>
         </div>
+        <section class="card" data-testid="limits">
+            <h2>"Limits per call"</h2>
+            <p class="hint">"Each call runs in a fresh instance. One that runs past its deadline or \
+               grows past its memory is stopped and counted as an error; the server is unaffected."</p>
+            <ActionForm action=limits attr:class="limits">
+                <CsrfField/>
+                <input type="hidden" name="name" value=p.name.clone()/>
+                <label>"Deadline (ms)"
+                    <input type="number" name="deadline_ms" min="1" max="60000" required value=p.deadline_ms.to_string()/>
+                </label>
+                <label>"Memory (MiB)"
+                    <input type="number" name="memory_mib" min="1" max="256" required value=p.memory_mib.to_string()/>
+                </label>
+                <button type="submit">"Save limits"</button>
+            </ActionForm>
+            <FormError error=limits_error/>
+            <FieldError error=limits_error field="deadline_ms"/>
+            <FieldError error=limits_error field="memory_mib"/>
+        </section>
         <section class="card">
             <h2>"Calls since start"</h2>
             <dl class="facts inline">

@@ -444,3 +444,69 @@ both_stores!(
         assert!(String::from_utf8_lossy(&body).contains("not a WebAssembly binary"));
     }
 );
+
+both_stores!(
+    a_plugins_limits_are_set_on_its_page_and_bad_values_are_named,
+    |env: common::Env| async move {
+        let cookies = log_in(&env).await;
+        let page = "/plugins/provider-ldap";
+        let set = |deadline: &str, memory: &str| {
+            let mut request = form_post(
+                "/ui-fn/set_plugin_limits",
+                &format!(
+                    "csrf_token={CSRF}&name=provider-ldap&deadline_ms={deadline}&memory_mib={memory}"
+                ),
+                &cookies,
+            );
+            request.headers_mut().insert(
+                header::REFERER,
+                axum::http::HeaderValue::from_static("http://localhost/plugins/provider-ldap"),
+            );
+            request
+        };
+        let shown_after = |response: (StatusCode, axum::http::HeaderMap, _)| {
+            let (status, headers, _) = response;
+            assert_eq!(status, StatusCode::FOUND);
+            let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+            location.trim_start_matches("http://localhost").to_owned()
+        };
+
+        let (_, _, body) = env.send(get(page, &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("Limits per call"), "{html}");
+        assert!(html.contains("name=\"deadline_ms\""), "{html}");
+
+        let back = shown_after(env.send(set("soon", "16")).await);
+        assert!(back.starts_with(page) && back.contains("__err"), "{back}");
+        let (_, _, body) = env.send(get(&back, &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(
+            html.contains("is not a whole number of milliseconds"),
+            "the bad field is named on the page: {html}"
+        );
+
+        let back = shown_after(env.send(set("0", "16")).await);
+        let (_, _, body) = env.send(get(&back, &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("must be between 1 and 60000"), "{html}");
+
+        let back = shown_after(env.send(set("250", "16")).await);
+        assert_eq!(back, page);
+        let (_, _, body) = env.send(get(page, &cookies)).await;
+        let html = String::from_utf8_lossy(&body);
+        assert!(
+            html.contains("value=\"250\"") && html.contains("value=\"16\""),
+            "{html}"
+        );
+        assert!(html.contains("badge ok\">running"), "reloaded, still running: {html}");
+        let (_, plugin) = env.admin("GET", "/plugins/provider-ldap/", None).await;
+        assert_eq!((plugin["deadline_ms"].as_u64(), plugin["memory_mib"].as_u64()), (Some(250), Some(16)));
+        let (_, events) = env
+            .admin("GET", "/events/events/?page_size=100", None)
+            .await;
+        assert!(
+            events.to_string().contains("deadline_ms"),
+            "the change is audited: {events}"
+        );
+    }
+);
