@@ -1,4 +1,5 @@
 //! Per-plugin call counters and latency, for /metrics and the plugins page.
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -21,7 +22,7 @@ pub struct PluginStats {
     /// Calls per latency bucket (bounds in [`BUCKET_BOUNDS_US`], plus one overflow bucket).
     buckets: [AtomicU64; BUCKET_BOUNDS_US.len() + 1],
     /// Recent latencies in microseconds (a bounded window) for percentiles.
-    recent_us: Mutex<Vec<u64>>,
+    recent_us: Mutex<VecDeque<u64>>,
 }
 
 /// A snapshot of [`PluginStats`].
@@ -69,17 +70,19 @@ impl PluginStats {
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         let mut recent = self.recent_us.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() == WINDOW {
-            recent.remove(0);
+            recent.pop_front();
         }
-        recent.push(micros);
+        recent.push_back(micros);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
-        let mut recent = self
+        let mut recent: Vec<u64> = self
             .recent_us
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .iter()
+            .copied()
+            .collect();
         recent.sort_unstable();
         let pick = |q: f64| {
             recent
@@ -179,5 +182,40 @@ impl PluginMetrics {
             "Plugin call latency (instantiate and call), by plugin",
             self.duration.clone(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_follow_the_recent_window_and_buckets_count_everything() {
+        let stats = PluginStats::default();
+        for _ in 0..WINDOW {
+            stats.record(Duration::from_secs(2), Ok(()));
+        }
+        assert_eq!(stats.snapshot().p50_us, 2_000_000);
+        for _ in 0..WINDOW {
+            stats.record(Duration::from_micros(10), Ok(()));
+        }
+        let snapshot = stats.snapshot();
+        assert_eq!((snapshot.p50_us, snapshot.p99_us), (10, 10), "old calls left the window");
+        assert_eq!(snapshot.calls, 2 * WINDOW as u64);
+        assert_eq!(snapshot.buckets.first(), Some(&(50, WINDOW as u64)));
+        assert_eq!(snapshot.buckets.last(), Some(&(u64::MAX, WINDOW as u64)));
+    }
+
+    #[test]
+    fn failures_are_counted_by_kind() {
+        let stats = PluginStats::default();
+        let timeout = CallError::Timeout {
+            plugin: "p".into(),
+            deadline: Duration::from_millis(1),
+        };
+        stats.record(Duration::from_millis(2), Err(&timeout));
+        stats.record(Duration::from_millis(1), Ok(()));
+        let snapshot = stats.snapshot();
+        assert_eq!((snapshot.calls, snapshot.errors, snapshot.timeouts, snapshot.traps), (2, 1, 1, 0));
     }
 }
