@@ -126,9 +126,10 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "plugin_cache_dir",
-        default: Some("<data_dir>/plugin-cache"),
+        // Derived from data_dir when unset; a default here would be taken literally.
+        default: None,
         secret: false,
-        help: "where compiled plugins are cached, keyed by digest and engine",
+        help: "where compiled plugins are cached, keyed by digest and engine (unset: plugin-cache in data_dir)",
     },
     Setting {
         key: "site_dir",

@@ -20,6 +20,26 @@ fn defaults_are_the_embedded_setup_on_authentiks_ports() {
 }
 
 #[test]
+fn the_plugin_cache_follows_the_data_dir_unless_set() {
+    let config = Config::from_sources(None, &env(&[])).unwrap();
+    assert_eq!(config.plugin_cache_dir, config.data_dir.join("plugin-cache"));
+    let config = Config::from_sources(None, &env(&[("GARRISON_DATA_DIR", "/srv/garrison")])).unwrap();
+    assert_eq!(
+        config.plugin_cache_dir,
+        std::path::Path::new("/srv/garrison/plugin-cache")
+    );
+    let config = Config::from_sources(
+        None,
+        &env(&[("GARRISON_PLUGIN_CACHE_DIR", "/var/cache/garrison")]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.plugin_cache_dir,
+        std::path::Path::new("/var/cache/garrison")
+    );
+}
+
+#[test]
 fn a_bad_value_names_its_key_and_what_was_expected() {
     let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN", "nine-thousand")]))
         .unwrap_err()
