@@ -4,6 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -40,7 +41,14 @@ pub(crate) fn store(engine: &Engine, dir: &Path, digest: &str, component: &Compo
         std::fs::create_dir_all(dir)?;
         let bytes = component.serialize().map_err(std::io::Error::other)?;
         let path = dir.join(key(engine, digest));
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per write, not only per process: two loads of the same component at once
+        // (two plugins, one digest) must not write into one temporary file.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let tmp = path.with_extension(format!(
+            "tmp{}-{}",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, &path)?;
         Ok(path)

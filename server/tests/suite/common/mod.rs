@@ -93,6 +93,16 @@ impl Env {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut env = std::collections::BTreeMap::new();
         env.insert("GARRISON_DATA_DIR".to_owned(), dir.display().to_string());
+        // One compiled-plugin cache for every test: the built-ins compile once, not once per
+        // test, and tests starting side by side load the same components into it at once.
+        // Entries are keyed by digest and engine, so sharing it across runs is safe.
+        env.insert(
+            "GARRISON_PLUGIN_CACHE_DIR".to_owned(),
+            std::env::temp_dir()
+                .join("garrison-test-plugin-cache")
+                .display()
+                .to_string(),
+        );
         for sub in ["plugins", "secrets"] {
             std::fs::create_dir_all(dir.join(sub)).expect("plugin dirs");
         }
