@@ -480,23 +480,7 @@ pub async fn set_plugin_limits(
         memory_mib,
         ..Default::default()
     };
-    match ssr::registry()?.change(&caller, &name, changes).await {
-        Ok(_) => {}
-        // The registry reports a failed reload against `enabled`, which this form has no
-        // input for: say it about the form as a whole.
-        Err(garrison_services::ServiceError::Validation(errors))
-            if !errors.get("enabled").is_empty() =>
-        {
-            return Err(UiError::Invalid(FieldErrors::single(
-                FieldErrors::NON_FIELD,
-                format!(
-                    "It does not load under these limits, so nothing changed: {}",
-                    errors.get("enabled").join(" ")
-                ),
-            )));
-        }
-        Err(other) => return Err(other.into()),
-    }
+    ssr::registry()?.change(&caller, &name, changes).await?;
     leptos_axum::redirect(&format!("/plugins/{name}"));
     Ok(())
 }

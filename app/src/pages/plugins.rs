@@ -1,14 +1,12 @@
 //! The plugins pages: every plugin with its state and call figures at a glance, and one
 //! plugin's review screen (what it requests, what is granted, enable/disable, latency).
-use garrison_model::{Plugin, PluginCallStats, PluginState};
+use garrison_model::{MAX_DEADLINE_MS, MAX_MEMORY_MIB, Plugin, PluginCallStats, PluginState};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CsrfField, FieldError, FormError, LoadError};
-use crate::functions::{
-    InstallOciPlugin, PluginAction, SetPluginLimits, get_plugin, list_plugins,
-};
+use crate::functions::{InstallOciPlugin, PluginAction, SetPluginLimits, get_plugin, list_plugins};
 
 fn state_badge(state: &PluginState) -> impl IntoView + use<> {
     let (class, text) = match state {
@@ -252,6 +250,9 @@ fn PluginDetail(
         </div>
         {failure}
         <FormError error/>
+        // A reload the registry refuses (a grant, enable or limit it cannot load under) is
+        // reported against `enabled`.
+        <FieldError error field="enabled"/>
         <div class="columns">
             <section class="card">
                 <h2>"Component"</h2>
@@ -291,14 +292,15 @@ fn PluginDetail(
                 <CsrfField/>
                 <input type="hidden" name="name" value=p.name.clone()/>
                 <label>"Deadline (ms)"
-                    <input type="number" name="deadline_ms" min="1" max="60000" required value=p.deadline_ms.to_string()/>
+                    <input type="number" name="deadline_ms" min="1" max=MAX_DEADLINE_MS.to_string() required value=p.deadline_ms.to_string()/>
                 </label>
                 <label>"Memory (MiB)"
-                    <input type="number" name="memory_mib" min="1" max="256" required value=p.memory_mib.to_string()/>
+                    <input type="number" name="memory_mib" min="1" max=MAX_MEMORY_MIB.to_string() required value=p.memory_mib.to_string()/>
                 </label>
                 <button type="submit">"Save limits"</button>
             </ActionForm>
             <FormError error=limits_error/>
+            <FieldError error=limits_error field="enabled"/>
             <FieldError error=limits_error field="deadline_ms"/>
             <FieldError error=limits_error field="memory_mib"/>
         </section>

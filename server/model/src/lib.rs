@@ -17,7 +17,10 @@ pub use identity::{
     UserType,
 };
 pub use listing::{ListQuery, Page, PageRequest};
-pub use plugin::{Plugin, PluginCallStats, PluginCapability, PluginSource, PluginState};
+pub use plugin::{
+    MAX_DEADLINE_MS, MAX_MEMORY_MIB, Plugin, PluginCallStats, PluginCapability, PluginSource,
+    PluginState,
+};
 
 /// Page-size limits shared by the API and the UI.
 pub mod listing_limits {

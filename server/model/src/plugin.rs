@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
+/// The largest per-call limits an operator may give a plugin: enforced by the services, shown
+/// as the bounds of the limits form.
+pub const MAX_DEADLINE_MS: u64 = 60_000;
+pub const MAX_MEMORY_MIB: u64 = 256;
+
 /// Where a plugin's component comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

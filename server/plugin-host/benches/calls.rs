@@ -90,7 +90,11 @@ impl Bare {
     async fn call(&self) {
         let mut store = wasmtime::Store::new(&self.engine, ());
         store.set_epoch_deadline(100);
-        let instance = self.pre.instantiate_async(&mut store).await.expect("instantiates");
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .expect("instantiates");
         let run = instance
             .get_typed_func::<(), ()>(&mut store, "run")
             .expect("exports run");
@@ -166,7 +170,11 @@ fn main() {
                 || {
                     let _ = std::fs::remove_dir_all(&cache);
                 },
-                |()| cached_host.compile("proxy", &proxy_bytes).expect("compiles"),
+                |()| {
+                    cached_host
+                        .compile("proxy", &proxy_bytes)
+                        .expect("compiles")
+                },
                 BatchSize::PerIteration,
             )
         });
@@ -182,8 +190,12 @@ fn main() {
 
     let (bare50, bare99) = percentiles(&rt, RUNS, || bare.call());
     let (proxy50, proxy99) = percentiles(&rt, RUNS, || proxy_call(&proxy));
-    println!("bare wasmtime instantiate + empty call: p50 {bare50:?}  p99 {bare99:?}  ({RUNS} calls)");
-    println!("proxy plugin instantiate + call:        p50 {proxy50:?}  p99 {proxy99:?}  ({RUNS} calls)");
+    println!(
+        "bare wasmtime instantiate + empty call: p50 {bare50:?}  p99 {bare99:?}  ({RUNS} calls)"
+    );
+    println!(
+        "proxy plugin instantiate + call:        p50 {proxy50:?}  p99 {proxy99:?}  ({RUNS} calls)"
+    );
 
     let deadline = Duration::from_millis(100);
     let runaway = host
@@ -201,7 +213,9 @@ fn main() {
         let mut overshoot = Vec::new();
         for _ in 0..10 {
             let started = Instant::now();
-            let outcome = runaway.required_permissions(&provider("loop"), &outpost()).await;
+            let outcome = runaway
+                .required_permissions(&provider("loop"), &outpost())
+                .await;
             assert!(outcome.is_err(), "the loop must be stopped");
             overshoot.push(started.elapsed().saturating_sub(deadline));
         }

@@ -200,7 +200,11 @@ mod tests {
             stats.record(Duration::from_micros(10), Ok(()));
         }
         let snapshot = stats.snapshot();
-        assert_eq!((snapshot.p50_us, snapshot.p99_us), (10, 10), "old calls left the window");
+        assert_eq!(
+            (snapshot.p50_us, snapshot.p99_us),
+            (10, 10),
+            "old calls left the window"
+        );
         assert_eq!(snapshot.calls, 2 * WINDOW as u64);
         assert_eq!(snapshot.buckets.first(), Some(&(50, WINDOW as u64)));
         assert_eq!(snapshot.buckets.last(), Some(&(u64::MAX, WINDOW as u64)));
@@ -216,6 +220,14 @@ mod tests {
         stats.record(Duration::from_millis(2), Err(&timeout));
         stats.record(Duration::from_millis(1), Ok(()));
         let snapshot = stats.snapshot();
-        assert_eq!((snapshot.calls, snapshot.errors, snapshot.timeouts, snapshot.traps), (2, 1, 1, 0));
+        assert_eq!(
+            (
+                snapshot.calls,
+                snapshot.errors,
+                snapshot.timeouts,
+                snapshot.traps
+            ),
+            (2, 1, 1, 0)
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! and audit events like every other object. Nothing here runs WebAssembly: the registry
 //! (garrison-registry) inspects and loads components and calls these to record the outcome.
 use chrono::Utc;
+use garrison_model::{MAX_DEADLINE_MS, MAX_MEMORY_MIB};
 use garrison_store::plugins::{self as store, PluginRow};
 use serde_json::{Value, json};
 
@@ -17,8 +18,6 @@ pub const DELETE: &str = "garrison_plugins.delete_plugin";
 /// The deadline and memory cap a plugin gets unless the operator sets its own.
 pub const DEFAULT_DEADLINE_MS: u64 = 500;
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
-const MAX_DEADLINE_MS: u64 = 60_000;
-const MAX_MEMORY_MIB: u64 = 256;
 
 impl Audited for PluginRow {
     fn model_ref(&self) -> ModelRef<'_> {

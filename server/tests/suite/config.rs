@@ -22,8 +22,12 @@ fn defaults_are_the_embedded_setup_on_authentiks_ports() {
 #[test]
 fn the_plugin_cache_follows_the_data_dir_unless_set() {
     let config = Config::from_sources(None, &env(&[])).unwrap();
-    assert_eq!(config.plugin_cache_dir, config.data_dir.join("plugin-cache"));
-    let config = Config::from_sources(None, &env(&[("GARRISON_DATA_DIR", "/srv/garrison")])).unwrap();
+    assert_eq!(
+        config.plugin_cache_dir,
+        config.data_dir.join("plugin-cache")
+    );
+    let config =
+        Config::from_sources(None, &env(&[("GARRISON_DATA_DIR", "/srv/garrison")])).unwrap();
     assert_eq!(
         config.plugin_cache_dir,
         std::path::Path::new("/srv/garrison/plugin-cache")

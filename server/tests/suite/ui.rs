@@ -498,9 +498,18 @@ both_stores!(
             html.contains("value=\"250\"") && html.contains("value=\"16\""),
             "{html}"
         );
-        assert!(html.contains("badge ok\">running"), "reloaded, still running: {html}");
+        assert!(
+            html.contains("badge ok\">running"),
+            "reloaded, still running: {html}"
+        );
         let (_, plugin) = env.admin("GET", "/plugins/provider-ldap/", None).await;
-        assert_eq!((plugin["deadline_ms"].as_u64(), plugin["memory_mib"].as_u64()), (Some(250), Some(16)));
+        assert_eq!(
+            (
+                plugin["deadline_ms"].as_u64(),
+                plugin["memory_mib"].as_u64()
+            ),
+            (Some(250), Some(16))
+        );
         let (_, events) = env
             .admin("GET", "/events/events/?page_size=100", None)
             .await;
