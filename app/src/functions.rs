@@ -94,6 +94,7 @@ mod ssr {
                     UiError::Message(format!("No {model} {key}."))
                 }
                 ServiceError::Unauthenticated => UiError::Message("Log in first.".into()),
+                ServiceError::Escalation { reason } => UiError::Message(reason),
                 ServiceError::RateLimited { retry_after_secs } => UiError::Message(format!(
                     "Too many failed attempts. Try again in {retry_after_secs} seconds."
                 )),
@@ -114,7 +115,7 @@ mod ssr {
     /// Only local paths are followed after login, never another site.
     pub fn safe_next(next: Option<String>) -> String {
         match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+            Some(n) if garrison_http::redirect::is_local_path(&n) => n,
             _ => "/".into(),
         }
     }
@@ -181,7 +182,7 @@ pub async fn login(
         .await?;
     let lifetime = services.settings().session_lifetime.as_secs();
     ssr::set_cookie(cookies::set(
-        cookies::SESSION,
+        cookies::session(ssr::secure_cookies()),
         &outcome.session.0,
         lifetime,
         ssr::secure_cookies(),
@@ -202,7 +203,10 @@ pub async fn logout(csrf_token: String) -> Result<(), UiError> {
             services.logout(&caller, &key).await?;
         }
     }
-    ssr::set_cookie(cookies::clear(cookies::SESSION, ssr::secure_cookies()));
+    ssr::set_cookie(cookies::clear(
+        cookies::session(ssr::secure_cookies()),
+        ssr::secure_cookies(),
+    ));
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -232,9 +236,9 @@ pub async fn setup_token_valid(token: String) -> Result<bool, UiError> {
 pub async fn current_user() -> Result<Option<SessionSummary>, UiError> {
     Ok(ssr::identity().and_then(|i| i.principal).and_then(|p| {
         let is_superuser = p.is_superuser();
-        p.user.map(|u| SessionSummary {
-            username: u.username,
-            name: u.name,
+        p.user().map(|u| SessionSummary {
+            username: u.username.clone(),
+            name: u.name.clone(),
             is_superuser,
         })
     }))
@@ -284,6 +288,7 @@ pub async fn save_user(
     path: String,
     is_active: Option<String>,
     password: Option<String>,
+    current_password: Option<String>,
 ) -> Result<(), UiError> {
     ssr::check_csrf(&csrf_token)?;
     let (services, caller) = ssr::caller("/users")?;
@@ -312,10 +317,25 @@ pub async fn save_user(
             services.create_user(&caller, changes).await?;
         }
         Some(pk) => {
-            services.update_user(&caller, pk, changes, true).await?;
+            // The user and the new password are saved together or not at all.
+            let mut tx = services.begin().await?;
+            services
+                .update_user_in(&mut tx, &caller, pk, changes, true)
+                .await?;
             if let Some(password) = password.filter(|p| !p.is_empty()) {
-                services.set_user_password(&caller, pk, &password).await?;
+                services
+                    .set_user_password_in(
+                        &mut tx,
+                        &caller,
+                        pk,
+                        garrison_services::PasswordChange {
+                            new_password: &password,
+                            current_password: current_password.as_deref(),
+                        },
+                    )
+                    .await?;
             }
+            services.commit(tx).await?;
         }
     }
     leptos_axum::redirect("/users");

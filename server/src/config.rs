@@ -35,6 +35,12 @@ const SETTINGS: &[Setting] = &[
         help: "redis://… for a shared cache and pub/sub instead of the in-process one",
     },
     Setting {
+        key: "redis_prefix",
+        default: Some("garrison:"),
+        secret: false,
+        help: "put before every Redis key and channel, so several installations can share one Redis",
+    },
+    Setting {
         key: "listen",
         default: Some("0.0.0.0:9000"),
         secret: false,
@@ -95,6 +101,12 @@ const SETTINGS: &[Setting] = &[
         help: "take client addresses from X-Forwarded-For (only behind a trusted proxy)",
     },
     Setting {
+        key: "trusted_proxies",
+        default: Some("1"),
+        secret: false,
+        help: "with trust_forwarded_for: how many proxies in front append to X-Forwarded-For; the client is the entry that many places from the right",
+    },
+    Setting {
         key: "session_lifetime_hours",
         default: Some("336"),
         secret: false,
@@ -111,6 +123,18 @@ const SETTINGS: &[Setting] = &[
         default: Some("300"),
         secret: false,
         help: "the window for login_failures_allowed",
+    },
+    Setting {
+        key: "token_max_lifetime_days",
+        default: Some("90"),
+        secret: false,
+        help: "the longest an API token created or changed by a non-superuser may live",
+    },
+    Setting {
+        key: "oci_registries",
+        default: None,
+        secret: false,
+        help: "comma-separated registry hosts (host[:port]) that OCI pulls may reach besides public ones; loopback and link-local addresses are refused unless listed",
     },
     Setting {
         key: "plugins_dir",
@@ -170,6 +194,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    pub redis_prefix: String,
     pub listen: SocketAddr,
     pub metrics_listen: SocketAddr,
     pub secret_key: Option<String>,
@@ -180,7 +205,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
+    pub trusted_proxies: usize,
     pub session_lifetime: Duration,
+    pub token_max_lifetime: Duration,
+    pub oci_registries: Vec<String>,
     pub login_failures_allowed: u64,
     pub login_failure_window: Duration,
     pub site_dir: Option<PathBuf>,
@@ -328,6 +356,7 @@ impl Config {
             data_dir,
             database_url,
             redis_url,
+            redis_prefix: get("redis_prefix").unwrap_or_default(),
             listen: addr("listen")?,
             metrics_listen: addr("metrics_listen")?,
             secret_key: get("secret_key"),
@@ -338,11 +367,28 @@ impl Config {
             log_format,
             secure_cookies: boolean("secure_cookies")?,
             trust_forwarded_for: boolean("trust_forwarded_for")?,
+            trusted_proxies: number("trusted_proxies", 1)? as usize,
+            token_max_lifetime: Duration::from_secs(
+                number("token_max_lifetime_days", 1)?.saturating_mul(86_400),
+            ),
+            oci_registries: get("oci_registries")
+                .map(|list| {
+                    list.split(',')
+                        .map(|h| h.trim().to_lowercase())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             session_lifetime: Duration::from_secs(number("session_lifetime_hours", 1)? * 3600),
             login_failures_allowed: number("login_failures_allowed", 1)?,
             login_failure_window: Duration::from_secs(number("login_failure_window_seconds", 1)?),
             site_dir: get("site_dir").map(PathBuf::from),
         })
+    }
+
+    /// The file holding the key that seals secrets at rest, when `secret_key` is not set.
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
     }
 
     /// The database URL in effect: the configured one, or the SQLite file in the data directory.

@@ -16,7 +16,7 @@ use axum::routing::get;
 use garrison_bus::Bus;
 use garrison_http::{AppState, HttpSettings, Metrics, RequestIdentity};
 use garrison_registry::{Registry, RegistryConfig};
-use garrison_services::{ServiceSettings, Services};
+use garrison_services::{KeySource, ServiceSettings, Services};
 use garrison_store::Store;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -26,28 +26,56 @@ pub use config::Config;
 
 /// Opens the store (migrating it) and the bus named by `config`, and builds the services.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
-    if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
+    // Always: besides the SQLite file it holds the sealing key and the plugin cache.
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let store = Store::connect(&config.effective_database_url()).await?;
     store.migrate().await.context("migrating the database")?;
     let bus = match &config.redis_url {
-        Some(url) => Bus::redis(url).await?,
+        Some(url) => Bus::redis(url, &config.redis_prefix).await?,
         None => Bus::in_process(),
     };
-    let secrets = Services::load_secret_box(&store, config.secret_key.as_deref()).await?;
+    let (secrets, key_source) = Services::load_secret_box(
+        &store,
+        config.secret_key.as_deref(),
+        &config.secret_key_file(),
+    )
+    .await?;
+    report_key_source(config, &key_source);
     let settings = ServiceSettings {
         session_lifetime: config.session_lifetime,
         login_failures_allowed: config.login_failures_allowed,
         login_failure_window: config.login_failure_window,
+        max_token_lifetime: config.token_max_lifetime,
         ..ServiceSettings::default()
     };
     Ok(Services::new(store, bus, secrets, settings))
+}
+
+/// Says where the sealing key lives. It must be kept (backed up) apart from the database:
+/// without it sealed secrets cannot be opened, and with the database it opens them all.
+fn report_key_source(config: &Config, source: &KeySource) {
+    match source {
+        KeySource::Configured => tracing::info!("secrets are sealed with GARRISON_SECRET_KEY"),
+        KeySource::File(path) => {
+            tracing::info!(file = %path.display(), "secrets are sealed with the key in the data directory")
+        }
+        KeySource::Created(path) => {
+            tracing::warn!(file = %path.display(), "GARRISON_SECRET_KEY is not set: generated a key to seal secrets and wrote it to this file (mode 0600). Back it up apart from the database, or set GARRISON_SECRET_KEY")
+        }
+        KeySource::MovedFromDatabase(path) => {
+            tracing::warn!(file = %path.display(), "the key sealing secrets was kept in the database by an older version; it now lives in this file (mode 0600) and is gone from the database. Back it up apart from the database, or set GARRISON_SECRET_KEY")
+        }
+    }
+    if config.database_url.is_some() && *source != KeySource::Configured {
+        tracing::warn!(
+            "with PostgreSQL, every replica must seal secrets with the same key: set GARRISON_SECRET_KEY on all of them"
+        );
+    }
 }
 
 /// Starts the plugin registry: the engine, the built-in and directory plugins, and every
@@ -59,6 +87,7 @@ pub async fn start_registry(config: &Config, services: &Services) -> anyhow::Res
             plugins_dir: config.plugins_dir.clone(),
             secrets_dir: config.plugin_secrets_dir.clone(),
             cache_dir: Some(config.plugin_cache_dir.clone()),
+            oci_registries: config.oci_registries.clone(),
         },
     )
     .await
@@ -113,7 +142,11 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         registry: registry.clone(),
         settings: HttpSettings {
             secure_cookies: config.secure_cookies,
-            trust_forwarded_for: config.trust_forwarded_for,
+            trusted_proxies: if config.trust_forwarded_for {
+                config.trusted_proxies
+            } else {
+                0
+            },
         },
         metrics: metrics.clone(),
     };
@@ -161,7 +194,10 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         )
         .with_state(state.clone())
         .merge(ui)
-        .layer(middleware::from_fn(garrison_http::csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            state.settings.clone(),
+            garrison_http::csrf::protect,
+        ))
         .layer(middleware::from_fn_with_state(
             state,
             garrison_http::identify,
@@ -188,13 +224,10 @@ pub fn spawn_housekeeping(services: Services) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            if let Ok(mut conn) = services.store().conn().await {
-                match garrison_store::sessions::delete_expired(&mut conn, chrono::Utc::now()).await
-                {
-                    Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "session cleanup failed"),
-                }
+            match services.sweep_expired_sessions().await {
+                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "session cleanup failed"),
             }
         }
     });

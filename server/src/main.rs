@@ -266,7 +266,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     tracing::info!(
         listen = %config.listen,
         metrics = %config.metrics_listen,
-        store = services.store().backend().name(),
+        store = services.store_backend(),
         cache = services.bus().kind(),
         startup_ms = started.elapsed().as_millis() as u64,
         "garrison ready"
@@ -281,7 +281,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     let (main, metrics_result) = tokio::join!(main_server, metrics_server);
     main?;
     metrics_result?;
-    services.store().close().await;
+    services.close().await;
     tracing::info!("garrison stopped");
     Ok(())
 }

@@ -15,6 +15,8 @@ pub(crate) struct RedisBus {
     subscriber: SubscriberClient,
     /// One local fan-out per Redis channel, fed by a single task reading the subscriber.
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<String>>>>,
+    /// Put before every key and channel name.
+    prefix: Arc<str>,
 }
 
 fn command(error: fred::error::Error) -> BusError {
@@ -22,7 +24,11 @@ fn command(error: fred::error::Error) -> BusError {
 }
 
 impl RedisBus {
-    pub(crate) async fn connect(url: &str) -> Result<Self> {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub(crate) async fn connect(url: &str, prefix: &str) -> Result<Self> {
         let config = Config::from_url(url).map_err(|e| BusError::Url(e.to_string()))?;
         let client = Builder::from_config(config.clone())
             .build()
@@ -57,50 +63,78 @@ impl RedisBus {
             client,
             subscriber,
             channels,
+            prefix: prefix.into(),
         })
     }
 
     pub(crate) async fn incr_window(&self, key: &str, ttl: Duration) -> Result<u64> {
-        let value: i64 = self.client.incr(key).await.map_err(command)?;
-        if value == 1 {
-            let _: () = self
-                .client
-                .pexpire(key, ttl.as_millis() as i64, None)
-                .await
-                .map_err(command)?;
-        }
+        let key = self.key(key);
+        let key = key.as_str();
+        // One transaction: create the counter with its expiry if it is missing, then count.
+        // (INCR first and PEXPIRE after would leave a counter that never expires if the
+        // second command were lost.)
+        let trx = self.client.multi();
+        let _: () = trx
+            .set(
+                key,
+                0,
+                Some(Expiration::PX(ttl.as_millis() as i64)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(command)?;
+        let _: () = trx.incr(key).await.map_err(command)?;
+        let (_, value): (Option<String>, i64) = trx.exec(true).await.map_err(command)?;
+        Ok(value.max(0) as u64)
+    }
+
+    pub(crate) async fn decr_if_present(&self, key: &str) -> Result<u64> {
+        let key = self.key(key);
+        // A plain DECR on a key that just expired would create a counter with no expiry.
+        const SCRIPT: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
+            local v = redis.call('DECR', KEYS[1]) \
+            if v < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') return 0 end \
+            return v end return 0";
+        let value: i64 = self
+            .client
+            .eval(SCRIPT, vec![key.as_str()], Vec::<String>::new())
+            .await
+            .map_err(command)?;
         Ok(value.max(0) as u64)
     }
 
     pub(crate) async fn get(&self, key: &str) -> Result<Option<String>> {
-        self.client.get(key).await.map_err(command)
+        self.client.get(self.key(key)).await.map_err(command)
     }
 
     pub(crate) async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
         let expiration = ttl.map(|t| Expiration::PX(t.as_millis() as i64));
         let _: () = self
             .client
-            .set(key, value, expiration, None, false)
+            .set(self.key(key), value, expiration, None, false)
             .await
             .map_err(command)?;
         Ok(())
     }
 
     pub(crate) async fn delete(&self, key: &str) -> Result<()> {
-        let _: i64 = self.client.del(key).await.map_err(command)?;
+        let _: i64 = self.client.del(self.key(key)).await.map_err(command)?;
         Ok(())
     }
 
     pub(crate) async fn publish(&self, channel: &str, message: &str) -> Result<()> {
         let _: i64 = self
             .client
-            .publish(channel, message)
+            .publish(self.key(channel), message)
             .await
             .map_err(command)?;
         Ok(())
     }
 
     pub(crate) async fn subscribe(&self, channel: &str) -> Result<broadcast::Receiver<String>> {
+        let channel = self.key(channel);
+        let channel = channel.as_str();
         let mut channels = self.channels.lock().await;
         if let Some(sender) = channels.get(channel) {
             return Ok(sender.subscribe());

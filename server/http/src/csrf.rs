@@ -1,15 +1,23 @@
 //! CSRF protection for everything a browser's cookies could authorise.
 //!
-//! Double-submit: every browser gets a random `garrison_csrf` cookie; a state-changing request
-//! that is not authenticated by a bearer token must repeat that value in the `X-CSRFToken`
-//! header or in a `csrf_token` form field. Another site can make a browser send the cookie but
-//! cannot read it, so it cannot repeat it.
+//! Double-submit, bound to the session: every browser gets a `garrison_csrf` cookie; a
+//! state-changing request that is not authenticated by a bearer token must repeat that value
+//! in the `X-CSRFToken` header or in a `csrf_token` form field. Another site can make a
+//! browser send the cookie but cannot read it, so it cannot repeat it.
+//!
+//! A logged-in browser's token is `NONCE.MAC`, the MAC computed over the nonce with the
+//! session key. Someone who can plant a cookie (a sibling subdomain without `__Host-`) cannot
+//! make a token that matches another person's session, and a token stops working when the
+//! session it was issued for ends: the next page gets a fresh one.
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
+
+use axum::extract::State;
+use sha2::{Digest, Sha256};
 
 use crate::cookies;
 use crate::identity::{Credential, RequestIdentity};
@@ -25,9 +33,35 @@ const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);
 
-fn new_token() -> String {
+fn nonce() -> String {
     let bytes: [u8; 24] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mac(session: &str, nonce: &str) -> String {
+    let digest = Sha256::digest(format!("garrison-csrf\0{session}\0{nonce}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A token for the browser's current session (`None`: not logged in).
+fn new_token(session: Option<&str>) -> String {
+    let nonce = nonce();
+    match session {
+        Some(session) => format!("{nonce}.{}", mac(session, &nonce)),
+        None => nonce,
+    }
+}
+
+/// Whether a token from the cookie belongs to this browser's current session: a bound token
+/// must carry the session's MAC; without a session only an unbound token is valid.
+fn belongs_to(token: &str, session: Option<&str>) -> bool {
+    match (token.split_once('.'), session) {
+        (Some((nonce, given)), Some(session)) => {
+            constant_time_eq(given.as_bytes(), mac(session, nonce).as_bytes())
+        }
+        (None, None) => !token.is_empty(),
+        _ => false,
+    }
 }
 
 /// Where the UI's server functions live; their callers decode errors as the UI's error enum.
@@ -83,20 +117,33 @@ fn is_form(request: &Request) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-pub async fn protect(mut request: Request, next: Next) -> Response {
-    let cookie = cookies::read(request.headers(), cookies::CSRF);
-    let token = cookie.clone().unwrap_or_else(new_token);
+pub async fn protect(
+    State(settings): State<crate::HttpSettings>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let credential = request
+        .extensions()
+        .get::<RequestIdentity>()
+        .map(|i| i.credential.clone());
+    let session = match &credential {
+        Some(Credential::Session(key)) => Some(key.0.clone()),
+        _ => None,
+    };
+    let cookie_name = cookies::csrf(settings.secure_cookies);
+    // A cookie issued for another session (or before login) is not this session's token.
+    let cookie = cookies::read(request.headers(), cookie_name)
+        .filter(|token| belongs_to(token, session.as_deref()));
+    let token = cookie
+        .clone()
+        .unwrap_or_else(|| new_token(session.as_deref()));
     request.extensions_mut().insert(CsrfToken(token.clone()));
 
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let credential = request
-        .extensions()
-        .get::<RequestIdentity>()
-        .map(|i| i.credential.clone());
-    let cookie_borne = matches!(credential, Some(Credential::Session(_)));
+    let cookie_borne = session.is_some();
     // API calls without a session cookie carry no ambient authority: authentication decides.
     let api_without_session = request.uri().path().starts_with("/api/") && !cookie_borne;
     if unsafe_method && credential != Some(Credential::Bearer) && !api_without_session {
@@ -107,7 +154,11 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
             .is_some_and(|v| v.contains("text/html"));
         let server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
         let Some(expected) = cookie.as_deref() else {
-            return refuse(wants_html, server_fn, "CSRF cookie not set.");
+            return refuse(
+                wants_html,
+                server_fn,
+                "CSRF cookie not set, or issued for another session.",
+            );
         };
         let mut submitted = request
             .headers()
@@ -145,9 +196,12 @@ pub async fn protect(mut request: Request, next: Next) -> Response {
 
     let mut response = next.run(request).await;
     if cookie.is_none() {
-        if let Ok(value) =
-            HeaderValue::from_str(&cookies::set(cookies::CSRF, &token, 365 * 24 * 3600, false))
-        {
+        if let Ok(value) = HeaderValue::from_str(&cookies::set(
+            cookie_name,
+            &token,
+            365 * 24 * 3600,
+            settings.secure_cookies,
+        )) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
@@ -184,10 +238,27 @@ mod tests {
 
     #[test]
     fn tokens_are_long_and_distinct() {
-        let (a, b) = (new_token(), new_token());
+        let (a, b) = (new_token(None), new_token(None));
         assert_eq!(a.len(), 48);
         assert_ne!(a, b);
         assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
         assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+    }
+
+    #[test]
+    fn a_token_belongs_only_to_the_session_it_was_issued_for() {
+        let bound = new_token(Some("session-one"));
+        assert!(belongs_to(&bound, Some("session-one")));
+        assert!(!belongs_to(&bound, Some("session-two")), "another session");
+        assert!(!belongs_to(&bound, None), "after logout");
+        let unbound = new_token(None);
+        assert!(belongs_to(&unbound, None));
+        assert!(
+            !belongs_to(&unbound, Some("session-one")),
+            "a planted or pre-login token is not a session's token"
+        );
+        let (nonce, _) = bound.split_once('.').unwrap();
+        let forged = format!("{nonce}.{}", "0".repeat(32));
+        assert!(!belongs_to(&forged, Some("session-one")));
     }
 }

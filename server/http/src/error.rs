@@ -54,6 +54,7 @@ impl IntoResponse for ApiError {
                     })),
                 )
                     .into_response(),
+                ServiceError::Escalation { reason } => detail(StatusCode::FORBIDDEN, &reason),
                 ServiceError::RateLimited { retry_after_secs } => {
                     let mut response = detail(
                         StatusCode::TOO_MANY_REQUESTS,

@@ -23,7 +23,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     (
         status,
         Json(json!({
-            "store": {"ok": store, "backend": state.services.store().backend().name()},
+            "store": {"ok": store, "backend": state.services.store_backend()},
             "cache": {"ok": cache, "backend": state.services.bus().kind()},
         })),
     )

@@ -28,35 +28,43 @@ pub struct RequestIdentity {
 impl RequestIdentity {
     /// The caller for a service call, or `None` when nobody is logged in.
     pub fn caller(&self, via: Via) -> Option<Caller> {
-        self.principal.clone().map(|principal| Caller {
-            principal,
-            client_ip: self.client_ip.clone(),
-            via,
-        })
+        let session = match &self.credential {
+            Credential::Session(key) => Some(key.clone()),
+            _ => None,
+        };
+        self.principal
+            .clone()
+            .map(|principal| Caller::new(principal, self.client_ip.clone(), via, session))
     }
 }
 
-fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        if let Some(forwarded) = request
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(first) = forwarded
-                .split(',')
-                .next()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                return Some(first.to_owned());
-            }
-        }
-    }
-    request
+/// The address `trusted_proxies` hops back in an `X-Forwarded-For` list: each trusted proxy
+/// appended the address it received the request from, so the entry written by the outermost
+/// trusted proxy is the client's. `None` if the list is shorter or that entry is not an IP.
+fn forwarded_client(header: &str, trusted_proxies: usize) -> Option<String> {
+    let hops: Vec<&str> = header.split(',').map(str::trim).collect();
+    let index = hops.len().checked_sub(trusted_proxies)?;
+    let entry = hops.get(index)?;
+    entry
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
+fn client_ip(request: &Request, trusted_proxies: usize) -> Option<String> {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    if trusted_proxies == 0 {
+        return peer;
+    }
+    request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|header| forwarded_client(header, trusted_proxies))
+        .or(peer)
 }
 
 /// Paths that never need to know who is asking: no store lookup for them.
@@ -68,7 +76,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     if anonymous_path(request.uri().path()) {
         return next.run(request).await;
     }
-    let client_ip = client_ip(&request, state.settings.trust_forwarded_for);
+    let client_ip = client_ip(&request, state.settings.trusted_proxies);
     let bearer = request
         .headers()
         .get(AUTHORIZATION)
@@ -93,7 +101,10 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "token authentication failed"),
         }
-    } else if let Some(value) = cookies::read(request.headers(), cookies::SESSION) {
+    } else if let Some(value) = cookies::read(
+        request.headers(),
+        cookies::session(state.settings.secure_cookies),
+    ) {
         let key = SessionKey(value);
         match state.services.authenticate_session(&key).await {
             Ok(Some(principal)) => {
@@ -106,4 +117,21 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     }
     request.extensions_mut().insert(identity);
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_client_is_counted_from_the_right_past_the_trusted_proxies() {
+        // The client forged the first entry; the one proxy in front appended the real peer.
+        let header = "203.0.113.9, 198.51.100.7";
+        assert_eq!(forwarded_client(header, 1).as_deref(), Some("198.51.100.7"));
+        // Two proxies: the outer one appended the client, the inner one the outer proxy.
+        let header = "1.2.3.4, 198.51.100.7, 10.0.0.2";
+        assert_eq!(forwarded_client(header, 2).as_deref(), Some("198.51.100.7"));
+        assert_eq!(forwarded_client("198.51.100.7", 2), None, "too few hops");
+        assert_eq!(forwarded_client("not-an-ip", 1), None);
+    }
 }

@@ -15,6 +15,7 @@ pub mod health;
 pub mod identity;
 pub mod metrics;
 mod openapi;
+pub mod redirect;
 pub mod upload;
 
 pub use error::ApiError;
@@ -28,8 +29,10 @@ use garrison_services::Services;
 pub struct HttpSettings {
     /// Mark cookies `Secure` (serve behind TLS).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// How many trusted proxies in front append to `X-Forwarded-For` (0: ignore the header).
+    /// The client's address is the entry that many places from the right: entries further
+    /// left were written by the client itself and prove nothing.
+    pub trusted_proxies: usize,
 }
 
 /// Shared state of every handler.

@@ -21,8 +21,13 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
+    /// Rows to skip. Saturates instead of overflowing, and stays within what a database's
+    /// signed 64-bit OFFSET accepts: page 10^18 is simply past the end, not an error.
     pub fn offset(&self) -> u64 {
-        (self.page - 1) * self.page_size
+        self.page
+            .saturating_sub(1)
+            .saturating_mul(self.page_size)
+            .min(i64::MAX as u64)
     }
 }
 
@@ -45,6 +50,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// No results (a caller allowed to list but with nothing to see).
+    pub fn empty(request: PageRequest) -> Self {
+        Self {
+            items: Vec::new(),
+            count: 0,
+            request,
+        }
+    }
+
     pub fn total_pages(&self) -> u64 {
         self.count.div_ceil(self.request.page_size).max(1)
     }
@@ -55,5 +69,25 @@ impl<T> Page<T> {
             count: self.count,
             request: self.request,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_page_numbers_do_not_overflow_the_offset() {
+        let request = PageRequest {
+            page: u64::MAX,
+            page_size: MAX_PAGE_SIZE,
+        };
+        assert_eq!(request.offset(), i64::MAX as u64);
+        assert_eq!(PageRequest::default().offset(), 0);
+        let third = PageRequest {
+            page: 3,
+            page_size: 20,
+        };
+        assert_eq!(third.offset(), 40);
     }
 }

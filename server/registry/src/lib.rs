@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use garrison_bus::{Envelope, Message, RecvError, Topic};
 use garrison_model::{Plugin, PluginCallStats, PluginCapability, PluginSource, PluginState};
 use garrison_plugin_host::{
     BackendPlugin, CallLimits, Capability, Grants, HostConfig, Inspection, Manifest, PluginHost,
@@ -48,6 +49,8 @@ pub struct RegistryConfig {
     pub secrets_dir: Option<PathBuf>,
     /// Compiled components, keyed by digest and engine.
     pub cache_dir: Option<PathBuf>,
+    /// Registry hosts (`host[:port]`) OCI pulls may reach besides public addresses.
+    pub oci_registries: Vec<String>,
 }
 
 /// A loaded plugin, by world.
@@ -151,8 +154,6 @@ pub struct Registry {
 }
 
 struct Inner {
-    /// Tells this replica's own change notices from other replicas'.
-    id: String,
     host: PluginHost,
     services: Services,
     config: RegistryConfig,
@@ -160,9 +161,6 @@ struct Inner {
     builtins: HashMap<String, &'static [u8]>,
     slots: RwLock<HashMap<String, Slot>>,
 }
-
-/// The bus channel on which replicas announce plugin changes ("<replica id> <plugin name>").
-const CHANNEL: &str = "garrison:plugins";
 
 fn internal(error: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(error.to_string())
@@ -227,7 +225,6 @@ impl Registry {
         }
         let registry = Self {
             inner: Arc::new(Inner {
-                id: uuid::Uuid::new_v4().simple().to_string(),
                 host,
                 services,
                 config,
@@ -266,11 +263,14 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Listens for other replicas' changes (grant, enable, disable, remove) on the bus and
-    /// reloads the plugin they name, so every replica runs the same plugins. With the
-    /// in-process bus this only matters for several registries in one process (tests).
+    /// Listens for other replicas' changes (install, grant, enable, disable, remove), which
+    /// the services announce on the bus once committed, and reloads the plugin they name, so
+    /// every replica runs the same plugins. This replica's own changes are already applied.
+    /// With the in-process bus this only matters for several registries in one process
+    /// (tests).
     async fn follow_other_replicas(&self) {
-        let mut notices = match self.inner.services.bus().subscribe(CHANNEL).await {
+        let bus = self.inner.services.bus().clone();
+        let mut notices = match bus.subscribe(Topic::Plugins).await {
             Ok(notices) => notices,
             Err(error) => {
                 tracing::warn!(%error, "cannot follow plugin changes of other replicas");
@@ -284,15 +284,16 @@ impl Registry {
                 let Some(inner) = weak.upgrade() else { return };
                 let registry = Registry { inner };
                 match notice {
-                    Ok(notice) => {
-                        let Some((origin, name)) = notice.split_once(' ') else {
-                            continue;
-                        };
-                        if origin != registry.inner.id {
-                            registry.refresh(name).await;
+                    Ok(Envelope {
+                        origin,
+                        message: Message::PluginChanged { name },
+                    }) => {
+                        if origin != bus.origin() {
+                            registry.refresh(&name).await;
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
                         // Some notices were missed: bring every plugin up to date.
                         if let Ok(rows) = registry
                             .inner
@@ -305,7 +306,7 @@ impl Registry {
                             }
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Err(RecvError::Closed) => return,
                 }
             }
         });
@@ -347,13 +348,6 @@ impl Registry {
                 Slot::Failed(message)
             }
         })
-    }
-
-    async fn tell_other_replicas(&self, name: &str) {
-        let notice = format!("{} {name}", self.inner.id);
-        if let Err(error) = self.inner.services.bus().publish(CHANNEL, &notice).await {
-            tracing::warn!(plugin = %name, %error, "other replicas were not told of a plugin change; they pick it up at restart");
-        }
     }
 
     /// Offers every `NAME.wasm` with a `NAME.toml` beside it for review. Problems are logged
@@ -535,8 +529,15 @@ impl Registry {
     }
 
     /// The validate-only path: what installing `bytes` under `manifest` (TOML or JSON) would
-    /// mean. Without a manifest, only the component is described.
-    pub async fn review(&self, manifest: Option<&str>, bytes: &[u8]) -> ServiceResult<Review> {
+    /// mean. Without a manifest, only the component is described. Reviewing compiles the
+    /// component, so only those who may install may ask.
+    pub async fn review(
+        &self,
+        caller: &Caller,
+        manifest: Option<&str>,
+        bytes: &[u8],
+    ) -> ServiceResult<Review> {
+        self.inner.services.may_install_plugin(caller)?;
         let manifest = manifest
             .map(manifest::parse)
             .transpose()
@@ -554,7 +555,7 @@ impl Registry {
         bytes: &[u8],
         source: InstallSource,
     ) -> ServiceResult<Plugin> {
-        caller.principal.require(garrison_services::plugins::ADD)?;
+        self.inner.services.may_install_plugin(caller)?;
         let parsed = manifest::parse(manifest).map_err(|e| ServiceError::invalid("manifest", e))?;
         let review = self
             .review_parsed(Some(&parsed), bytes)
@@ -587,10 +588,10 @@ impl Registry {
         name: &str,
         changes: PluginChanges,
     ) -> ServiceResult<Plugin> {
-        caller
-            .principal
-            .require(garrison_services::plugins::CHANGE)?;
         let before = self.inner.services.get_plugin(caller, name).await?;
+        self.inner
+            .services
+            .may_change_plugin(caller, &before, &changes)?;
         let planned = planned_change(&before, &changes)?;
         let slot = if planned.enabled {
             let loaded = self
@@ -607,7 +608,6 @@ impl Registry {
             .change_plugin(caller, name, changes)
             .await?;
         self.set_slot(name, slot);
-        self.tell_other_replicas(name).await;
         Ok(self.to_model(after))
     }
 
@@ -619,11 +619,12 @@ impl Registry {
         reference: &str,
         manifest: Option<&str>,
     ) -> ServiceResult<Plugin> {
-        caller.principal.require(garrison_services::plugins::ADD)?;
+        self.inner.services.may_install_plugin(caller)?;
         let parsed = oci::Reference::parse(reference)
             .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let target = parsed.clone();
-        let pulled = tokio::task::spawn_blocking(move || oci::pull(&target))
+        let allowed = oci::Allowed::new(&self.inner.config.oci_registries);
+        let pulled = tokio::task::spawn_blocking(move || oci::pull(&target, &allowed))
             .await
             .map_err(internal)?
             .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
@@ -654,7 +655,6 @@ impl Registry {
     pub async fn remove(&self, caller: &Caller, name: &str) -> ServiceResult<()> {
         self.inner.services.delete_plugin(caller, name).await?;
         self.set_slot(name, None);
-        self.tell_other_replicas(name).await;
         Ok(())
     }
 

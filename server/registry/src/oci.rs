@@ -118,6 +118,97 @@ struct ImageManifest {
     layers: Vec<Descriptor>,
 }
 
+/// Which registries a pull may reach. Public addresses are allowed; loopback, link-local
+/// (cloud metadata services live there), unspecified and multicast addresses are refused
+/// unless their `host[:port]` is listed (`GARRISON_OCI_REGISTRIES`), so that an
+/// administrator's pull cannot be pointed at the server's own internal services. The token
+/// realm a registry names is checked the same way, and redirects are not followed.
+#[derive(Clone, Debug, Default)]
+pub struct Allowed {
+    listed: Vec<String>,
+}
+
+fn internal_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => internal_address(IpAddr::V4(v4)),
+            None => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    // fe80::/10, link-local
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+impl Allowed {
+    pub fn new(listed: &[String]) -> Self {
+        Self {
+            listed: listed.iter().map(|h| h.to_lowercase()).collect(),
+        }
+    }
+
+    /// Checks the authority (`host[:port]`) of a URL about to be fetched.
+    pub fn check(&self, url: &str) -> Result<(), String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            other => return Err(format!("scheme {other:?} is not allowed")),
+        };
+        let authority = rest
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        if authority.contains('@') {
+            return Err(format!(
+                "{authority:?}: credentials in URLs are not allowed"
+            ));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                match port.parse::<u16>() {
+                    Ok(port) if !host.contains(':') || host.starts_with('[') => (host, port),
+                    _ => (authority.as_str(), default_port),
+                }
+            }
+            _ => (authority.as_str(), default_port),
+        };
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if self
+            .listed
+            .iter()
+            .any(|l| *l == authority || *l == host || *l == bare)
+        {
+            return Ok(());
+        }
+        let addresses = std::net::ToSocketAddrs::to_socket_addrs(&(bare, port))
+            .map_err(|e| format!("cannot resolve {bare}: {e}"))?;
+        for address in addresses {
+            if internal_address(address.ip()) {
+                return Err(format!(
+                    "{authority} resolves to {}, an internal address; list it in GARRISON_OCI_REGISTRIES to allow pulls from it",
+                    address.ip()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What an artifact holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pulled {
@@ -138,6 +229,7 @@ struct Client {
     agent: ureq::Agent,
     reference: Reference,
     token: Option<String>,
+    allowed: Allowed,
 }
 
 impl Client {
@@ -151,6 +243,9 @@ impl Client {
     /// GET with the registry's anonymous token dance: on 401 with a Bearer challenge, fetch a
     /// pull token from the realm and retry once.
     fn get(&mut self, url: &str, accept: &str, limit: u64) -> Result<Vec<u8>, OciError> {
+        self.allowed
+            .check(url)
+            .map_err(|e| self.registry_error(e))?;
         for attempt in 0..2 {
             let mut request = self.agent.get(url).header("Accept", accept);
             if let Some(token) = &self.token {
@@ -205,6 +300,9 @@ impl Client {
         if let Some(service) = field("service") {
             url += &format!("&service={service}");
         }
+        self.allowed
+            .check(&url)
+            .map_err(|e| self.registry_error(format!("token realm: {e}")))?;
         #[derive(Deserialize)]
         struct Token {
             token: Option<String>,
@@ -260,9 +358,11 @@ impl Client {
 
 /// Pulls the component (and the Garrison manifest layer, if any) of `reference`. Blocking:
 /// call it from a blocking task.
-pub fn pull(reference: &Reference) -> Result<Pulled, OciError> {
+pub fn pull(reference: &Reference, allowed: &Allowed) -> Result<Pulled, OciError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A redirect could lead anywhere, past the allow-list.
+        .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
@@ -270,6 +370,7 @@ pub fn pull(reference: &Reference) -> Result<Pulled, OciError> {
         agent,
         reference: reference.clone(),
         token: None,
+        allowed: allowed.clone(),
     };
     let shown = reference.to_string();
     let artifact = |reason: String| OciError::Artifact {
@@ -322,6 +423,29 @@ pub fn pull(reference: &Reference) -> Result<Pulled, OciError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_registries_are_refused_unless_listed() {
+        let none = Allowed::default();
+        for url in [
+            "http://127.0.0.1:5000/v2/x/manifests/y",
+            "http://localhost:5000/v2/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:5000/v2/",
+            "http://0.0.0.0/v2/",
+        ] {
+            let error = none.check(url).unwrap_err();
+            assert!(error.contains("GARRISON_OCI_REGISTRIES"), "{url}: {error}");
+        }
+        let listed = Allowed::new(&["127.0.0.1:5000".to_owned()]);
+        assert!(listed.check("http://127.0.0.1:5000/v2/x").is_ok());
+        assert!(
+            listed.check("http://127.0.0.1:6000/v2/x").is_err(),
+            "another port of a listed host is not listed"
+        );
+        assert!(none.check("http://user:pw@example.com/").is_err());
+        assert!(none.check("ftp://example.com/").is_err());
+    }
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

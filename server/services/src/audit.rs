@@ -4,12 +4,11 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use garrison_model::{Event, EventAction};
-use garrison_store::Tx;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::ServiceResult;
 use crate::authz::{Caller, Via};
+use crate::{ServiceResult, Tx};
 
 /// Which object an event is about.
 pub(crate) struct ModelRef<'a> {
@@ -20,7 +19,7 @@ pub(crate) struct ModelRef<'a> {
 }
 
 fn user_json(caller: &Caller) -> Value {
-    match &caller.principal.user {
+    match caller.principal.user() {
         Some(user) => json!({"pk": user.pk, "username": user.username, "email": user.email}),
         None => json!({"pk": Value::Null, "username": "system", "email": ""}),
     }
@@ -125,7 +124,7 @@ pub(crate) async fn record_model_change(
         json!({"app": model.app, "model_name": model.model_name, "pk": model.pk, "name": model.name}),
     );
     context.insert("diff".into(), diff(before, after));
-    garrison_store::events::insert(tx.conn(), &event(caller, action, context)).await?;
+    garrison_store::events::insert(tx, &event(caller, action, context)).await?;
     Ok(())
 }
 
@@ -135,7 +134,7 @@ pub(crate) async fn record(
     action: EventAction,
     context: Map<String, Value>,
 ) -> ServiceResult<()> {
-    garrison_store::events::insert(tx.conn(), &event(caller, action, context)).await?;
+    garrison_store::events::insert(tx, &event(caller, action, context)).await?;
     Ok(())
 }
 

@@ -8,6 +8,9 @@ use crate::audit;
 use crate::authz::{Caller, PermissionSet, Principal, Via};
 use crate::{ServiceError, ServiceResult, Services, crypto};
 
+/// Usernames longer than this are refused before any lookup or hashing (authentik's limit).
+pub const MAX_USERNAME_LENGTH: usize = 150;
+
 /// The opaque value of a session cookie. Only its hash is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionKey(pub String);
@@ -31,19 +34,19 @@ pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 impl Services {
     /// Loads a user's principal: the user and every permission they hold.
     pub async fn principal_for(&self, user_pk: i64) -> ServiceResult<Option<Principal>> {
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         // `users::get` already derives `is_superuser` from the user's groups and their ancestors.
-        let Some(user) = users::get(&mut conn, user_pk).await? else {
+        let Some(user) = users::get(reader.conn(), user_pk).await? else {
             return Ok(None);
         };
         if !user.is_active {
             return Ok(None);
         }
-        let grants = permissions::effective_for_user(&mut conn, user_pk).await?;
-        Ok(Some(Principal {
-            user: Some(user),
-            permissions: PermissionSet::from_grants(grants),
-        }))
+        let grants = permissions::effective_for_user(reader.conn(), user_pk).await?;
+        Ok(Some(Principal::for_user(
+            user,
+            PermissionSet::from_grants(grants),
+        )))
     }
 
     /// Checks a password login. On success a new session exists and a `login` event is
@@ -58,24 +61,25 @@ impl Services {
         let mut errors = FieldErrors::new();
         if username.trim().is_empty() {
             errors.add("username", "This field may not be blank.");
+        } else if username.chars().count() > MAX_USERNAME_LENGTH {
+            errors.add(
+                "username",
+                format!("Ensure this field has no more than {MAX_USERNAME_LENGTH} characters."),
+            );
         }
         if password.is_empty() {
             errors.add("password", "This field may not be blank.");
         }
         errors.into_result()?;
-        self.check_login_rate(username, client_ip).await?;
+        // Counted before the password is checked, so concurrent guesses cannot all slip
+        // under the limit; a success takes its count back.
+        let counted = self.count_login_attempt(username, client_ip).await?;
 
-        let mut conn = self.store().conn().await?;
-        let credentials = users::credentials(&mut conn, username).await?;
-        drop(conn);
+        let mut reader = self.read().await?;
+        let credentials = users::credentials(reader.conn(), username).await?;
+        drop(reader);
         let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-        // Hashing is CPU-bound; keep it off the async workers.
-        let password_owned = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || {
-            crypto::verify_password(&password_owned, hash.as_deref())
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let verified = crypto::verify_password_blocking(password, hash).await?;
         let allowed = credentials.as_ref().is_some_and(|c| {
             c.is_active && matches!(c.user_type, UserType::Internal | UserType::External)
         });
@@ -85,28 +89,29 @@ impl Services {
             via: Via::Ui {
                 path: "/login".into(),
             },
+            session: None,
         };
         let (Some(credentials), true, true) = (credentials, verified, allowed) else {
-            self.record_login_failure(username, client_ip).await?;
-            let mut tx = self.store().begin().await?;
+            let mut tx = self.begin().await?;
             let mut context = Map::new();
             context.insert("username".into(), json!(username));
             let mut event = audit::event(&anonymous, EventAction::LoginFailed, context);
             event.user = json!({"pk": null, "username": username, "email": ""});
-            garrison_store::events::insert(tx.conn(), &event).await?;
-            tx.commit().await?;
+            garrison_store::events::insert(&mut tx, &event).await?;
+            self.commit(tx).await?;
             return Err(ServiceError::invalid(
                 FieldErrors::NON_FIELD,
                 INVALID_CREDENTIALS,
             ));
         };
+        self.forgive_login_attempt(&counted).await;
 
         let key = SessionKey(crypto::random_alphanumeric(48));
         let now = Utc::now();
         let expires = now + self.settings().session_lifetime;
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin().await?;
         sessions::insert(
-            tx.conn(),
+            &mut tx,
             &crypto::sha256_hex(&key.0),
             credentials.pk,
             now,
@@ -115,29 +120,26 @@ impl Services {
             user_agent,
         )
         .await?;
-        users::record_login(tx.conn(), credentials.pk, now).await?;
+        users::record_login(&mut tx, credentials.pk, now).await?;
         let user = users::get(tx.conn(), credentials.pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("user", credentials.pk))?;
         let caller = Caller {
-            principal: Principal {
-                user: Some(user.clone()),
-                permissions: PermissionSet::default(),
-            },
+            principal: Principal::for_user(user.clone(), PermissionSet::default()),
             ..anonymous
         };
         audit::record(&mut tx, &caller, EventAction::Login, Map::new()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(LoginOutcome { session: key, user })
     }
 
     pub async fn logout(&self, caller: &Caller, session: &SessionKey) -> ServiceResult<()> {
-        let mut tx = self.store().begin().await?;
-        sessions::delete(tx.conn(), &crypto::sha256_hex(&session.0)).await?;
-        if caller.principal.user.is_some() {
+        let mut tx = self.begin().await?;
+        sessions::delete(&mut tx, &crypto::sha256_hex(&session.0)).await?;
+        if caller.principal.user().is_some() {
             audit::record(&mut tx, caller, EventAction::Logout, Map::new()).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -146,70 +148,73 @@ impl Services {
         &self,
         session: &SessionKey,
     ) -> ServiceResult<Option<Principal>> {
-        let mut conn = self.store().conn().await?;
-        let Some(row) = sessions::find(&mut conn, &crypto::sha256_hex(&session.0)).await? else {
+        let mut reader = self.read().await?;
+        let Some(row) = sessions::find(reader.conn(), &crypto::sha256_hex(&session.0)).await?
+        else {
             return Ok(None);
         };
+        drop(reader);
         if row.expires <= Utc::now() {
-            sessions::delete(&mut conn, &crypto::sha256_hex(&session.0)).await?;
+            // Expired sessions are swept in bulk by the server's housekeeping.
             return Ok(None);
         }
-        drop(conn);
         self.principal_for(row.user_pk).await
     }
 
     /// The principal behind a bearer token: an unexpired token with intent `api`.
     pub async fn authenticate_token(&self, key: &str) -> ServiceResult<Option<Principal>> {
-        let mut conn = self.store().conn().await?;
-        let Some(token) = tokens::get_by_key_hash(&mut conn, &crypto::sha256_hex(key)).await?
+        let mut reader = self.read().await?;
+        let Some(token) = tokens::get_by_key_hash(reader.conn(), &crypto::sha256_hex(key)).await?
         else {
             return Ok(None);
         };
+        drop(reader);
         if token.intent != TokenIntent::Api || token.is_expired(Utc::now()) {
             return Ok(None);
         }
-        drop(conn);
         self.principal_for(token.user).await
     }
 
-    fn rate_keys(username: &str, client_ip: Option<&str>) -> Vec<String> {
-        let mut keys = vec![format!("login-failures:user:{}", username.to_lowercase())];
-        if let Some(ip) = client_ip {
-            keys.push(format!("login-failures:ip:{ip}"));
-        }
-        keys
-    }
-
-    async fn check_login_rate(&self, username: &str, client_ip: Option<&str>) -> ServiceResult<()> {
-        let allowed = self.settings().login_failures_allowed;
-        for (i, key) in Self::rate_keys(username, client_ip).into_iter().enumerate() {
-            let failures: u64 = self
-                .bus()
-                .get(&key)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            // An address may fail more often than one username: several people share NATs.
-            let limit = if i == 0 { allowed } else { allowed * 4 };
-            if failures >= limit {
-                return Err(ServiceError::RateLimited {
-                    retry_after_secs: self.settings().login_failure_window.as_secs(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn record_login_failure(
+    /// Counts one login attempt against every limit that applies and refuses it when any is
+    /// exceeded. The limits: a username from one address (the tight one), one address for any
+    /// username (shared NATs get four times as many), and one username from anywhere (ten
+    /// times as many, so a distributed guesser is slowed without one address being able to
+    /// lock the account's owner out). Returns the keys counted, for [`Self::forgive_login_attempt`].
+    async fn count_login_attempt(
         &self,
         username: &str,
         client_ip: Option<&str>,
-    ) -> ServiceResult<()> {
-        for key in Self::rate_keys(username, client_ip) {
-            self.bus()
-                .incr_window(&key, self.settings().login_failure_window)
-                .await?;
+    ) -> ServiceResult<Vec<String>> {
+        let allowed = self.settings().login_failures_allowed;
+        let window = self.settings().login_failure_window;
+        let user = username.to_lowercase();
+        let ip = client_ip.unwrap_or("unknown");
+        let limits = [
+            (format!("login-attempts:user-ip:{user}:{ip}"), allowed),
+            (format!("login-attempts:ip:{ip}"), allowed * 4),
+            (format!("login-attempts:user:{user}"), allowed * 10),
+        ];
+        let mut counted = Vec::with_capacity(limits.len());
+        let mut exceeded = false;
+        for (key, limit) in limits {
+            let attempts = self.bus().incr_window(&key, window).await?;
+            counted.push(key);
+            exceeded |= attempts > limit;
         }
-        Ok(())
+        if exceeded {
+            return Err(ServiceError::RateLimited {
+                retry_after_secs: window.as_secs(),
+            });
+        }
+        Ok(counted)
+    }
+
+    /// A successful login does not count against the limits.
+    async fn forgive_login_attempt(&self, counted: &[String]) {
+        for key in counted {
+            if let Err(error) = self.bus().decr_if_present(key).await {
+                tracing::warn!(%error, "could not take back a successful login's count");
+            }
+        }
     }
 }

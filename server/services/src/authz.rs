@@ -34,12 +34,19 @@ impl PermissionSet {
     }
 }
 
-/// The authenticated identity behind a call.
+/// The authenticated identity behind a call: a user with what they hold, or the system
+/// itself. Only the services construct one (from a session, a token or [`Caller::system`]).
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// `None` for the system itself (CLI bootstrap, migrations, scheduled work).
-    pub user: Option<User>,
-    pub permissions: PermissionSet,
+    identity: Identity,
+    permissions: PermissionSet,
+}
+
+#[derive(Clone, Debug)]
+enum Identity {
+    /// The server acting on its own behalf (start-up, the CLI, scheduled work).
+    System,
+    User(User),
 }
 
 /// Which objects of a model the principal may see.
@@ -50,33 +57,70 @@ pub enum Visibility {
 }
 
 impl Principal {
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self {
-            user: None,
+            identity: Identity::System,
             permissions: PermissionSet::default(),
         }
     }
 
+    pub(crate) fn for_user(user: User, permissions: PermissionSet) -> Self {
+        Self {
+            identity: Identity::User(user),
+            permissions,
+        }
+    }
+
+    /// The user behind the call; `None` for the system.
+    pub fn user(&self) -> Option<&User> {
+        match &self.identity {
+            Identity::System => None,
+            Identity::User(user) => Some(user),
+        }
+    }
+
+    pub fn permissions(&self) -> &PermissionSet {
+        &self.permissions
+    }
+
     pub fn is_superuser(&self) -> bool {
-        match &self.user {
-            None => true,
-            Some(user) => user.is_superuser,
+        match &self.identity {
+            Identity::System => true,
+            Identity::User(user) => user.is_superuser,
         }
     }
 
     pub fn user_pk(&self) -> Option<i64> {
-        self.user.as_ref().map(|u| u.pk)
+        self.user().map(|u| u.pk)
     }
 
     pub fn username(&self) -> &str {
-        self.user
-            .as_ref()
-            .map(|u| u.username.as_str())
-            .unwrap_or("system")
+        self.user().map(|u| u.username.as_str()).unwrap_or("system")
     }
 
     pub fn has(&self, permission: &str) -> bool {
         self.is_superuser() || self.permissions.global.contains(permission)
+    }
+
+    /// Whether the principal holds one grant: `object_pk` empty means the global permission.
+    pub fn holds(&self, permission: &str, object_pk: &str) -> bool {
+        if object_pk.is_empty() {
+            self.has(permission)
+        } else {
+            self.has_on(permission, object_pk)
+        }
+    }
+
+    /// The first of `grants` the principal does not hold, if any. Delegation never exceeds
+    /// the delegator: whoever passes rights on (a role, a group, a membership, a credential)
+    /// must hold every one of them.
+    pub fn first_missing<'a>(
+        &self,
+        grants: impl IntoIterator<Item = &'a (String, String)>,
+    ) -> Option<&'a (String, String)> {
+        grants
+            .into_iter()
+            .find(|(permission, object_pk)| !self.holds(permission, object_pk))
     }
 
     pub fn has_on(&self, permission: &str, object_pk: &str) -> bool {
@@ -120,7 +164,7 @@ impl Principal {
         if !pks.is_empty() {
             return Ok(Some(Visibility::Only(pks)));
         }
-        match &self.user {
+        match self.user() {
             Some(user) if user.user_type == UserType::InternalServiceAccount => Ok(None),
             _ => Err(ServiceError::forbidden(view_permission)),
         }
@@ -142,22 +186,48 @@ pub struct Caller {
     pub principal: Principal,
     pub client_ip: Option<String>,
     pub via: Via,
+    /// The session the call came with, if any: a password change ends the user's other
+    /// sessions but keeps this one.
+    pub session: Option<crate::SessionKey>,
 }
 
 impl Caller {
+    /// The server acting on its own behalf (start-up, scheduled work): holds everything.
     pub fn system() -> Self {
         Self {
             principal: Principal::system(),
             client_ip: None,
             via: Via::System,
+            session: None,
         }
     }
 
+    /// The operator at the command line, with the database in reach: holds everything.
     pub fn cli() -> Self {
         Self {
             principal: Principal::system(),
             client_ip: None,
             via: Via::Cli,
+            session: None,
+        }
+    }
+
+    /// A request from `principal` (as resolved by [`Services::authenticate_token`] or
+    /// [`Services::authenticate_session`]).
+    ///
+    /// [`Services::authenticate_token`]: crate::Services::authenticate_token
+    /// [`Services::authenticate_session`]: crate::Services::authenticate_session
+    pub fn new(
+        principal: Principal,
+        client_ip: Option<String>,
+        via: Via,
+        session: Option<crate::SessionKey>,
+    ) -> Self {
+        Self {
+            principal,
+            client_ip,
+            via,
+            session,
         }
     }
 }
@@ -190,13 +260,10 @@ mod tests {
 
     #[test]
     fn object_grants_limit_visibility() {
-        let principal = Principal {
-            user: Some(user(UserType::Internal, false)),
-            permissions: PermissionSet::from_grants([(
-                "authentik_core.view_group".into(),
-                "g1".into(),
-            )]),
-        };
+        let principal = Principal::for_user(
+            user(UserType::Internal, false),
+            PermissionSet::from_grants([("authentik_core.view_group".into(), "g1".into())]),
+        );
         assert_eq!(
             principal.visibility("authentik_core.view_group").unwrap(),
             Some(Visibility::Only(vec!["g1".into()]))
@@ -208,18 +275,15 @@ mod tests {
 
     #[test]
     fn nothing_visible_is_forbidden_for_users_but_empty_for_internal_service_accounts() {
-        let person = Principal {
-            user: Some(user(UserType::Internal, false)),
-            permissions: Default::default(),
-        };
+        let person = Principal::for_user(user(UserType::Internal, false), Default::default());
         assert!(matches!(
             person.visibility("authentik_core.view_user"),
             Err(ServiceError::Forbidden { .. })
         ));
-        let outpost = Principal {
-            user: Some(user(UserType::InternalServiceAccount, false)),
-            permissions: Default::default(),
-        };
+        let outpost = Principal::for_user(
+            user(UserType::InternalServiceAccount, false),
+            Default::default(),
+        );
         assert_eq!(
             outpost.visibility("authentik_core.view_user").unwrap(),
             None
@@ -228,12 +292,29 @@ mod tests {
 
     #[test]
     fn superusers_and_the_system_hold_everything() {
-        let admin = Principal {
-            user: Some(user(UserType::Internal, true)),
-            permissions: Default::default(),
-        };
+        let admin = Principal::for_user(user(UserType::Internal, true), Default::default());
         assert!(admin.has("authentik_core.delete_user"));
         assert_eq!(admin.visibility("x.view_y").unwrap(), Some(Visibility::All));
         assert!(Principal::system().has("anything.at_all"));
+    }
+
+    #[test]
+    fn a_grant_is_held_globally_or_on_its_object_only() {
+        let principal = Principal::for_user(
+            user(UserType::Internal, false),
+            PermissionSet::from_grants([
+                ("authentik_core.view_user".into(), String::new()),
+                ("authentik_core.change_group".into(), "g1".into()),
+            ]),
+        );
+        let grants = [
+            ("authentik_core.view_user".to_owned(), "42".to_owned()),
+            ("authentik_core.change_group".to_owned(), "g1".to_owned()),
+        ];
+        assert_eq!(principal.first_missing(&grants), None);
+        let more = [("authentik_core.change_group".to_owned(), String::new())];
+        assert_eq!(principal.first_missing(&more), Some(&more[0]));
+        let other = [("authentik_core.change_group".to_owned(), "g2".to_owned())];
+        assert_eq!(principal.first_missing(&other), Some(&other[0]));
     }
 }

@@ -2,11 +2,11 @@
 //! `garrison bootstrap` command, or from a one-time setup link printed on first start.
 use chrono::Utc;
 use garrison_model::{FieldErrors, GroupChanges, Token, TokenIntent, User, UserChanges};
-use garrison_store::{groups, settings, users};
+use garrison_store::{Conn, groups, settings, users};
 use uuid::Uuid;
 
 use crate::authz::Caller;
-use crate::{ServiceError, ServiceResult, Services, crypto};
+use crate::{ServiceError, ServiceResult, Services, Tx, crypto};
 
 /// authentik's names, so blueprints that refer to them (`!Find [authentik_core.group, [name,
 /// authentik Admins]]`) work unchanged.
@@ -33,21 +33,25 @@ pub enum BootstrapOutcome {
     SetupRequired { setup_token: String },
 }
 
+async fn has_superuser(conn: &mut Conn) -> ServiceResult<bool> {
+    let (admins, _) = groups::list(
+        conn,
+        &groups::GroupFilter {
+            is_superuser: Some(true),
+            ..Default::default()
+        },
+        groups::DEFAULT_ORDERING,
+        100,
+        0,
+    )
+    .await?;
+    Ok(admins.iter().any(|g| !g.users.is_empty()))
+}
+
 impl Services {
     async fn has_superuser(&self) -> ServiceResult<bool> {
-        let mut conn = self.store().conn().await?;
-        let (admins, _) = groups::list(
-            &mut conn,
-            &groups::GroupFilter {
-                is_superuser: Some(true),
-                ..Default::default()
-            },
-            groups::DEFAULT_ORDERING,
-            100,
-            0,
-        )
-        .await?;
-        Ok(admins.iter().any(|g| !g.users.is_empty()))
+        let mut reader = self.read().await?;
+        has_superuser(reader.conn()).await
     }
 
     /// Run on every start: creates the first administrator from the given credentials, or
@@ -61,8 +65,9 @@ impl Services {
         }
         if request.password.is_none() && request.token.is_none() {
             let token = crypto::random_alphanumeric(32);
-            let mut conn = self.store().conn().await?;
-            settings::set(&mut conn, SETUP_TOKEN_KEY, &crypto::sha256_hex(&token)).await?;
+            let mut tx = self.begin().await?;
+            settings::set(&mut tx, SETUP_TOKEN_KEY, &crypto::sha256_hex(&token)).await?;
+            self.commit(tx).await?;
             return Ok(BootstrapOutcome::SetupRequired { setup_token: token });
         }
         let username = request
@@ -89,35 +94,49 @@ impl Services {
         if self.has_superuser().await? {
             return Ok(false);
         }
-        let mut conn = self.store().conn().await?;
-        let stored = settings::get(&mut conn, SETUP_TOKEN_KEY).await?;
+        let mut reader = self.read().await?;
+        let stored = settings::get(reader.conn(), SETUP_TOKEN_KEY).await?;
         Ok(stored.is_some_and(|hash| hash == crypto::sha256_hex(token)))
     }
 
-    /// Consumes the setup token and creates the first administrator.
+    /// Consumes the setup token and creates the first administrator, in one transaction: the
+    /// token is spent exactly when the administrator exists, and of two completions racing
+    /// with one token only one can win.
     pub async fn complete_setup(
         &self,
         token: &str,
         username: &str,
         password: &str,
     ) -> ServiceResult<User> {
-        if !self.setup_token_valid(token).await? {
-            return Err(ServiceError::invalid(
+        let invalid = || {
+            ServiceError::invalid(
                 FieldErrors::NON_FIELD,
                 "This setup link is invalid or has already been used.",
-            ));
-        }
+            )
+        };
         if password.chars().count() < 8 {
             return Err(ServiceError::invalid(
                 "password",
                 "Use at least 8 characters.",
             ));
         }
+        let mut tx = self.begin().await?;
+        if has_superuser(tx.conn()).await?
+            || !settings::take(&mut tx, SETUP_TOKEN_KEY, &crypto::sha256_hex(token)).await?
+        {
+            return Err(invalid());
+        }
         let user = self
-            .create_administrator(&Caller::system(), username, None, Some(password), None)
+            .create_administrator_in(
+                &mut tx,
+                &Caller::system(),
+                username,
+                None,
+                Some(password),
+                None,
+            )
             .await?;
-        let mut conn = self.store().conn().await?;
-        settings::delete(&mut conn, SETUP_TOKEN_KEY).await?;
+        self.commit(tx).await?;
         Ok(user)
     }
 
@@ -131,25 +150,36 @@ impl Services {
         password: Option<&str>,
         token_key: Option<&str>,
     ) -> ServiceResult<User> {
-        let admin_group = {
-            let mut conn = self.store().conn().await?;
-            let (found, _) = groups::list(
-                &mut conn,
-                &groups::GroupFilter {
-                    name: Some(ADMIN_GROUP.into()),
-                    ..Default::default()
-                },
-                groups::DEFAULT_ORDERING,
-                1,
-                0,
-            )
-            .await?;
-            found.into_iter().next()
-        };
-        let admin_group = match admin_group {
+        one_tx!(self, |tx| self.create_administrator_in(
+            &mut tx, caller, username, email, password, token_key
+        ))
+    }
+
+    pub async fn create_administrator_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        username: &str,
+        email: Option<&str>,
+        password: Option<&str>,
+        token_key: Option<&str>,
+    ) -> ServiceResult<User> {
+        let (found, _) = groups::list(
+            tx.conn(),
+            &groups::GroupFilter {
+                name: Some(ADMIN_GROUP.into()),
+                ..Default::default()
+            },
+            groups::DEFAULT_ORDERING,
+            1,
+            0,
+        )
+        .await?;
+        let admin_group = match found.into_iter().next() {
             Some(group) => group,
             None => {
-                self.create_group(
+                self.create_group_in(
+                    tx,
                     caller,
                     GroupChanges {
                         name: Some(ADMIN_GROUP.into()),
@@ -160,18 +190,15 @@ impl Services {
                 .await?
             }
         };
-        let existing = {
-            let mut conn = self.store().conn().await?;
-            users::get_by_username(&mut conn, username).await?
-        };
-        let user = match existing {
+        let user = match users::get_by_username(tx.conn(), username).await? {
             Some(user) => {
                 let mut groups = user.groups.clone();
                 if !groups.contains(&admin_group.pk) {
                     groups.push(admin_group.pk);
                 }
                 let user = self
-                    .update_user(
+                    .update_user_in(
+                        tx,
                         caller,
                         user.pk,
                         UserChanges {
@@ -182,12 +209,22 @@ impl Services {
                     )
                     .await?;
                 if let Some(password) = password {
-                    self.set_user_password(caller, user.pk, password).await?;
+                    self.set_user_password_in(
+                        tx,
+                        caller,
+                        user.pk,
+                        crate::PasswordChange {
+                            new_password: password,
+                            current_password: None,
+                        },
+                    )
+                    .await?;
                 }
                 user
             }
             None => {
-                self.create_user(
+                self.create_user_in(
+                    tx,
                     caller,
                     UserChanges {
                         username: Some(username.into()),
@@ -202,7 +239,6 @@ impl Services {
             }
         };
         if let Some(key) = token_key {
-            let mut tx = self.store().begin().await?;
             if garrison_store::tokens::get(tx.conn(), BOOTSTRAP_TOKEN_IDENTIFIER)
                 .await?
                 .is_none()
@@ -217,9 +253,8 @@ impl Services {
                     expires: None,
                     expiring: false,
                 };
-                self.insert_token(&mut tx, caller, &token, key).await?;
+                self.insert_token(tx, caller, &token, key).await?;
             }
-            tx.commit().await?;
         }
         tracing::info!(user = %user.username, at = %Utc::now(), "administrator ready");
         Ok(user)

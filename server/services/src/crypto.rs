@@ -40,6 +40,46 @@ pub(crate) fn verify_password(password: &str, stored: Option<&str>) -> bool {
     ok && stored.is_some()
 }
 
+/// Password hashing is CPU-bound (tens of milliseconds); at most this many run at once, on the
+/// blocking pool, so a flood of logins or password changes queues instead of starving the
+/// server of threads and memory.
+const CONCURRENT_HASHES: usize = 4;
+
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_HASHES))
+}
+
+/// How long a hash waits for a permit before the call is refused as throttled.
+const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn on_hashing_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    let _permit = tokio::time::timeout(HASH_QUEUE_WAIT, hashing_permits().acquire())
+        .await
+        .map_err(|_| ServiceError::RateLimited {
+            retry_after_secs: HASH_QUEUE_WAIT.as_secs(),
+        })?
+        .map_err(|_| ServiceError::Internal("the password hashing pool is closed".into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
+}
+
+pub(crate) async fn hash_password_blocking(password: &str) -> ServiceResult<String> {
+    let password = password.to_owned();
+    on_hashing_pool(move || hash_password(&password)).await?
+}
+
+pub(crate) async fn verify_password_blocking(
+    password: &str,
+    stored: Option<String>,
+) -> ServiceResult<bool> {
+    let password = password.to_owned();
+    on_hashing_pool(move || verify_password(&password, stored.as_deref())).await
+}
+
 pub(crate) fn random_alphanumeric(len: usize) -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)

@@ -13,6 +13,10 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("you do not have permission to perform this action ({permission})")]
     Forbidden { permission: String },
+    /// The call would give someone (the caller included) a right the caller does not hold, or
+    /// act on an account that holds more than the caller.
+    #[error("{reason}")]
+    Escalation { reason: String },
     #[error("too many failed attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("storage failure: {0}")]
@@ -33,6 +37,12 @@ impl ServiceError {
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(FieldErrors::single(field, message))
+    }
+
+    pub fn escalation(reason: impl Into<String>) -> Self {
+        Self::Escalation {
+            reason: reason.into(),
+        }
     }
 
     pub fn forbidden(permission: impl Into<String>) -> Self {

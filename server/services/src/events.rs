@@ -27,11 +27,7 @@ impl Services {
     ) -> ServiceResult<Page<Event>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
         if caller.principal.visibility(VIEW)? != Some(Visibility::All) {
-            return Ok(Page {
-                items: vec![],
-                count: 0,
-                request: query.page,
-            });
+            return Ok(Page::empty(query.page));
         }
         let store_filter = store::EventFilter {
             search: query.search.clone(),
@@ -40,9 +36,9 @@ impl Services {
             client_ip: filter.client_ip,
             since: None,
         };
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let (items, count) = store::list(
-            &mut conn,
+            reader.conn(),
             &store_filter,
             ordering,
             query.page.page_size,
@@ -58,8 +54,8 @@ impl Services {
 
     pub async fn get_event(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Event> {
         caller.principal.require(VIEW)?;
-        let mut conn = self.store().conn().await?;
-        store::get(&mut conn, pk)
+        let mut reader = self.read().await?;
+        store::get(reader.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("event", pk))
     }
@@ -67,24 +63,25 @@ impl Services {
     /// Counts for the dashboard; a count the caller may not see stays zero.
     pub async fn dashboard_counts(&self, caller: &Caller) -> ServiceResult<DashboardCounts> {
         let p = &caller.principal;
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
+        let conn = reader.conn();
         let mut counts = DashboardCounts::default();
         if p.has(crate::users::VIEW) {
-            counts.users = garrison_store::users::count(&mut conn).await?;
+            counts.users = garrison_store::users::count(conn).await?;
         }
         if p.has(crate::groups::VIEW) {
-            counts.groups = garrison_store::groups::count(&mut conn).await?;
+            counts.groups = garrison_store::groups::count(conn).await?;
         }
         if p.has("authentik_rbac.view_role") {
-            counts.roles = garrison_store::roles::count(&mut conn).await?;
+            counts.roles = garrison_store::roles::count(conn).await?;
         }
         if p.has("authentik_core.view_token") {
-            counts.tokens = garrison_store::tokens::count(&mut conn).await?;
+            counts.tokens = garrison_store::tokens::count(conn).await?;
         }
         if p.has(VIEW) {
             let since = Utc::now() - chrono::Duration::hours(24);
             counts.events_24h = store::count(
-                &mut conn,
+                conn,
                 &store::EventFilter {
                     since: Some(since),
                     ..Default::default()

@@ -1,20 +1,27 @@
+use std::collections::HashSet;
+
 use chrono::Utc;
+use garrison_bus::Message;
 use garrison_model::{FieldErrors, Group, GroupChanges, ListQuery, Page};
-use garrison_store::{groups as store, roles as role_store, users as user_store};
+use garrison_store::{
+    Conn, RowRef, groups as store, permissions as perm_store, roles as role_store,
+    users as user_store,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, ModelRef};
 use crate::authz::{Caller, Visibility};
+use crate::delegation::{self, require_superuser};
 use crate::validate::{self, does_not_exist};
-use crate::{ServiceError, ServiceResult, Services};
+use crate::{ServiceError, ServiceResult, Services, Tx};
 
 pub(crate) const VIEW: &str = "authentik_core.view_group";
 const ADD: &str = "authentik_core.add_group";
 const CHANGE: &str = "authentik_core.change_group";
 const DELETE: &str = "authentik_core.delete_group";
-const ADD_USER: &str = "authentik_core.add_user_to_group";
-const REMOVE_USER: &str = "authentik_core.remove_user_from_group";
+pub(crate) const ADD_USER: &str = "authentik_core.add_user_to_group";
+pub(crate) const REMOVE_USER: &str = "authentik_core.remove_user_from_group";
 
 #[derive(Clone, Debug, Default)]
 pub struct GroupFilter {
@@ -54,13 +61,7 @@ impl Services {
     ) -> ServiceResult<Page<Group>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
         let only_uuids = match caller.principal.visibility(VIEW)? {
-            None => {
-                return Ok(Page {
-                    items: vec![],
-                    count: 0,
-                    request: query.page,
-                });
-            }
+            None => return Ok(Page::empty(query.page)),
             Some(Visibility::All) => None,
             Some(Visibility::Only(pks)) => Some(pks),
         };
@@ -70,9 +71,9 @@ impl Services {
             name: filter.name,
             is_superuser: filter.is_superuser,
         };
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let (items, count) = store::list(
-            &mut conn,
+            reader.conn(),
             &store_filter,
             ordering,
             query.page.page_size,
@@ -87,12 +88,23 @@ impl Services {
     }
 
     pub async fn get_group(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Group> {
+        let mut reader = self.read().await?;
+        self.get_group_on(reader.conn(), caller, pk).await
+    }
+
+    /// A group the caller may view, read through `conn` (a reader, or a transaction to see
+    /// its own writes).
+    pub async fn get_group_on(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        pk: Uuid,
+    ) -> ServiceResult<Group> {
         caller.principal.visibility(VIEW)?;
         if !caller.principal.has_on(VIEW, &pk.to_string()) {
             return Err(ServiceError::not_found("group", pk));
         }
-        let mut conn = self.store().conn().await?;
-        store::get(&mut conn, pk)
+        store::get(conn, pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("group", pk))
     }
@@ -102,8 +114,16 @@ impl Services {
         caller: &Caller,
         changes: GroupChanges,
     ) -> ServiceResult<Group> {
+        one_tx!(self, |tx| self.create_group_in(&mut tx, caller, changes))
+    }
+
+    pub async fn create_group_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        changes: GroupChanges,
+    ) -> ServiceResult<Group> {
         caller.principal.require(ADD)?;
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
         let name = validate::text(&mut errors, "name", changes.name.as_ref(), true, false, 80);
         if let Some(name) = name {
@@ -117,22 +137,34 @@ impl Services {
                 "User does not have permission to set superuser status to True.",
             );
         }
-        let links = resolve_links(&mut tx, &changes, None, &mut errors).await?;
+        let uuid = Uuid::new_v4();
+        let none = Links::default();
+        let links = resolve_links(tx.conn(), &changes, None, &mut errors).await?;
         errors.into_result()?;
+        // The new group has no members, roles or parents yet: everything it will confer is
+        // what this call attaches, and every new member is added by this call.
+        links
+            .require_may_attach(tx.conn(), caller, &none, None)
+            .await?;
+        if !links.users.is_empty() {
+            caller.principal.require_on(ADD_USER, &uuid.to_string())?;
+        }
 
         let record = store::GroupRecord {
-            uuid: Uuid::new_v4(),
+            uuid,
             name: changes.name.clone().unwrap_or_default(),
             is_superuser: changes.is_superuser.unwrap_or(false),
             attributes: changes.attributes.clone().unwrap_or_default(),
         };
-        let id = store::insert(tx.conn(), &record, Utc::now()).await?;
-        links.apply(&mut tx, id, &changes).await?;
+        let id = store::insert(tx, &record, Utc::now()).await?;
+        links.apply(tx, id, &changes).await?;
         let group = store::get(tx.conn(), record.uuid)
             .await?
             .ok_or_else(|| ServiceError::not_found("group", record.uuid))?;
-        audit::created(&mut tx, caller, &group).await?;
-        tx.commit().await?;
+        audit::created(tx, caller, &group).await?;
+        if links.confer_anything(&changes) {
+            tx.after_commit(Message::IdentitiesChanged);
+        }
         tracing::info!(group = %group.name, by = caller.principal.username(), "group created");
         Ok(group)
     }
@@ -144,9 +176,26 @@ impl Services {
         changes: GroupChanges,
         partial: bool,
     ) -> ServiceResult<Group> {
-        let before = self.get_group(caller, pk).await?;
+        one_tx!(self, |tx| self
+            .update_group_in(&mut tx, caller, pk, changes, partial))
+    }
+
+    pub async fn update_group_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+        changes: GroupChanges,
+        partial: bool,
+    ) -> ServiceResult<Group> {
+        tx.lock_row(RowRef::Group(pk)).await?;
+        let before = self.get_group_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(CHANGE, &pk.to_string())?;
-        let mut tx = self.store().begin().await?;
+        // A group that makes its members superusers is a superuser's business, whatever the
+        // change: renaming, re-parenting, or changing its members.
+        if is_effectively_superuser(tx.conn(), before.num_pk).await? {
+            require_superuser(caller)?;
+        }
         let mut errors = FieldErrors::new();
         let name = validate::text(
             &mut errors,
@@ -161,18 +210,28 @@ impl Services {
                 errors.add("name", "group with this name already exists.");
             }
         }
-        let touches_superuser = changes
+        if changes
             .is_superuser
             .is_some_and(|flag| flag != before.is_superuser)
-            || (before.is_superuser && changes.users.is_some());
-        if touches_superuser && !caller.principal.is_superuser() {
+            && !caller.principal.is_superuser()
+        {
             errors.add(
                 "is_superuser",
                 "User does not have permission to set superuser status to True.",
             );
         }
-        let links = resolve_links(&mut tx, &changes, Some(before.num_pk), &mut errors).await?;
+        let current = Links::of(tx.conn(), before.num_pk).await?;
+        let links = resolve_links(
+            tx.conn(),
+            &changes,
+            Some((before.num_pk, &current)),
+            &mut errors,
+        )
+        .await?;
         errors.into_result()?;
+        links
+            .require_may_attach(tx.conn(), caller, &current, Some(&before))
+            .await?;
 
         let mut record = store::GroupRecord::from_group(&before);
         if let Some(v) = changes.name.clone() {
@@ -184,26 +243,37 @@ impl Services {
         if let Some(v) = changes.attributes.clone() {
             record.attributes = v;
         }
-        store::update(tx.conn(), before.num_pk, &record, Utc::now()).await?;
-        links.apply(&mut tx, before.num_pk, &changes).await?;
+        store::update(tx, before.num_pk, &record, Utc::now()).await?;
+        links.apply(tx, before.num_pk, &changes).await?;
         let after = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("group", pk))?;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        audit::updated(tx, caller, &before, &after).await?;
+        if links.confer_anything(&changes) || before.is_superuser != after.is_superuser {
+            tx.after_commit(Message::IdentitiesChanged);
+        }
         Ok(after)
     }
 
     pub async fn delete_group(&self, caller: &Caller, pk: Uuid) -> ServiceResult<()> {
-        let before = self.get_group(caller, pk).await?;
+        one_tx!(self, |tx| self.delete_group_in(&mut tx, caller, pk))
+    }
+
+    pub async fn delete_group_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+    ) -> ServiceResult<()> {
+        tx.lock_row(RowRef::Group(pk)).await?;
+        let before = self.get_group_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(DELETE, &pk.to_string())?;
-        if before.is_superuser && !caller.principal.is_superuser() {
-            return Err(ServiceError::forbidden("superuser"));
+        if is_effectively_superuser(tx.conn(), before.num_pk).await? {
+            require_superuser(caller)?;
         }
-        let mut tx = self.store().begin().await?;
-        store::delete(tx.conn(), before.num_pk).await?;
-        audit::deleted(&mut tx, caller, &before).await?;
-        tx.commit().await?;
+        store::delete(tx, before.num_pk).await?;
+        audit::deleted(tx, caller, &before).await?;
+        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -215,14 +285,35 @@ impl Services {
         user_pk: i64,
         add: bool,
     ) -> ServiceResult<Group> {
-        let before = self.get_group(caller, pk).await?;
+        one_tx!(self, |tx| self
+            .change_group_member_in(&mut tx, caller, pk, user_pk, add))
+    }
+
+    pub async fn change_group_member_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+        user_pk: i64,
+        add: bool,
+    ) -> ServiceResult<Group> {
+        tx.lock_row(RowRef::Group(pk)).await?;
+        let before = self.get_group_on(tx.conn(), caller, pk).await?;
         caller
             .principal
             .require_on(if add { ADD_USER } else { REMOVE_USER }, &pk.to_string())?;
-        if before.is_superuser && !caller.principal.is_superuser() {
-            return Err(ServiceError::forbidden("superuser"));
+        if is_effectively_superuser(tx.conn(), before.num_pk).await? {
+            require_superuser(caller)?;
         }
-        let mut tx = self.store().begin().await?;
+        if add {
+            delegation::require_may_confer_groups(
+                tx.conn(),
+                caller,
+                &[before.num_pk],
+                &format!("Membership of group {}", before.name),
+            )
+            .await?;
+        }
         if user_store::existing(tx.conn(), &[user_pk])
             .await?
             .is_empty()
@@ -233,20 +324,25 @@ impl Services {
             ));
         }
         if add {
-            store::add_member(tx.conn(), before.num_pk, user_pk).await?;
+            store::add_member(tx, before.num_pk, user_pk).await?;
         } else {
-            store::remove_member(tx.conn(), before.num_pk, user_pk).await?;
+            store::remove_member(tx, before.num_pk, user_pk).await?;
         }
         let after = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("group", pk))?;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        audit::updated(tx, caller, &before, &after).await?;
+        tx.after_commit(Message::IdentitiesChanged);
         Ok(after)
     }
 }
 
+async fn is_effectively_superuser(conn: &mut Conn, id: i64) -> ServiceResult<bool> {
+    Ok(!store::effectively_superuser(conn, &[id]).await?.is_empty())
+}
+
 /// Resolved ids of a group's links, ready to write.
+#[derive(Clone, Debug, Default)]
 struct Links {
     parents: Vec<i64>,
     roles: Vec<i64>,
@@ -254,57 +350,126 @@ struct Links {
 }
 
 impl Links {
-    async fn apply(
+    async fn of(conn: &mut Conn, id: i64) -> ServiceResult<Self> {
+        let (parents, roles, users) = store::links_of(conn, id).await?;
+        Ok(Self {
+            parents,
+            roles,
+            users,
+        })
+    }
+
+    /// Whether the change alters what the group confers on its members (or who they are).
+    fn confer_anything(&self, changes: &GroupChanges) -> bool {
+        changes.parents.is_some() || changes.roles.is_some() || changes.users.is_some()
+    }
+
+    /// Delegation checks for the links this change adds, given the group's current parents,
+    /// roles and (for an existing group) state:
+    /// - a new parent passes its roles (and superuser status) on to this group's members, so
+    ///   the caller needs the membership right on it and must hold all it confers;
+    /// - a new role passes its permissions on: the caller must hold each;
+    /// - a new member receives what the group confers now (new roles and parents are checked
+    ///   above); a removed member needs the removal right.
+    async fn require_may_attach(
         &self,
-        tx: &mut garrison_store::Tx,
-        id: i64,
-        changes: &GroupChanges,
+        conn: &mut Conn,
+        caller: &Caller,
+        current: &Links,
+        existing: Option<&Group>,
     ) -> ServiceResult<()> {
+        let added_parents: Vec<i64> = self
+            .parents
+            .iter()
+            .copied()
+            .filter(|id| !current.parents.contains(id))
+            .collect();
+        if !added_parents.is_empty() {
+            for uuid in store::uuids_of(conn, &added_parents).await? {
+                caller.principal.require_on(ADD_USER, &uuid.to_string())?;
+            }
+            delegation::require_may_confer_groups(conn, caller, &added_parents, "A parent group")
+                .await?;
+        }
+        let added_roles: Vec<i64> = self
+            .roles
+            .iter()
+            .copied()
+            .filter(|id| !current.roles.contains(id))
+            .collect();
+        if !added_roles.is_empty() {
+            let grants = perm_store::grants_of_roles(conn, &added_roles).await?;
+            delegation::require_holds(caller, &grants, "A role attached to the group")?;
+        }
+        if let Some(group) = existing {
+            let before: HashSet<i64> = current.users.iter().copied().collect();
+            let after: HashSet<i64> = self.users.iter().copied().collect();
+            if after.difference(&before).next().is_some() {
+                caller
+                    .principal
+                    .require_on(ADD_USER, &group.pk.to_string())?;
+                delegation::require_may_confer_groups(
+                    conn,
+                    caller,
+                    &[group.num_pk],
+                    &format!("Membership of group {}", group.name),
+                )
+                .await?;
+            }
+            if before.difference(&after).next().is_some() {
+                caller
+                    .principal
+                    .require_on(REMOVE_USER, &group.pk.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, tx: &mut Tx, id: i64, changes: &GroupChanges) -> ServiceResult<()> {
         if changes.parents.is_some() {
-            store::set_parents(tx.conn(), id, &self.parents).await?;
+            store::set_parents(tx, id, &self.parents).await?;
         }
         if changes.roles.is_some() {
-            store::set_roles(tx.conn(), id, &self.roles).await?;
+            store::set_roles(tx, id, &self.roles).await?;
         }
         if changes.users.is_some() {
-            store::set_members(tx.conn(), id, &self.users).await?;
+            store::set_members(tx, id, &self.users).await?;
         }
         Ok(())
     }
 }
 
+/// Resolves the links `changes` sets; links it leaves alone stay as the group's current ones
+/// (`existing`: its id and links), so the delegation checks compare like with like.
 async fn resolve_links(
-    tx: &mut garrison_store::Tx,
+    conn: &mut Conn,
     changes: &GroupChanges,
-    this_group: Option<i64>,
+    existing: Option<(i64, &Links)>,
     errors: &mut FieldErrors,
 ) -> ServiceResult<Links> {
-    let mut links = Links {
-        parents: vec![],
-        roles: vec![],
-        users: vec![],
-    };
+    let this_group = existing.map(|(id, _)| id);
+    let mut links = existing.map(|(_, l)| l.clone()).unwrap_or_default();
     if let Some(parents) = &changes.parents {
-        let (ids, missing) = store::resolve_ids(tx.conn(), parents).await?;
+        let (ids, missing) = store::resolve_ids(conn, parents).await?;
         if let Some(message) = does_not_exist(&missing) {
             errors.add("parents", message);
         }
         if let Some(id) = this_group {
-            if store::would_cycle(tx.conn(), id, &ids).await? {
+            if store::would_cycle(conn, id, &ids).await? {
                 errors.add("parents", "A group cannot be its own ancestor.");
             }
         }
         links.parents = ids;
     }
     if let Some(roles) = &changes.roles {
-        let (ids, missing) = role_store::resolve_ids(tx.conn(), roles).await?;
+        let (ids, missing) = role_store::resolve_ids(conn, roles).await?;
         if let Some(message) = does_not_exist(&missing) {
             errors.add("roles", message);
         }
         links.roles = ids;
     }
     if let Some(users) = &changes.users {
-        let existing = user_store::existing(tx.conn(), users).await?;
+        let existing = user_store::existing(conn, users).await?;
         let missing: Vec<i64> = users
             .iter()
             .copied()

@@ -7,17 +7,31 @@
 //! themselves with a [`Caller`].
 #![deny(unsafe_code)]
 
+/// Runs a `*_in` core in a transaction of its own: the door for one call from the API, the UI
+/// or the CLI. An error returns early and drops the transaction, which rolls it back.
+macro_rules! one_tx {
+    ($services:expr, |$tx:ident| $core:expr) => {{
+        let mut $tx = $services.begin().await?;
+        let value = $core.await?;
+        $services.commit($tx).await?;
+        Ok(value)
+    }};
+}
+
 mod audit;
 pub mod auth;
 pub mod authz;
 mod bootstrap;
 mod crypto;
+mod delegation;
 mod error;
 mod events;
 mod groups;
 pub mod plugins;
 mod roles;
+mod secret_key;
 mod tokens;
+mod tx;
 mod users;
 mod validate;
 
@@ -25,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use garrison_bus::Bus;
-use garrison_store::Store;
+use garrison_store::{Reader, Store};
 
 pub use auth::{LoginOutcome, SessionKey};
 pub use authz::{Caller, Principal, Via};
@@ -36,8 +50,10 @@ pub use events::EventFilter;
 pub use groups::GroupFilter;
 pub use plugins::PluginChanges;
 pub use roles::PermissionInfo;
-pub use tokens::CreatedToken;
-pub use users::UserFilter;
+pub use secret_key::KeySource;
+pub use tokens::{CreatedToken, MIN_KEY_LENGTH};
+pub use tx::Tx;
+pub use users::{PasswordChange, UserFilter};
 
 /// Settings the services need, already validated by the binary's configuration layer.
 #[derive(Clone, Debug)]
@@ -48,6 +64,8 @@ pub struct ServiceSettings {
     pub login_failure_window: Duration,
     /// How long a newly created expiring token lives when the caller gives no expiry.
     pub default_token_lifetime: Duration,
+    /// The longest a token created or changed by a non-superuser may live.
+    pub max_token_lifetime: Duration,
 }
 
 impl Default for ServiceSettings {
@@ -57,6 +75,7 @@ impl Default for ServiceSettings {
             login_failures_allowed: 5,
             login_failure_window: Duration::from_secs(300),
             default_token_lifetime: Duration::from_secs(30 * 60),
+            max_token_lifetime: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -86,23 +105,36 @@ impl Services {
         }
     }
 
-    /// Loads the server's secret key from the store, generating it on first start, unless
-    /// `configured` gives one. Replicas starting together agree on one key.
-    pub async fn load_secret_box(
-        store: &Store,
-        configured: Option<&str>,
-    ) -> ServiceResult<SecretBox> {
-        if let Some(key) = configured {
-            return Ok(SecretBox::from_passphrase(key));
+    /// The same services as another replica in this process would have them: same store,
+    /// key and settings, the bus under its own origin (tests that run several replicas).
+    pub fn as_another_replica(&self) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                bus: self.inner.bus.as_another_replica(),
+                secrets: self.inner.secrets.clone(),
+                settings: self.inner.settings.clone(),
+            }),
         }
-        let mut conn = store.conn().await?;
-        let fresh = crypto::random_alphanumeric(64);
-        let key = garrison_store::settings::get_or_insert(&mut conn, "secret_key", &fresh).await?;
-        Ok(SecretBox::from_passphrase(&key))
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// A connection for reads outside any transaction.
+    pub(crate) async fn read(&self) -> ServiceResult<Reader> {
+        Ok(self.store().read().await?)
+    }
+
+    /// `"sqlite"` or `"postgres"`: for health output and logs.
+    pub fn store_backend(&self) -> &'static str {
+        self.inner.store.backend().name()
+    }
+
+    /// Closes the database pool (graceful shutdown).
+    pub async fn close(&self) {
+        self.inner.store.close().await;
     }
 
     pub fn bus(&self) -> &Bus {
@@ -115,6 +147,14 @@ impl Services {
 
     pub fn settings(&self) -> &ServiceSettings {
         &self.inner.settings
+    }
+
+    /// Deletes sessions that have expired; returns how many.
+    pub async fn sweep_expired_sessions(&self) -> ServiceResult<u64> {
+        let mut tx = self.begin().await?;
+        let removed = garrison_store::sessions::delete_expired(&mut tx, chrono::Utc::now()).await?;
+        self.commit(tx).await?;
+        Ok(removed)
     }
 
     /// Store and cache both answer: what readiness means.

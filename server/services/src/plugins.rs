@@ -2,13 +2,16 @@
 //! and audit events like every other object. Nothing here runs WebAssembly: the registry
 //! (garrison-registry) inspects and loads components and calls these to record the outcome.
 use chrono::Utc;
+use garrison_bus::Message;
 use garrison_model::{MAX_DEADLINE_MS, MAX_MEMORY_MIB};
+use garrison_store::RowRef;
 use garrison_store::plugins::{self as store, PluginRow};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Audited, ModelRef};
 use crate::authz::Caller;
-use crate::{ServiceError, ServiceResult, Services};
+use crate::delegation::require_superuser;
+use crate::{ServiceError, ServiceResult, Services, Tx};
 
 pub const VIEW: &str = "garrison_plugins.view_plugin";
 pub const ADD: &str = "garrison_plugins.add_plugin";
@@ -59,16 +62,13 @@ pub struct PluginChanges {
 impl Services {
     pub async fn list_plugins(&self, caller: &Caller) -> ServiceResult<Vec<PluginRow>> {
         caller.principal.require(VIEW)?;
-        let mut conn = self.store().conn().await?;
-        Ok(store::list(&mut conn).await?)
+        let mut reader = self.read().await?;
+        Ok(store::list(reader.conn()).await?)
     }
 
     pub async fn get_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
-        caller.principal.require(VIEW)?;
-        let mut conn = self.store().conn().await?;
-        store::get(&mut conn, name)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("plugin", name))
+        let mut reader = self.read().await?;
+        get_plugin_on(reader.conn(), caller, name).await
     }
 
     /// Records a newly installed plugin, disabled and with nothing granted; `component` is
@@ -76,11 +76,21 @@ impl Services {
     pub async fn install_plugin(
         &self,
         caller: &Caller,
+        row: PluginRow,
+        component: Option<&[u8]>,
+    ) -> ServiceResult<PluginRow> {
+        one_tx!(self, |tx| self
+            .install_plugin_in(&mut tx, caller, row, component))
+    }
+
+    pub async fn install_plugin_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
         mut row: PluginRow,
         component: Option<&[u8]>,
     ) -> ServiceResult<PluginRow> {
         caller.principal.require(ADD)?;
-        let mut tx = self.store().begin().await?;
         if store::get(tx.conn(), &row.name).await?.is_some() {
             return Err(ServiceError::invalid(
                 "name",
@@ -96,11 +106,13 @@ impl Services {
         row.created = now;
         row.updated = now;
         if let Some(bytes) = component {
-            store::put_component(tx.conn(), &row.digest, bytes).await?;
+            store::put_component(tx, &row.digest, bytes).await?;
         }
-        store::insert(tx.conn(), &row).await?;
-        audit::created(&mut tx, caller, &row).await?;
-        tx.commit().await?;
+        store::insert(tx, &row).await?;
+        audit::created(tx, caller, &row).await?;
+        tx.after_commit(Message::PluginChanged {
+            name: row.name.clone(),
+        });
         tracing::info!(plugin = %row.name, source = %row.source, digest = %row.digest, by = caller.principal.username(), "plugin installed");
         Ok(row)
     }
@@ -114,26 +126,73 @@ impl Services {
         name: &str,
         changes: PluginChanges,
     ) -> ServiceResult<PluginRow> {
-        let before = self.get_plugin(caller, name).await?;
+        one_tx!(self, |tx| self
+            .change_plugin_in(&mut tx, caller, name, changes))
+    }
+
+    /// Whether `caller` may install (or have a component reviewed, which compiles it).
+    pub fn may_install_plugin(&self, caller: &Caller) -> ServiceResult<()> {
+        caller.principal.require(ADD)
+    }
+
+    /// Whether `caller` may make `changes` at all, before anything is loaded or written:
+    /// the permission, and superuser status for new grants (a capability is a right over
+    /// the server's secrets and network that no permission confers, so only a superuser may
+    /// hand one to a plugin).
+    pub fn may_change_plugin(
+        &self,
+        caller: &Caller,
+        before: &PluginRow,
+        changes: &PluginChanges,
+    ) -> ServiceResult<()> {
         caller.principal.require(CHANGE)?;
+        if let Some(granted) = &changes.granted {
+            if granted.iter().any(|c| !before.granted.contains(c)) {
+                require_superuser(caller)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn change_plugin_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        name: &str,
+        changes: PluginChanges,
+    ) -> ServiceResult<PluginRow> {
+        tx.lock_row(RowRef::Plugin(name)).await?;
+        let before = get_plugin_on(tx.conn(), caller, name).await?;
+        self.may_change_plugin(caller, &before, &changes)?;
         let after = planned_change(&before, &changes)?;
         if after == before {
             return Ok(before);
         }
-        let mut tx = self.store().begin().await?;
         let after = PluginRow {
             updated: Utc::now(),
             ..after
         };
-        store::update(tx.conn(), &after).await?;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        store::update(tx, &after).await?;
+        audit::updated(tx, caller, &before, &after).await?;
+        tx.after_commit(Message::PluginChanged {
+            name: name.to_owned(),
+        });
         tracing::info!(plugin = %name, enabled = after.enabled, granted = ?after.granted, by = caller.principal.username(), "plugin changed");
         Ok(after)
     }
 
     pub async fn delete_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
-        let before = self.get_plugin(caller, name).await?;
+        one_tx!(self, |tx| self.delete_plugin_in(&mut tx, caller, name))
+    }
+
+    pub async fn delete_plugin_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        name: &str,
+    ) -> ServiceResult<PluginRow> {
+        tx.lock_row(RowRef::Plugin(name)).await?;
+        let before = get_plugin_on(tx.conn(), caller, name).await?;
         caller.principal.require(DELETE)?;
         if before.source == "builtin" {
             return Err(ServiceError::invalid(
@@ -141,23 +200,28 @@ impl Services {
                 "built-in plugins ship with the server: disable it instead",
             ));
         }
-        let mut tx = self.store().begin().await?;
-        store::delete(tx.conn(), name).await?;
-        audit::deleted(&mut tx, caller, &before).await?;
-        tx.commit().await?;
+        store::delete(tx, name).await?;
+        audit::deleted(tx, caller, &before).await?;
+        tx.after_commit(Message::PluginChanged {
+            name: name.to_owned(),
+        });
         tracing::info!(plugin = %name, by = caller.principal.username(), "plugin removed");
         Ok(before)
     }
 
     /// Brings the record of a plugin whose component lives outside the database (built in, or
-    /// in the plugins directory) up to date with what this server found at start. A new one is
-    /// recorded — built-ins enabled, since they request nothing and ship with the server;
-    /// directory plugins disabled until reviewed. A changed one keeps its grants, less any
-    /// capability it no longer requests; one that now requests more simply fails to load until
-    /// the operator grants it.
+    /// in the plugins directory) up to date with what this server found at start.
+    ///
+    /// - A new one is recorded: built-ins enabled (they request nothing and ship with the
+    ///   server), directory plugins disabled until reviewed.
+    /// - A directory plugin whose component changed (another digest, or another file claiming
+    ///   the same name) is not the one the operator reviewed: it is disabled and its grants
+    ///   are cleared, with an event, until it is reviewed again.
+    /// - A built-in of a new server version keeps the operator's enabled/disabled choice.
     pub async fn sync_plugin(&self, found: PluginRow) -> ServiceResult<PluginRow> {
         let caller = Caller::system();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin().await?;
+        tx.lock_row(RowRef::Plugin(&found.name)).await?;
         let existing = store::get(tx.conn(), &found.name).await?;
         let now = Utc::now();
         let row = match existing {
@@ -169,7 +233,7 @@ impl Services {
                     updated: now,
                     ..found
                 };
-                store::insert(tx.conn(), &row).await?;
+                store::insert(&mut tx, &row).await?;
                 audit::created(&mut tx, &caller, &row).await?;
                 row
             }
@@ -178,26 +242,35 @@ impl Services {
                 before
             }
             Some(before) => {
+                let swapped = found.source != "builtin"
+                    && (found.digest != before.digest || found.source_ref != before.source_ref);
                 let after = PluginRow {
-                    granted: before
-                        .granted
-                        .iter()
-                        .filter(|c| found.requested.contains(c))
-                        .cloned()
-                        .collect(),
-                    enabled: before.enabled,
+                    granted: if swapped {
+                        Vec::new()
+                    } else {
+                        before
+                            .granted
+                            .iter()
+                            .filter(|c| found.requested.contains(c))
+                            .cloned()
+                            .collect()
+                    },
+                    enabled: before.enabled && !swapped,
                     deadline_ms: before.deadline_ms,
                     memory_mib: before.memory_mib,
                     created: before.created,
                     updated: before.updated,
                     ..found
                 };
+                if swapped {
+                    tracing::warn!(plugin = %after.name, file = %after.source_ref, digest = %after.digest, "a reviewed plugin's component changed: disabled with its grants cleared until it is reviewed again");
+                }
                 if after != before {
                     let after = PluginRow {
                         updated: now,
                         ..after
                     };
-                    store::update(tx.conn(), &after).await?;
+                    store::update(&mut tx, &after).await?;
                     audit::updated(&mut tx, &caller, &before, &after).await?;
                     after
                 } else {
@@ -205,15 +278,26 @@ impl Services {
                 }
             }
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(row)
     }
 
     /// An uploaded or pulled component, by digest.
     pub async fn plugin_component(&self, digest: &str) -> ServiceResult<Option<Vec<u8>>> {
-        let mut conn = self.store().conn().await?;
-        Ok(store::component(&mut conn, digest).await?)
+        let mut reader = self.read().await?;
+        Ok(store::component(reader.conn(), digest).await?)
     }
+}
+
+async fn get_plugin_on(
+    conn: &mut garrison_store::Conn,
+    caller: &Caller,
+    name: &str,
+) -> ServiceResult<PluginRow> {
+    caller.principal.require(VIEW)?;
+    store::get(conn, name)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("plugin", name))
 }
 
 /// What `before` becomes under `changes`, validated but not written: the registry loads the

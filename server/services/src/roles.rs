@@ -1,12 +1,12 @@
+use garrison_bus::Message;
 use garrison_model::{EventAction, FieldErrors, ListQuery, Page, Role, RoleChanges};
-use garrison_store::{permissions as perm_store, roles as store};
+use garrison_store::{Conn, RowRef, permissions as perm_store, roles as store};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, ModelRef};
 use crate::authz::{Caller, Visibility};
-use crate::validate;
-use crate::{ServiceError, ServiceResult, Services};
+use crate::{ServiceError, ServiceResult, Services, Tx, delegation, validate};
 
 const VIEW: &str = "authentik_rbac.view_role";
 const ADD: &str = "authentik_rbac.add_role";
@@ -39,19 +39,13 @@ impl Services {
     ) -> ServiceResult<Page<Role>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
         let only = match caller.principal.visibility(VIEW)? {
-            None => {
-                return Ok(Page {
-                    items: vec![],
-                    count: 0,
-                    request: query.page,
-                });
-            }
+            None => return Ok(Page::empty(query.page)),
             Some(Visibility::All) => None,
             Some(Visibility::Only(pks)) => Some(pks),
         };
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let (items, count) = store::list(
-            &mut conn,
+            reader.conn(),
             query.search.as_deref(),
             only.as_deref(),
             ordering,
@@ -67,20 +61,37 @@ impl Services {
     }
 
     pub async fn get_role(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Role> {
+        let mut reader = self.read().await?;
+        Ok(self.get_role_on(reader.conn(), caller, pk).await?.1)
+    }
+
+    /// A role the caller may view, with its internal id.
+    async fn get_role_on(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        pk: Uuid,
+    ) -> ServiceResult<(i64, Role)> {
         caller.principal.visibility(VIEW)?;
         if !caller.principal.has_on(VIEW, &pk.to_string()) {
             return Err(ServiceError::not_found("role", pk));
         }
-        let mut conn = self.store().conn().await?;
-        Ok(store::get(&mut conn, pk)
+        store::get(conn, pk)
             .await?
-            .ok_or_else(|| ServiceError::not_found("role", pk))?
-            .1)
+            .ok_or_else(|| ServiceError::not_found("role", pk))
     }
 
     pub async fn create_role(&self, caller: &Caller, changes: RoleChanges) -> ServiceResult<Role> {
+        one_tx!(self, |tx| self.create_role_in(&mut tx, caller, changes))
+    }
+
+    pub async fn create_role_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        changes: RoleChanges,
+    ) -> ServiceResult<Role> {
         caller.principal.require(ADD)?;
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
         let name = validate::text(&mut errors, "name", changes.name.as_ref(), true, false, 150);
         if let Some(name) = name {
@@ -90,13 +101,12 @@ impl Services {
         }
         errors.into_result()?;
         let uuid = Uuid::new_v4();
-        store::insert(tx.conn(), uuid, name.unwrap_or_default()).await?;
+        store::insert(tx, uuid, name.unwrap_or_default()).await?;
         let role = store::get(tx.conn(), uuid)
             .await?
             .ok_or_else(|| ServiceError::not_found("role", uuid))?
             .1;
-        audit::created(&mut tx, caller, &role).await?;
-        tx.commit().await?;
+        audit::created(tx, caller, &role).await?;
         Ok(role)
     }
 
@@ -107,9 +117,21 @@ impl Services {
         changes: RoleChanges,
         partial: bool,
     ) -> ServiceResult<Role> {
-        let before = self.get_role(caller, pk).await?;
+        one_tx!(self, |tx| self
+            .update_role_in(&mut tx, caller, pk, changes, partial))
+    }
+
+    pub async fn update_role_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+        changes: RoleChanges,
+        partial: bool,
+    ) -> ServiceResult<Role> {
+        tx.lock_row(RowRef::Role(pk)).await?;
+        let (id, before) = self.get_role_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(CHANGE, &pk.to_string())?;
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
         let name = validate::text(
             &mut errors,
@@ -125,31 +147,33 @@ impl Services {
             }
         }
         errors.into_result()?;
-        let (id, _) = store::get(tx.conn(), pk)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("role", pk))?;
         if let Some(name) = name {
-            store::rename(tx.conn(), id, name).await?;
+            store::rename(tx, id, name).await?;
         }
         let after = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("role", pk))?
             .1;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        audit::updated(tx, caller, &before, &after).await?;
         Ok(after)
     }
 
     pub async fn delete_role(&self, caller: &Caller, pk: Uuid) -> ServiceResult<()> {
-        let before = self.get_role(caller, pk).await?;
+        one_tx!(self, |tx| self.delete_role_in(&mut tx, caller, pk))
+    }
+
+    pub async fn delete_role_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+    ) -> ServiceResult<()> {
+        tx.lock_row(RowRef::Role(pk)).await?;
+        let (id, before) = self.get_role_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(DELETE, &pk.to_string())?;
-        let mut tx = self.store().begin().await?;
-        let (id, _) = store::get(tx.conn(), pk)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("role", pk))?;
-        store::delete(tx.conn(), id).await?;
-        audit::deleted(&mut tx, caller, &before).await?;
-        tx.commit().await?;
+        store::delete(tx, id).await?;
+        audit::deleted(tx, caller, &before).await?;
+        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -163,12 +187,40 @@ impl Services {
         object_pk: Option<&str>,
         assign: bool,
     ) -> ServiceResult<Role> {
-        let before = self.get_role(caller, pk).await?;
+        one_tx!(self, |tx| self.change_role_permissions_in(
+            &mut tx,
+            caller,
+            pk,
+            permissions,
+            object_pk,
+            assign
+        ))
+    }
+
+    /// Whoever assigns a permission to a role passes it on to every holder of the role, so
+    /// they must hold it themselves (globally for a global grant, on the object for an object
+    /// grant). Revoking needs only the unassign right.
+    pub async fn change_role_permissions_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: Uuid,
+        permissions: &[String],
+        object_pk: Option<&str>,
+        assign: bool,
+    ) -> ServiceResult<Role> {
+        tx.lock_row(RowRef::Role(pk)).await?;
+        let (role_id, before) = self.get_role_on(tx.conn(), caller, pk).await?;
         caller
             .principal
             .require_on(if assign { ASSIGN } else { UNASSIGN }, &pk.to_string())?;
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
+        if object_pk.is_some_and(|pk| pk.trim().is_empty()) {
+            errors.add(
+                "object_pk",
+                "This field may not be blank; leave it out for a global permission.",
+            );
+        }
         let mut ids = Vec::new();
         for permission in permissions {
             match perm_store::find(tx.conn(), permission).await? {
@@ -183,15 +235,18 @@ impl Services {
             errors.add("permissions", validate::REQUIRED);
         }
         errors.into_result()?;
-        let (role_id, _) = store::get(tx.conn(), pk)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("role", pk))?;
+        if assign {
+            let grants: Vec<(String, String)> = permissions
+                .iter()
+                .map(|p| (p.clone(), object_pk.unwrap_or("").to_owned()))
+                .collect();
+            delegation::require_holds(caller, &grants, &format!("Role {}", before.name))?;
+        }
         for id in ids {
             if assign {
-                perm_store::grant_to_role(tx.conn(), role_id, id, object_pk.unwrap_or("")).await?;
+                perm_store::grant_to_role(tx, role_id, id, object_pk.unwrap_or("")).await?;
             } else {
-                perm_store::revoke_from_role(tx.conn(), role_id, id, object_pk.unwrap_or(""))
-                    .await?;
+                perm_store::revoke_from_role(tx, role_id, id, object_pk.unwrap_or("")).await?;
             }
         }
         let after = store::get(tx.conn(), pk)
@@ -204,7 +259,7 @@ impl Services {
                 json!({"object_pk": object_pk, "permissions": permissions, "assigned": assign});
         }
         audit::record_model_change(
-            &mut tx,
+            tx,
             caller,
             EventAction::ModelUpdated,
             after.model_ref(),
@@ -212,7 +267,7 @@ impl Services {
             Some(&diff_after),
         )
         .await?;
-        tx.commit().await?;
+        tx.after_commit(Message::IdentitiesChanged);
         Ok(after)
     }
 }
@@ -230,8 +285,8 @@ pub struct PermissionInfo {
 impl Services {
     /// The permission catalogue; any authenticated caller may read it (it names no objects).
     pub async fn list_permissions(&self, _caller: &Caller) -> ServiceResult<Vec<PermissionInfo>> {
-        let mut conn = self.store().conn().await?;
-        Ok(perm_store::catalogue(&mut conn)
+        let mut reader = self.read().await?;
+        Ok(perm_store::catalogue(reader.conn())
             .await?
             .into_iter()
             .map(|p| PermissionInfo {

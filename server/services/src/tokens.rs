@@ -1,16 +1,16 @@
 use chrono::Utc;
 use garrison_model::{EventAction, FieldErrors, ListQuery, Page, Token, TokenChanges, TokenIntent};
-use garrison_store::{Tx, tokens as store, users as user_store};
+use garrison_store::{Conn, RowRef, tokens as store, users as user_store};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, ModelRef};
 use crate::authz::Caller;
+use crate::delegation::{self, require_superuser};
 use crate::validate;
-use crate::{ServiceError, ServiceResult, Services, crypto};
+use crate::{ServiceError, ServiceResult, Services, Tx, crypto};
 
 const VIEW: &str = "authentik_core.view_token";
-const ADD: &str = "authentik_core.add_token";
 const CHANGE: &str = "authentik_core.change_token";
 const DELETE: &str = "authentik_core.delete_token";
 const VIEW_KEY: &str = "authentik_core.view_token_key";
@@ -18,6 +18,8 @@ const SET_KEY: &str = "authentik_core.set_token_key";
 
 /// Length of generated keys; authentik generates 60 alphanumerics too.
 const KEY_LENGTH: usize = 60;
+/// The shortest key a caller may set: short keys can be guessed.
+pub const MIN_KEY_LENGTH: usize = 32;
 
 /// A token just created, with its key: the one time the key is returned without asking.
 #[derive(Clone, Debug)]
@@ -50,16 +52,69 @@ impl Audited for Token {
     }
 }
 
-impl Services {
-    fn owns(&self, caller: &Caller, token: &Token) -> bool {
-        caller.principal.user_pk() == Some(token.user)
-    }
+fn owns(caller: &Caller, token: &Token) -> bool {
+    caller.principal.user_pk() == Some(token.user)
+}
 
+/// Object permissions on tokens are keyed by the token's UUID, which never changes (the
+/// identifier can be renamed, and a grant must not move to whatever takes its old name).
+fn object_key(token: &Token) -> String {
+    token.pk.to_string()
+}
+
+fn check_intent(errors: &mut FieldErrors, caller: &Caller, intent: TokenIntent) {
+    if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword)
+        && !caller.principal.is_superuser()
+    {
+        errors.add(
+            "intent",
+            format!(
+                "Invalid intent \"{}\"; use api or app_password.",
+                intent.as_str()
+            ),
+        );
+    }
+}
+
+impl Services {
     pub(crate) fn stored_key(&self, key: &str) -> ServiceResult<store::StoredKey> {
         Ok(store::StoredKey {
             hash: crypto::sha256_hex(key),
             sealed: self.secrets().seal(key)?,
         })
+    }
+
+    /// Expiry rules for tokens a non-superuser creates or changes: they expire, at most the
+    /// configured maximum lifetime from now.
+    fn check_expiry(
+        &self,
+        errors: &mut FieldErrors,
+        caller: &Caller,
+        expiring: bool,
+        expires: Option<chrono::DateTime<Utc>>,
+    ) {
+        let now = Utc::now();
+        if expiring && expires.is_some_and(|at| at <= now) {
+            errors.add("expires", "Expiry must be in the future.");
+        }
+        if caller.principal.is_superuser() {
+            return;
+        }
+        let max = self.settings().max_token_lifetime;
+        if !expiring {
+            errors.add(
+                "expiring",
+                "Only superusers may create tokens that never expire.",
+            );
+        } else if expires.is_some_and(|at| at > now + max) {
+            errors.add(
+                "expires",
+                format!(
+                    "Tokens may live at most {} days; choose an earlier expiry.",
+                    max.as_secs() / 86_400
+                ),
+            );
+        }
     }
 
     /// Tokens the caller may see: all with the global view permission, else their own.
@@ -79,9 +134,9 @@ impl Services {
                 None => return Err(ServiceError::forbidden(VIEW)),
             }
         }
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let (items, count) = store::list(
-            &mut conn,
+            reader.conn(),
             &filter,
             ordering,
             query.page.page_size,
@@ -96,15 +151,36 @@ impl Services {
     }
 
     pub async fn get_token(&self, caller: &Caller, identifier: &str) -> ServiceResult<Token> {
-        let mut conn = self.store().conn().await?;
-        let token = store::get(&mut conn, identifier)
+        let mut reader = self.read().await?;
+        self.get_token_on(reader.conn(), caller, identifier).await
+    }
+
+    pub async fn get_token_on(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        identifier: &str,
+    ) -> ServiceResult<Token> {
+        let token = store::get(conn, identifier)
             .await?
             .ok_or_else(|| ServiceError::not_found("token", identifier))?;
-        if self.owns(caller, &token) || caller.principal.has_on(VIEW, identifier) {
+        if owns(caller, &token) || caller.principal.has_on(VIEW, &object_key(&token)) {
             Ok(token)
         } else {
             Err(ServiceError::not_found("token", identifier))
         }
+    }
+
+    /// Finds a token for a change and locks its row for the rest of the transaction.
+    async fn token_for_change(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+    ) -> ServiceResult<Token> {
+        let found = self.get_token_on(tx.conn(), caller, identifier).await?;
+        tx.lock_row(RowRef::Token(found.pk)).await?;
+        self.get_token_on(tx.conn(), caller, identifier).await
     }
 
     pub async fn create_token(
@@ -112,11 +188,21 @@ impl Services {
         caller: &Caller,
         changes: TokenChanges,
     ) -> ServiceResult<CreatedToken> {
+        one_tx!(self, |tx| self.create_token_in(&mut tx, caller, changes))
+    }
+
+    /// Creates an API token. Non-superusers create tokens for themselves only: a token for
+    /// someone else is a way to act as them.
+    pub async fn create_token_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        changes: TokenChanges,
+    ) -> ServiceResult<CreatedToken> {
         let user = changes.user.or(caller.principal.user_pk());
-        if user != caller.principal.user_pk() || user.is_none() {
-            caller.principal.require(ADD)?;
+        if user != caller.principal.user_pk() {
+            require_superuser(caller)?;
         }
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
         let identifier = validate::text(
             &mut errors,
@@ -128,23 +214,13 @@ impl Services {
         );
         if let Some(identifier) = identifier {
             if !validate::is_slug(identifier) {
-                errors.add("identifier", "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.");
+                errors.add("identifier", validate::NOT_A_SLUG);
             } else if store::get(tx.conn(), identifier).await?.is_some() {
                 errors.add("identifier", "token with this identifier already exists.");
             }
         }
         let intent = changes.intent.unwrap_or(TokenIntent::Api);
-        if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword)
-            && !caller.principal.is_superuser()
-        {
-            errors.add(
-                "intent",
-                format!(
-                    "Invalid intent \"{}\"; use api or app_password.",
-                    intent.as_str()
-                ),
-            );
-        }
+        check_intent(&mut errors, caller, intent);
         match user {
             None => errors.add("user", validate::REQUIRED),
             Some(pk) if user_store::existing(tx.conn(), &[pk]).await?.is_empty() => errors.add(
@@ -153,17 +229,16 @@ impl Services {
             ),
             Some(_) => {}
         }
+        if changes.managed.as_ref().is_some_and(Option::is_some) {
+            require_superuser(caller)?;
+        }
         let expiring = changes.expiring.unwrap_or(true);
-        let now = Utc::now();
         let expires = match changes.expires.flatten() {
-            Some(at) if expiring && at <= now => {
-                errors.add("expires", "Expiry must be in the future.");
-                None
-            }
             Some(at) if expiring => Some(at),
-            _ if expiring => Some(now + self.settings().default_token_lifetime),
+            _ if expiring => Some(Utc::now() + self.settings().default_token_lifetime),
             _ => None,
         };
+        self.check_expiry(&mut errors, caller, expiring, expires);
         errors.into_result()?;
 
         let token = Token {
@@ -177,8 +252,7 @@ impl Services {
             expiring,
         };
         let key = crypto::random_alphanumeric(KEY_LENGTH);
-        self.insert_token(&mut tx, caller, &token, &key).await?;
-        tx.commit().await?;
+        self.insert_token(tx, caller, &token, &key).await?;
         Ok(CreatedToken { token, key })
     }
 
@@ -190,7 +264,7 @@ impl Services {
         token: &Token,
         key: &str,
     ) -> ServiceResult<()> {
-        store::insert(tx.conn(), token, &self.stored_key(key)?, Utc::now()).await?;
+        store::insert(tx, token, &self.stored_key(key)?, Utc::now()).await?;
         audit::created(tx, caller, token).await
     }
 
@@ -201,11 +275,23 @@ impl Services {
         changes: TokenChanges,
         partial: bool,
     ) -> ServiceResult<Token> {
-        let before = self.get_token(caller, identifier).await?;
-        if !self.owns(caller, &before) {
-            caller.principal.require_on(CHANGE, identifier)?;
+        one_tx!(self, |tx| self
+            .update_token_in(&mut tx, caller, identifier, changes, partial))
+    }
+
+    pub async fn update_token_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+        changes: TokenChanges,
+        partial: bool,
+    ) -> ServiceResult<Token> {
+        let before = self.token_for_change(tx, caller, identifier).await?;
+        if !owns(caller, &before) {
+            caller.principal.require_on(CHANGE, &object_key(&before))?;
         }
-        let mut tx = self.store().begin().await?;
+        refuse_managed(caller, &before)?;
         let mut errors = FieldErrors::new();
         let new_identifier = validate::text(
             &mut errors,
@@ -217,7 +303,7 @@ impl Services {
         );
         if let Some(new_identifier) = new_identifier.filter(|id| *id != identifier) {
             if !validate::is_slug(new_identifier) {
-                errors.add("identifier", "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.");
+                errors.add("identifier", validate::NOT_A_SLUG);
             } else if store::get(tx.conn(), new_identifier).await?.is_some() {
                 errors.add("identifier", "token with this identifier already exists.");
             }
@@ -226,19 +312,15 @@ impl Services {
             errors.add("user", "Only superusers may move a token to another user.");
         }
         if let Some(intent) = changes.intent {
-            if !matches!(intent, TokenIntent::Api | TokenIntent::AppPassword)
-                && !caller.principal.is_superuser()
-            {
-                errors.add(
-                    "intent",
-                    format!(
-                        "Invalid intent \"{}\"; use api or app_password.",
-                        intent.as_str()
-                    ),
-                );
-            }
+            check_intent(&mut errors, caller, intent);
         }
-        errors.into_result()?;
+        if changes
+            .managed
+            .as_ref()
+            .is_some_and(|m| *m != before.managed)
+        {
+            require_superuser(caller)?;
+        }
         let mut after = before.clone();
         if let Some(v) = new_identifier {
             after.identifier = v.to_owned();
@@ -261,39 +343,61 @@ impl Services {
         if let Some(v) = changes.managed.clone() {
             after.managed = v;
         }
-        store::update(tx.conn(), &after, Utc::now()).await?;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        if (after.expiring, after.expires) != (before.expiring, before.expires) {
+            self.check_expiry(&mut errors, caller, after.expiring, after.expires);
+        }
+        errors.into_result()?;
+        store::update(tx, &after, Utc::now()).await?;
+        audit::updated(tx, caller, &before, &after).await?;
         Ok(after)
     }
 
     pub async fn delete_token(&self, caller: &Caller, identifier: &str) -> ServiceResult<()> {
-        let before = self.get_token(caller, identifier).await?;
-        if !self.owns(caller, &before) {
-            caller.principal.require_on(DELETE, identifier)?;
+        one_tx!(self, |tx| self.delete_token_in(&mut tx, caller, identifier))
+    }
+
+    pub async fn delete_token_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+    ) -> ServiceResult<()> {
+        let before = self.token_for_change(tx, caller, identifier).await?;
+        if !owns(caller, &before) {
+            caller.principal.require_on(DELETE, &object_key(&before))?;
         }
-        let mut tx = self.store().begin().await?;
-        store::delete(tx.conn(), identifier).await?;
-        audit::deleted(&mut tx, caller, &before).await?;
-        tx.commit().await?;
+        refuse_managed(caller, &before)?;
+        store::delete(tx, identifier).await?;
+        audit::deleted(tx, caller, &before).await?;
         Ok(())
     }
 
-    /// Reveals a token's key on explicit request, and records that it was seen.
+    /// Reveals a token's key on explicit request, and records that it was seen. Seeing
+    /// another user's key is acting as them: the caller must hold all they hold.
     pub async fn view_token_key(&self, caller: &Caller, identifier: &str) -> ServiceResult<String> {
-        let token = self.get_token(caller, identifier).await?;
-        if !self.owns(caller, &token) {
-            caller.principal.require_on(VIEW_KEY, identifier)?;
+        one_tx!(self, |tx| self
+            .view_token_key_in(&mut tx, caller, identifier))
+    }
+
+    pub async fn view_token_key_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+    ) -> ServiceResult<String> {
+        let token = self.get_token_on(tx.conn(), caller, identifier).await?;
+        if !owns(caller, &token) {
+            caller.principal.require_on(VIEW_KEY, &object_key(&token))?;
+            self.require_may_act_as_owner(tx.conn(), caller, &token)
+                .await?;
         }
-        let mut tx = self.store().begin().await?;
         let sealed = store::sealed_key(tx.conn(), identifier)
             .await?
             .ok_or_else(|| ServiceError::not_found("token", identifier))?;
         let key = self.secrets().open(&sealed)?;
         let mut context = serde_json::Map::new();
         context.insert("secret".into(), json!({"app": "authentik_core", "model_name": "token", "pk": identifier, "name": identifier}));
-        audit::record(&mut tx, caller, EventAction::SecretView, context).await?;
-        tx.commit().await?;
+        audit::record(tx, caller, EventAction::SecretView, context).await?;
         Ok(key)
     }
 
@@ -303,15 +407,42 @@ impl Services {
         identifier: &str,
         key: &str,
     ) -> ServiceResult<()> {
-        let token = self.get_token(caller, identifier).await?;
-        caller.principal.require_on(SET_KEY, identifier)?;
+        one_tx!(self, |tx| self
+            .set_token_key_in(&mut tx, caller, identifier, key))
+    }
+
+    pub async fn set_token_key_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+        key: &str,
+    ) -> ServiceResult<()> {
+        let token = self.token_for_change(tx, caller, identifier).await?;
+        caller.principal.require_on(SET_KEY, &object_key(&token))?;
+        if !owns(caller, &token) {
+            self.require_may_act_as_owner(tx.conn(), caller, &token)
+                .await?;
+        }
+        refuse_managed(caller, &token)?;
         if key.trim().is_empty() {
             return Err(ServiceError::invalid("key", validate::BLANK));
         }
-        let mut tx = self.store().begin().await?;
-        store::set_key(tx.conn(), token.pk, &self.stored_key(key)?).await?;
+        if key.chars().count() < MIN_KEY_LENGTH {
+            return Err(ServiceError::invalid(
+                "key",
+                format!("Use at least {MIN_KEY_LENGTH} characters: short keys can be guessed."),
+            ));
+        }
+        if key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(ServiceError::invalid(
+                "key",
+                "Keys may not contain spaces or control characters.",
+            ));
+        }
+        store::set_key(tx, token.pk, &self.stored_key(key)?).await?;
         audit::record_model_change(
-            &mut tx,
+            tx,
             caller,
             EventAction::ModelUpdated,
             token.model_ref(),
@@ -319,7 +450,30 @@ impl Services {
             Some(&json!({"key": "*** (changed)"})),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
+
+    async fn require_may_act_as_owner(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        token: &Token,
+    ) -> ServiceResult<()> {
+        let owner = user_store::get(conn, token.user)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", token.user))?;
+        delegation::require_may_act_as(conn, caller, &owner).await
+    }
+}
+
+/// Tokens the server manages (an outpost's, the bootstrap token) change only through the
+/// server's own operations or a superuser.
+fn refuse_managed(caller: &Caller, token: &Token) -> ServiceResult<()> {
+    if token.managed.is_some() && !caller.principal.is_superuser() {
+        return Err(ServiceError::invalid(
+            "managed",
+            "This token is managed by Garrison and cannot be changed through the token API.",
+        ));
+    }
+    Ok(())
 }

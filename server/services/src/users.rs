@@ -1,13 +1,20 @@
+use std::collections::HashSet;
+
 use chrono::Utc;
+use garrison_bus::Message;
 use garrison_model::{EventAction, FieldErrors, ListQuery, Page, User, UserChanges, UserType};
-use garrison_store::{groups as group_store, roles as role_store, users as store};
+use garrison_store::{
+    Conn, RowRef, groups as group_store, roles as role_store, sessions, users as store,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, ModelRef};
 use crate::authz::{Caller, Visibility};
+use crate::delegation::{self, require_superuser};
+use crate::groups::{ADD_USER, REMOVE_USER};
 use crate::validate::{self, does_not_exist};
-use crate::{ServiceError, ServiceResult, Services, crypto};
+use crate::{ServiceError, ServiceResult, Services, Tx, crypto};
 
 pub(crate) const VIEW: &str = "authentik_core.view_user";
 const ADD: &str = "authentik_core.add_user";
@@ -72,6 +79,15 @@ fn validate_email(errors: &mut FieldErrors, email: &str) {
     }
 }
 
+/// A new password: what a user is asked for when they change their own.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordChange<'a> {
+    pub new_password: &'a str,
+    /// Required when users change their own password without the reset permission: a stolen
+    /// session or token alone must not be enough to take the account over.
+    pub current_password: Option<&'a str>,
+}
+
 impl Services {
     pub async fn list_users(
         &self,
@@ -81,13 +97,7 @@ impl Services {
     ) -> ServiceResult<Page<User>> {
         let ordering = validate::ordering(query, store::ORDERING, store::DEFAULT_ORDERING)?;
         let only_pks = match caller.principal.visibility(VIEW)? {
-            None => {
-                return Ok(Page {
-                    items: vec![],
-                    count: 0,
-                    request: query.page,
-                });
-            }
+            None => return Ok(Page::empty(query.page)),
             Some(Visibility::All) => None,
             Some(Visibility::Only(pks)) => {
                 Some(pks.iter().filter_map(|pk| pk.parse().ok()).collect())
@@ -101,9 +111,9 @@ impl Services {
             is_active: filter.is_active,
             path_startswith: filter.path_startswith,
         };
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let (items, count) = store::list(
-            &mut conn,
+            reader.conn(),
             &store_filter,
             ordering,
             query.page.page_size,
@@ -119,22 +129,39 @@ impl Services {
 
     /// A user the caller may view; everyone may view themselves.
     pub async fn get_user(&self, caller: &Caller, pk: i64) -> ServiceResult<User> {
+        let mut reader = self.read().await?;
+        self.get_user_on(reader.conn(), caller, pk).await
+    }
+
+    pub async fn get_user_on(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        pk: i64,
+    ) -> ServiceResult<User> {
         if caller.principal.user_pk() != Some(pk) {
             caller.principal.visibility(VIEW)?;
             if !caller.principal.has_on(VIEW, &pk.to_string()) {
                 return Err(ServiceError::not_found("user", pk));
             }
         }
-        let mut conn = self.store().conn().await?;
-        store::get(&mut conn, pk)
+        store::get(conn, pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("user", pk))
     }
 
     pub async fn create_user(&self, caller: &Caller, changes: UserChanges) -> ServiceResult<User> {
+        one_tx!(self, |tx| self.create_user_in(&mut tx, caller, changes))
+    }
+
+    pub async fn create_user_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        changes: UserChanges,
+    ) -> ServiceResult<User> {
         caller.principal.require(ADD)?;
         let now = Utc::now();
-        let mut tx = self.store().begin().await?;
         let mut errors = FieldErrors::new();
         let username = validate::text(
             &mut errors,
@@ -154,14 +181,17 @@ impl Services {
                 errors.add("username", "This field must be unique.");
             }
         }
+        let memberships = resolve_memberships(tx.conn(), &changes, &mut errors).await?;
+        errors.into_result()?;
+        memberships
+            .require_may_change(tx.conn(), caller, &[], &[])
+            .await?;
         let password_hash = match changes.password.as_deref() {
-            Some(password) if !password.is_empty() => Some(crypto::hash_password(password)?),
+            Some(password) if !password.is_empty() => {
+                Some(crypto::hash_password_blocking(password).await?)
+            }
             _ => None,
         };
-        let (group_ids, role_ids) = self
-            .resolve_memberships(&mut tx, caller, &changes, &mut errors)
-            .await?;
-        errors.into_result()?;
 
         let record = store::UserRecord {
             uuid: Uuid::new_v4(),
@@ -177,14 +207,17 @@ impl Services {
             last_updated: now,
             password_change_date: now,
         };
-        let pk = store::insert(tx.conn(), &record, password_hash.as_deref().unwrap_or("")).await?;
-        store::set_groups(tx.conn(), pk, &group_ids).await?;
-        store::set_roles(tx.conn(), pk, &role_ids).await?;
+        let pk = store::insert(tx, &record, password_hash.as_deref().unwrap_or("")).await?;
+        if let Some(groups) = &memberships.groups {
+            store::set_groups(tx, pk, groups).await?;
+        }
+        if let Some(roles) = &memberships.roles {
+            store::set_roles(tx, pk, roles).await?;
+        }
         let user = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("user", pk))?;
-        audit::created(&mut tx, caller, &user).await?;
-        tx.commit().await?;
+        audit::created(tx, caller, &user).await?;
         tracing::info!(user = %user.username, by = caller.principal.username(), "user created");
         Ok(user)
     }
@@ -198,9 +231,25 @@ impl Services {
         changes: UserChanges,
         partial: bool,
     ) -> ServiceResult<User> {
-        let before = self.get_user(caller, pk).await?;
+        one_tx!(self, |tx| self
+            .update_user_in(&mut tx, caller, pk, changes, partial))
+    }
+
+    pub async fn update_user_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: i64,
+        changes: UserChanges,
+        partial: bool,
+    ) -> ServiceResult<User> {
+        tx.lock_row(RowRef::User(pk)).await?;
+        let before = self.get_user_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(CHANGE, &pk.to_string())?;
-        let mut tx = self.store().begin().await?;
+        // Deactivating, demoting or renaming an administrator is for administrators.
+        if before.is_superuser {
+            require_superuser(caller)?;
+        }
         let mut errors = FieldErrors::new();
         validate::text(
             &mut errors,
@@ -232,10 +281,13 @@ impl Services {
         if changes.password.is_some() {
             errors.add("password", "Set passwords with set_password.");
         }
-        let (group_ids, role_ids) = self
-            .resolve_memberships(&mut tx, caller, &changes, &mut errors)
-            .await?;
+        let memberships = resolve_memberships(tx.conn(), &changes, &mut errors).await?;
         errors.into_result()?;
+        let (current_groups, _) = group_store::resolve_ids(tx.conn(), &before.groups).await?;
+        let (current_roles, _) = role_store::resolve_ids(tx.conn(), &before.roles).await?;
+        memberships
+            .require_may_change(tx.conn(), caller, &current_groups, &current_roles)
+            .await?;
 
         let mut record = store::UserRecord::from_user(&before);
         if let Some(v) = changes.username.clone() {
@@ -260,27 +312,34 @@ impl Services {
             record.attributes = v;
         }
         record.last_updated = Utc::now();
-        store::update(tx.conn(), pk, &record).await?;
-        if changes.groups.is_some() {
-            store::set_groups(tx.conn(), pk, &group_ids).await?;
+        store::update(tx, pk, &record).await?;
+        if let Some(groups) = &memberships.groups {
+            store::set_groups(tx, pk, groups).await?;
         }
-        if changes.roles.is_some() {
-            store::set_roles(tx.conn(), pk, &role_ids).await?;
+        if let Some(roles) = &memberships.roles {
+            store::set_roles(tx, pk, roles).await?;
         }
         if !record.is_active {
             // A deactivated user is logged out everywhere.
-            garrison_store::sessions::delete_for_user(tx.conn(), pk).await?;
+            sessions::delete_for_user(tx, pk).await?;
         }
         let after = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("user", pk))?;
-        audit::updated(&mut tx, caller, &before, &after).await?;
-        tx.commit().await?;
+        audit::updated(tx, caller, &before, &after).await?;
+        if memberships.groups.is_some() || memberships.roles.is_some() || !after.is_active {
+            tx.after_commit(Message::IdentitiesChanged);
+        }
         Ok(after)
     }
 
     pub async fn delete_user(&self, caller: &Caller, pk: i64) -> ServiceResult<()> {
-        let before = self.get_user(caller, pk).await?;
+        one_tx!(self, |tx| self.delete_user_in(&mut tx, caller, pk))
+    }
+
+    pub async fn delete_user_in(&self, tx: &mut Tx, caller: &Caller, pk: i64) -> ServiceResult<()> {
+        tx.lock_row(RowRef::User(pk)).await?;
+        let before = self.get_user_on(tx.conn(), caller, pk).await?;
         caller.principal.require_on(DELETE, &pk.to_string())?;
         if caller.principal.user_pk() == Some(pk) {
             return Err(ServiceError::invalid(
@@ -288,10 +347,12 @@ impl Services {
                 "You cannot delete your own account.",
             ));
         }
-        let mut tx = self.store().begin().await?;
-        store::delete(tx.conn(), pk).await?;
-        audit::deleted(&mut tx, caller, &before).await?;
-        tx.commit().await?;
+        if before.is_superuser {
+            require_superuser(caller)?;
+        }
+        store::delete(tx, pk).await?;
+        audit::deleted(tx, caller, &before).await?;
+        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -299,69 +360,148 @@ impl Services {
         &self,
         caller: &Caller,
         pk: i64,
-        password: &str,
+        change: PasswordChange<'_>,
     ) -> ServiceResult<()> {
-        let user = self.get_user(caller, pk).await?;
-        if caller.principal.user_pk() != Some(pk) {
+        one_tx!(self, |tx| self
+            .set_user_password_in(&mut tx, caller, pk, change))
+    }
+
+    /// Sets a password. Users change their own with their current password (unless they hold
+    /// the reset permission on themselves); setting another's needs the reset permission and
+    /// holding everything the target holds, since the caller could then log in as them. Every
+    /// other session of the user ends.
+    pub async fn set_user_password_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        pk: i64,
+        change: PasswordChange<'_>,
+    ) -> ServiceResult<()> {
+        tx.lock_row(RowRef::User(pk)).await?;
+        let user = self.get_user_on(tx.conn(), caller, pk).await?;
+        let own = caller.principal.user_pk() == Some(pk);
+        let may_reset = caller.principal.has_on(RESET_PASSWORD, &pk.to_string());
+        if !own {
             caller
                 .principal
                 .require_on(RESET_PASSWORD, &pk.to_string())?;
+            delegation::require_may_act_as(tx.conn(), caller, &user).await?;
         }
-        if password.is_empty() {
-            return Err(ServiceError::invalid("password", validate::BLANK));
+        let mut errors = FieldErrors::new();
+        if change.new_password.is_empty() {
+            errors.add("password", validate::BLANK);
         }
-        let hash = crypto::hash_password(password)?;
-        let mut tx = self.store().begin().await?;
-        store::set_password(tx.conn(), pk, &hash, Utc::now()).await?;
-        let mut context = serde_json::Map::new();
-        context.insert("model".into(), json!({"app": "authentik_core", "model_name": "user", "pk": pk.to_string(), "name": user.username}));
-        audit::record(&mut tx, caller, EventAction::PasswordSet, context).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Resolves group and role UUIDs to ids, adding field errors for unknown ones and refusing
-    /// superuser group membership to callers who are not superusers themselves.
-    async fn resolve_memberships(
-        &self,
-        tx: &mut garrison_store::Tx,
-        caller: &Caller,
-        changes: &UserChanges,
-        errors: &mut FieldErrors,
-    ) -> ServiceResult<(Vec<i64>, Vec<i64>)> {
-        let mut group_ids = Vec::new();
-        if let Some(groups) = &changes.groups {
-            let (ids, missing) = group_store::resolve_ids(tx.conn(), groups).await?;
-            if let Some(message) = does_not_exist(&missing) {
-                errors.add("groups", message);
-            }
-            if !caller.principal.is_superuser() {
-                for uuid in groups {
-                    if let Some(group) = group_store::get(tx.conn(), *uuid).await? {
-                        if group.is_superuser {
-                            errors.add("groups", "User does not have permission to add members to a superuser group.");
-                        }
+        if own && !may_reset {
+            match change.current_password.filter(|p| !p.is_empty()) {
+                None => errors.add(
+                    "current_password",
+                    "Enter your current password to change it.",
+                ),
+                Some(current) => {
+                    let stored = store::credentials(tx.conn(), &user.username)
+                        .await?
+                        .map(|c| c.password_hash);
+                    if !crypto::verify_password_blocking(current, stored).await? {
+                        errors.add("current_password", "Your current password is not correct.");
                     }
                 }
             }
-            group_ids = ids;
         }
-        let mut role_ids = Vec::new();
-        if let Some(roles) = &changes.roles {
-            let (ids, missing) = role_store::resolve_ids(tx.conn(), roles).await?;
-            if let Some(message) = does_not_exist(&missing) {
-                errors.add("roles", message);
+        errors.into_result()?;
+        let hash = crypto::hash_password_blocking(change.new_password).await?;
+        store::set_password(tx, pk, &hash, Utc::now()).await?;
+        // Whoever held a session of this account before the change holds it no longer; the
+        // caller's own session (a user changing their password) stays.
+        match caller.session.as_ref().filter(|_| own) {
+            Some(session) => {
+                sessions::delete_for_user_except(tx, pk, &crypto::sha256_hex(&session.0)).await?
             }
-            if !roles.is_empty() && !caller.principal.is_superuser() {
-                errors.add(
+            None => sessions::delete_for_user(tx, pk).await?,
+        }
+        let mut context = serde_json::Map::new();
+        context.insert("model".into(), json!({"app": "authentik_core", "model_name": "user", "pk": pk.to_string(), "name": user.username}));
+        audit::record(tx, caller, EventAction::PasswordSet, context).await?;
+        Ok(())
+    }
+}
+
+/// Group and role ids a user change sets (`None`: left alone).
+struct Memberships {
+    groups: Option<Vec<i64>>,
+    roles: Option<Vec<i64>>,
+}
+
+impl Memberships {
+    /// Joining a group needs the membership right on it and passes on what it confers, which
+    /// the caller must hold (superuser groups: superusers only); leaving one needs the removal
+    /// right. Roles are assigned to users directly by superusers only.
+    async fn require_may_change(
+        &self,
+        conn: &mut Conn,
+        caller: &Caller,
+        current_groups: &[i64],
+        current_roles: &[i64],
+    ) -> ServiceResult<()> {
+        if let Some(groups) = &self.groups {
+            let before: HashSet<i64> = current_groups.iter().copied().collect();
+            let after: HashSet<i64> = groups.iter().copied().collect();
+            let joined: Vec<i64> = after.difference(&before).copied().collect();
+            let left: Vec<i64> = before.difference(&after).copied().collect();
+            for uuid in group_store::uuids_of(conn, &joined).await? {
+                caller.principal.require_on(ADD_USER, &uuid.to_string())?;
+            }
+            for uuid in group_store::uuids_of(conn, &left).await? {
+                caller
+                    .principal
+                    .require_on(REMOVE_USER, &uuid.to_string())?;
+            }
+            delegation::require_may_confer_groups(conn, caller, &joined, "A group joined").await?;
+            if !group_store::effectively_superuser(conn, &left)
+                .await?
+                .is_empty()
+            {
+                require_superuser(caller)?;
+            }
+        }
+        if let Some(roles) = &self.roles {
+            if roles.iter().any(|id| !current_roles.contains(id))
+                && !caller.principal.is_superuser()
+            {
+                return Err(ServiceError::invalid(
                     "roles",
                     "Only superusers may assign roles directly to users.",
-                );
+                ));
             }
-            role_ids = ids;
         }
-        Ok((group_ids, role_ids))
+        Ok(())
     }
+}
+
+/// Resolves group and role UUIDs to ids, adding field errors for unknown ones.
+async fn resolve_memberships(
+    conn: &mut Conn,
+    changes: &UserChanges,
+    errors: &mut FieldErrors,
+) -> ServiceResult<Memberships> {
+    let mut memberships = Memberships {
+        groups: None,
+        roles: None,
+    };
+    if let Some(groups) = &changes.groups {
+        let (ids, missing) = group_store::resolve_ids(conn, groups).await?;
+        if let Some(message) = does_not_exist(&missing) {
+            errors.add("groups", message);
+        }
+        memberships.groups = Some(ids);
+    }
+    if let Some(roles) = &changes.roles {
+        let (ids, missing) = role_store::resolve_ids(conn, roles).await?;
+        if let Some(message) = does_not_exist(&missing) {
+            errors.add("roles", message);
+        }
+        memberships.roles = Some(ids);
+    }
+    Ok(memberships)
 }
 
 impl Services {
@@ -371,19 +511,19 @@ impl Services {
         &self,
         caller: &Caller,
     ) -> ServiceResult<(Vec<(Uuid, String)>, Vec<(Uuid, String)>)> {
-        let Some(user) = &caller.principal.user else {
+        let Some(user) = caller.principal.user() else {
             return Ok((Vec::new(), Vec::new()));
         };
-        let mut conn = self.store().conn().await?;
+        let mut reader = self.read().await?;
         let mut groups = Vec::new();
         for pk in &user.groups {
-            if let Some(group) = group_store::get(&mut conn, *pk).await? {
+            if let Some(group) = group_store::get(reader.conn(), *pk).await? {
                 groups.push((group.pk, group.name));
             }
         }
         let mut roles = Vec::new();
         for pk in &user.roles {
-            if let Some((_, role)) = role_store::get(&mut conn, *pk).await? {
+            if let Some((_, role)) = role_store::get(reader.conn(), *pk).await? {
                 roles.push((role.pk, role.name));
             }
         }

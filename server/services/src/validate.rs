@@ -7,6 +7,8 @@ use crate::{ServiceError, ServiceResult};
 
 pub(crate) const REQUIRED: &str = "This field is required.";
 pub(crate) const BLANK: &str = "This field may not be blank.";
+pub(crate) const NOT_A_SLUG: &str =
+    "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.";
 
 pub(crate) fn ordering(
     query: &ListQuery,

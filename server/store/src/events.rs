@@ -5,9 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where};
+use crate::{Result, Tx};
 
 pub const ORDERING: &[(&str, &str)] = &[
     ("created", "e.created"),
@@ -119,7 +119,8 @@ pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Event>> 
     row.as_ref().map(decode).transpose()
 }
 
-pub async fn insert(conn: &mut AnyConnection, event: &Event) -> Result<()> {
+pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
+    let conn = tx.conn();
     let username = event
         .user
         .get("username")

@@ -7,9 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where, placeholders};
+use crate::{Result, Tx};
 
 pub const ORDERING: &[(&str, &str)] = &[
     ("name", "g.name"),
@@ -48,6 +48,12 @@ pub struct GroupFilter {
     pub name: Option<String>,
     pub is_superuser: Option<bool>,
 }
+
+/// Groups that make their members superusers: flagged groups and every descendant of one
+/// (a child group inherits from its parents). A CTE named `su`.
+pub(crate) const SUPERUSER_GROUPS: &str = "WITH RECURSIVE su(id) AS ( \
+    SELECT id FROM groups WHERE is_superuser = TRUE \
+    UNION SELECT gp.group_id FROM group_parents gp JOIN su ON gp.parent_id = su.id) ";
 
 const COLUMNS: &str = "g.id, g.uuid, g.name, g.is_superuser, g.attributes";
 
@@ -172,11 +178,8 @@ pub async fn name_taken(
     Ok(found.is_some_and(|uuid| Some(uuid) != except.map(|u| u.to_string())))
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    group: &GroupRecord,
-    now: DateTime<Utc>,
-) -> Result<i64> {
+pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
+    let conn = tx.conn();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -191,12 +194,8 @@ pub async fn insert(
     Ok(id)
 }
 
-pub async fn update(
-    conn: &mut AnyConnection,
-    id: i64,
-    group: &GroupRecord,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("UPDATE groups SET name = $2, is_superuser = $3, attributes = $4, last_updated = $5 WHERE id = $1")
         .bind(id)
         .bind(group.name.clone())
@@ -208,7 +207,8 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    let conn = tx.conn();
     let done = sqlx::query("DELETE FROM groups WHERE id = $1")
         .bind(id)
         .execute(conn)
@@ -241,7 +241,8 @@ async fn replace_links(
     Ok(())
 }
 
-pub async fn set_parents(conn: &mut AnyConnection, id: i64, parent_ids: &[i64]) -> Result<()> {
+pub async fn set_parents(tx: &mut Tx, id: i64, parent_ids: &[i64]) -> Result<()> {
+    let conn = tx.conn();
     replace_links(
         conn,
         "DELETE FROM group_parents WHERE group_id = $1",
@@ -252,7 +253,8 @@ pub async fn set_parents(conn: &mut AnyConnection, id: i64, parent_ids: &[i64]) 
     .await
 }
 
-pub async fn set_roles(conn: &mut AnyConnection, id: i64, role_ids: &[i64]) -> Result<()> {
+pub async fn set_roles(tx: &mut Tx, id: i64, role_ids: &[i64]) -> Result<()> {
+    let conn = tx.conn();
     replace_links(
         conn,
         "DELETE FROM group_roles WHERE group_id = $1",
@@ -263,7 +265,8 @@ pub async fn set_roles(conn: &mut AnyConnection, id: i64, role_ids: &[i64]) -> R
     .await
 }
 
-pub async fn set_members(conn: &mut AnyConnection, id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn set_members(tx: &mut Tx, id: i64, user_ids: &[i64]) -> Result<()> {
+    let conn = tx.conn();
     replace_links(
         conn,
         "DELETE FROM group_members WHERE group_id = $1",
@@ -274,7 +277,8 @@ pub async fn set_members(conn: &mut AnyConnection, id: i64, user_ids: &[i64]) ->
     .await
 }
 
-pub async fn add_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Result<()> {
+pub async fn add_member(tx: &mut Tx, id: i64, user_id: i64) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -285,7 +289,8 @@ pub async fn add_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Resu
     Ok(())
 }
 
-pub async fn remove_member(conn: &mut AnyConnection, id: i64, user_id: i64) -> Result<()> {
+pub async fn remove_member(tx: &mut Tx, id: i64, user_id: i64) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
@@ -381,4 +386,96 @@ async fn uuid_links(
             .push(codec::uuid("groups", "uuid", &uuid)?);
     }
     Ok(links)
+}
+
+/// Which of the groups `ids` make their members superusers: flagged themselves, or below a
+/// flagged group.
+pub async fn effectively_superuser(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{SUPERUSER_GROUPS}SELECT id FROM su WHERE id IN {}",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(conn).await?)
+}
+
+/// The internal ids of `ids` and every group below them (children, their children, ...).
+pub async fn with_descendants(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "WITH RECURSIVE below(id) AS (SELECT id FROM groups WHERE id IN {} \
+         UNION SELECT gp.group_id FROM group_parents gp JOIN below ON gp.parent_id = below.id) \
+         SELECT id FROM below",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(conn).await?)
+}
+
+/// Every `(app_label.codename, object_pk)` that membership of the groups `ids` grants: the
+/// roles of the groups and of their ancestors. An empty `object_pk` is a global grant.
+pub async fn grants_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "WITH RECURSIVE up(id) AS (SELECT id FROM groups WHERE id IN {} \
+         UNION SELECT gp.parent_id FROM group_parents gp JOIN up ON gp.group_id = up.id) \
+         SELECT p.app_label, p.codename, rp.object_pk FROM role_permissions rp \
+         JOIN permissions p ON p.id = rp.permission_id \
+         WHERE rp.role_id IN (SELECT role_id FROM group_roles WHERE group_id IN (SELECT id FROM up))",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    crate::permissions::qualified_grants(query.fetch_all(conn).await?)
+}
+
+/// A group's direct links by internal id: (parents, roles, members).
+pub async fn links_of(conn: &mut AnyConnection, id: i64) -> Result<(Vec<i64>, Vec<i64>, Vec<i64>)> {
+    let ids = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(id);
+    let parents = ids("SELECT parent_id FROM group_parents WHERE group_id = $1 ORDER BY parent_id")
+        .fetch_all(&mut *conn)
+        .await?;
+    let roles = ids("SELECT role_id FROM group_roles WHERE group_id = $1 ORDER BY role_id")
+        .fetch_all(&mut *conn)
+        .await?;
+    let users = ids("SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok((parents, roles, users))
+}
+
+/// The UUIDs of the groups with internal ids `ids` (object permissions name groups by UUID).
+pub async fn uuids_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT uuid FROM groups WHERE id IN {}",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|uuid| codec::uuid("groups", "uuid", uuid))
+        .collect()
 }

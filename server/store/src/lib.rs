@@ -30,6 +30,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use codec::{format_ts, parse_ts};
 
+/// A connection to read through: a [`Reader`]'s or a [`Tx`]'s. Read functions take one, so the
+/// services can read inside their transaction (seeing its writes) or outside any.
+pub type Conn = AnyConnection;
+
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -101,7 +105,20 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
 }
 
-/// A write transaction. Dropping it without [`Tx::commit`] rolls back.
+/// A pooled connection for reads. Store functions that write take a [`Tx`] instead, so a
+/// write cannot happen outside a transaction by accident.
+pub struct Reader {
+    inner: PoolConnection<Any>,
+}
+
+impl Reader {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls back. Reads inside it see its
+/// own writes (`conn()`); every store function that writes takes one.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     _write_guard: Option<OwnedMutexGuard<()>>,
@@ -110,6 +127,32 @@ pub struct Tx {
 impl Tx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.inner
+    }
+
+    /// Locks one row of `table` for the rest of the transaction (a no-op update: PostgreSQL
+    /// takes the row lock, SQLite already holds the database's write lock). A service reads
+    /// the "before" state after this, so two concurrent updates of one object cannot both
+    /// rebuild it from the same old state and lose one change.
+    pub async fn lock_row(&mut self, row: RowRef<'_>) -> Result<()> {
+        let (table, column) = match row {
+            RowRef::Group(_) => ("groups", "uuid"),
+            RowRef::Role(_) => ("roles", "uuid"),
+            RowRef::Token(_) => ("tokens", "uuid"),
+            RowRef::User(_) => ("users", "id"),
+            RowRef::Plugin(_) => ("plugins", "name"),
+        };
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {column} = {column} WHERE {column} = $1"
+        )));
+        let query = match row {
+            RowRef::Group(uuid) | RowRef::Role(uuid) | RowRef::Token(uuid) => {
+                query.bind(uuid.to_string())
+            }
+            RowRef::User(id) => query.bind(id),
+            RowRef::Plugin(name) => query.bind(name.to_owned()),
+        };
+        query.execute(self.conn()).await?;
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<()> {
@@ -121,6 +164,16 @@ impl Tx {
         self.inner.rollback().await?;
         Ok(())
     }
+}
+
+/// A row services lock before a read-modify-write.
+#[derive(Clone, Copy, Debug)]
+pub enum RowRef<'a> {
+    Group(uuid::Uuid),
+    Role(uuid::Uuid),
+    Token(uuid::Uuid),
+    User(i64),
+    Plugin(&'a str),
 }
 
 impl Store {
@@ -203,7 +256,13 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let inner = self.pool.begin().await?;
+        // SQLite: take the write lock when the transaction begins. A deferred transaction that
+        // reads first and writes later must upgrade its lock, and SQLite answers "database is
+        // locked" at once (without waiting) when the database changed since its first read.
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx {
             inner,
             _write_guard: guard,
@@ -211,8 +270,10 @@ impl Store {
     }
 
     /// A pooled connection for reads.
-    pub async fn conn(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn read(&self) -> Result<Reader> {
+        Ok(Reader {
+            inner: self.pool.acquire().await?,
+        })
     }
 
     /// True when the database answers a trivial query.

@@ -2,7 +2,7 @@
 //! `object_pk` is a global (model-level) grant.
 use sqlx::{AnyConnection, Row};
 
-use crate::Result;
+use crate::{Result, Tx};
 
 /// One catalogue entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,11 @@ pub async fn effective_for_user(
     .bind(user_pk)
     .fetch_all(conn)
     .await?;
+    qualified_grants(rows)
+}
+
+/// Rows of `(app_label, codename, object_pk)` as `("app_label.codename", object_pk)`.
+pub(crate) fn qualified_grants(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<(String, String)>> {
     rows.iter()
         .map(|row| {
             let app: String = row.try_get(0)?;
@@ -75,12 +80,33 @@ pub async fn effective_for_user(
         .collect()
 }
 
-pub async fn grant_to_role(
+/// Every `(app_label.codename, object_pk)` the roles `role_ids` grant.
+pub async fn grants_of_roles(
     conn: &mut AnyConnection,
+    role_ids: &[i64],
+) -> Result<Vec<(String, String)>> {
+    if role_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT p.app_label, p.codename, rp.object_pk FROM role_permissions rp \
+         JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id IN {}",
+        crate::sql::placeholders(1, role_ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in role_ids {
+        query = query.bind(*id);
+    }
+    qualified_grants(query.fetch_all(conn).await?)
+}
+
+pub async fn grant_to_role(
+    tx: &mut Tx,
     role_id: i64,
     permission_id: i64,
     object_pk: &str,
 ) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("INSERT INTO role_permissions (role_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(role_id)
         .bind(permission_id)
@@ -91,11 +117,12 @@ pub async fn grant_to_role(
 }
 
 pub async fn revoke_from_role(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     role_id: i64,
     permission_id: i64,
     object_pk: &str,
 ) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2 AND object_pk = $3",
     )

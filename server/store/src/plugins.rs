@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::Result;
 use crate::codec::{self, format_ts};
+use crate::{Result, Tx};
 
 /// One installed plugin, as stored. Capabilities are their canonical strings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,7 +102,8 @@ fn bind_fields<'q>(
         .bind(plugin.memory_mib as i64)
 }
 
-pub async fn insert(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> {
+pub async fn insert(tx: &mut Tx, plugin: &PluginRow) -> Result<()> {
+    let conn = tx.conn();
     let query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO plugins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )));
@@ -115,7 +116,8 @@ pub async fn insert(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> 
 }
 
 /// Rewrites everything but the name and creation time.
-pub async fn update(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> {
+pub async fn update(tx: &mut Tx, plugin: &PluginRow) -> Result<()> {
+    let conn = tx.conn();
     let query = sqlx::query(
         "UPDATE plugins SET version = $2, kind = $3, wit_version = $4, source = $5, \
          source_ref = $6, digest = $7, requested = $8, granted = $9, enabled = $10, \
@@ -128,7 +130,8 @@ pub async fn update(conn: &mut AnyConnection, plugin: &PluginRow) -> Result<()> 
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, name: &str) -> Result<()> {
+pub async fn delete(tx: &mut Tx, name: &str) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM plugins WHERE name = $1")
         .bind(name.to_owned())
         .execute(&mut *conn)
@@ -140,7 +143,8 @@ pub async fn delete(conn: &mut AnyConnection, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn put_component(conn: &mut AnyConnection, digest: &str, bytes: &[u8]) -> Result<()> {
+pub async fn put_component(tx: &mut Tx, digest: &str, bytes: &[u8]) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "INSERT INTO plugin_components (digest, bytes) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
     )

@@ -4,9 +4,9 @@ use garrison_model::Role;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::codec;
 use crate::sql::{Ordering, Where, placeholders};
+use crate::{Result, Tx};
 
 pub const ORDERING: &[(&str, &str)] = &[("name", "r.name")];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
@@ -99,7 +99,8 @@ pub async fn name_taken(
     Ok(found.is_some_and(|uuid| Some(uuid) != except.map(|u| u.to_string())))
 }
 
-pub async fn insert(conn: &mut AnyConnection, uuid: Uuid, name: &str) -> Result<i64> {
+pub async fn insert(tx: &mut Tx, uuid: Uuid, name: &str) -> Result<i64> {
+    let conn = tx.conn();
     let id: i64 = sqlx::query_scalar("INSERT INTO roles (uuid, name) VALUES ($1, $2) RETURNING id")
         .bind(uuid.to_string())
         .bind(name.to_owned())
@@ -108,7 +109,8 @@ pub async fn insert(conn: &mut AnyConnection, uuid: Uuid, name: &str) -> Result<
     Ok(id)
 }
 
-pub async fn rename(conn: &mut AnyConnection, id: i64, name: &str) -> Result<()> {
+pub async fn rename(tx: &mut Tx, id: i64, name: &str) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("UPDATE roles SET name = $2 WHERE id = $1")
         .bind(id)
         .bind(name.to_owned())
@@ -117,7 +119,8 @@ pub async fn rename(conn: &mut AnyConnection, id: i64, name: &str) -> Result<()>
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    let conn = tx.conn();
     let done = sqlx::query("DELETE FROM roles WHERE id = $1")
         .bind(id)
         .execute(conn)

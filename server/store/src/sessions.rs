@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use crate::Result;
 use crate::codec::{self, format_ts};
+use crate::{Result, Tx};
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
@@ -12,7 +12,7 @@ pub struct SessionRow {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     key_hash: &str,
     user_pk: i64,
     now: DateTime<Utc>,
@@ -20,6 +20,7 @@ pub async fn insert(
     client_ip: Option<&str>,
     user_agent: &str,
 ) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "INSERT INTO sessions (key_hash, user_id, created, expires, client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -47,7 +48,8 @@ pub async fn find(conn: &mut AnyConnection, key_hash: &str) -> Result<Option<Ses
     }))
 }
 
-pub async fn delete(conn: &mut AnyConnection, key_hash: &str) -> Result<()> {
+pub async fn delete(tx: &mut Tx, key_hash: &str) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
         .bind(key_hash.to_owned())
         .execute(conn)
@@ -55,7 +57,8 @@ pub async fn delete(conn: &mut AnyConnection, key_hash: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete_for_user(conn: &mut AnyConnection, user_pk: i64) -> Result<()> {
+pub async fn delete_for_user(tx: &mut Tx, user_pk: i64) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_pk)
         .execute(conn)
@@ -63,7 +66,19 @@ pub async fn delete_for_user(conn: &mut AnyConnection, user_pk: i64) -> Result<(
     Ok(())
 }
 
-pub async fn delete_expired(conn: &mut AnyConnection, now: DateTime<Utc>) -> Result<u64> {
+/// Ends every session of the user but the one whose key hash is `keep` (the caller's own).
+pub async fn delete_for_user_except(tx: &mut Tx, user_pk: i64, keep: &str) -> Result<()> {
+    let conn = tx.conn();
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2")
+        .bind(user_pk)
+        .bind(keep.to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_expired(tx: &mut Tx, now: DateTime<Utc>) -> Result<u64> {
+    let conn = tx.conn();
     let done = sqlx::query("DELETE FROM sessions WHERE expires <= $1")
         .bind(format_ts(&now))
         .execute(conn)

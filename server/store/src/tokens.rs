@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where};
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, Tx};
 
 pub const ORDERING: &[(&str, &str)] = &[
     ("identifier", "t.identifier"),
@@ -126,12 +126,8 @@ pub async fn sealed_key(conn: &mut AnyConnection, identifier: &str) -> Result<Op
     )
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    token: &Token,
-    key: &StoredKey,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn insert(tx: &mut Tx, token: &Token, key: &StoredKey, now: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "INSERT INTO tokens (uuid, identifier, key_hash, key_sealed, intent, user_id, description, expires, \
          expiring, managed, created, last_updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -153,7 +149,8 @@ pub async fn insert(
 }
 
 /// Writes every field; the row is found by its UUID so the identifier itself may change.
-pub async fn update(conn: &mut AnyConnection, token: &Token, now: DateTime<Utc>) -> Result<()> {
+pub async fn update(tx: &mut Tx, token: &Token, now: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "UPDATE tokens SET identifier = $2, intent = $3, user_id = $4, description = $5, expires = $6, \
          expiring = $7, managed = $8, last_updated = $9 WHERE uuid = $1",
@@ -172,7 +169,8 @@ pub async fn update(conn: &mut AnyConnection, token: &Token, now: DateTime<Utc>)
     Ok(())
 }
 
-pub async fn set_key(conn: &mut AnyConnection, uuid: Uuid, key: &StoredKey) -> Result<()> {
+pub async fn set_key(tx: &mut Tx, uuid: Uuid, key: &StoredKey) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("UPDATE tokens SET key_hash = $2, key_sealed = $3 WHERE uuid = $1")
         .bind(uuid.to_string())
         .bind(key.hash.clone())
@@ -182,7 +180,8 @@ pub async fn set_key(conn: &mut AnyConnection, uuid: Uuid, key: &StoredKey) -> R
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, identifier: &str) -> Result<bool> {
+pub async fn delete(tx: &mut Tx, identifier: &str) -> Result<bool> {
+    let conn = tx.conn();
     let done = sqlx::query("DELETE FROM tokens WHERE identifier = $1")
         .bind(identifier.to_owned())
         .execute(conn)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Where, placeholders};
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, Tx};
 
 /// API field name → column, for `ordering=`.
 pub const ORDERING: &[(&str, &str)] = &[
@@ -29,11 +29,7 @@ pub const DEFAULT_ORDERING: Ordering = Ordering {
     descending: false,
 };
 
-/// Groups that make their members superusers: flagged groups and every descendant of one
-/// (a child group inherits from its parents).
-const SUPERUSER_GROUPS: &str = "WITH RECURSIVE su(id) AS ( \
-    SELECT id FROM groups WHERE is_superuser = TRUE \
-    UNION SELECT gp.group_id FROM group_parents gp JOIN su ON gp.parent_id = su.id) ";
+use crate::groups::SUPERUSER_GROUPS;
 
 /// The stored fields of a user; what `User` holds besides these is derived.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,11 +240,8 @@ pub async fn username_taken(
     Ok(found.is_some_and(|pk| Some(pk) != except_pk))
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    user: &UserRecord,
-    password_hash: &str,
-) -> Result<i64> {
+pub async fn insert(tx: &mut Tx, user: &UserRecord, password_hash: &str) -> Result<i64> {
+    let conn = tx.conn();
     let pk: i64 = sqlx::query_scalar(
         "INSERT INTO users (uuid, username, name, email, password, password_change_date, is_active, \
          type, path, attributes, last_login, date_joined, last_updated) \
@@ -272,7 +265,8 @@ pub async fn insert(
     Ok(pk)
 }
 
-pub async fn update(conn: &mut AnyConnection, pk: i64, user: &UserRecord) -> Result<()> {
+pub async fn update(tx: &mut Tx, pk: i64, user: &UserRecord) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query(
         "UPDATE users SET username = $2, name = $3, email = $4, is_active = $5, type = $6, path = $7, \
          attributes = $8, last_login = $9, last_updated = $10, password_change_date = $11 WHERE id = $1",
@@ -293,12 +287,8 @@ pub async fn update(conn: &mut AnyConnection, pk: i64, user: &UserRecord) -> Res
     Ok(())
 }
 
-pub async fn set_password(
-    conn: &mut AnyConnection,
-    pk: i64,
-    hash: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
+pub async fn set_password(tx: &mut Tx, pk: i64, hash: &str, at: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("UPDATE users SET password = $2, password_change_date = $3, last_updated = $3 WHERE id = $1")
         .bind(pk)
         .bind(hash.to_owned())
@@ -308,7 +298,8 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn record_login(conn: &mut AnyConnection, pk: i64, at: DateTime<Utc>) -> Result<()> {
+pub async fn record_login(tx: &mut Tx, pk: i64, at: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
         .bind(pk)
         .bind(format_ts(&at))
@@ -317,7 +308,8 @@ pub async fn record_login(conn: &mut AnyConnection, pk: i64, at: DateTime<Utc>) 
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, pk: i64) -> Result<bool> {
+pub async fn delete(tx: &mut Tx, pk: i64) -> Result<bool> {
+    let conn = tx.conn();
     let done = sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(pk)
         .execute(conn)
@@ -348,7 +340,8 @@ pub async fn existing(conn: &mut AnyConnection, pks: &[i64]) -> Result<HashSet<i
     Ok(query.fetch_all(conn).await?.into_iter().collect())
 }
 
-pub async fn set_groups(conn: &mut AnyConnection, pk: i64, group_ids: &[i64]) -> Result<()> {
+pub async fn set_groups(tx: &mut Tx, pk: i64, group_ids: &[i64]) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM group_members WHERE user_id = $1")
         .bind(pk)
         .execute(&mut *conn)
@@ -363,7 +356,8 @@ pub async fn set_groups(conn: &mut AnyConnection, pk: i64, group_ids: &[i64]) ->
     Ok(())
 }
 
-pub async fn set_roles(conn: &mut AnyConnection, pk: i64, role_ids: &[i64]) -> Result<()> {
+pub async fn set_roles(tx: &mut Tx, pk: i64, role_ids: &[i64]) -> Result<()> {
+    let conn = tx.conn();
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(pk)
         .execute(&mut *conn)

@@ -692,7 +692,7 @@ both_stores!(
     changes_reach_the_other_replicas,
     |env: common::Env| async move {
         // A second registry on the same database and bus, as another replica would run.
-        let replica = garrison::start_registry(&env.config, &env.services)
+        let replica = garrison::start_registry(&env.config, &env.services.as_another_replica())
             .await
             .unwrap();
         assert!(replica.loaded("provider-rac").is_some());

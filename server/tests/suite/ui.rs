@@ -60,7 +60,28 @@ async fn log_in(env: &common::Env) -> String {
         set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite"),
         "{set_cookie}"
     );
-    format!("garrison_csrf={CSRF}; {session}")
+    // The CSRF token is bound to the session: the first page after login issues a new one.
+    let (status, headers, _) = env.send(get("/", &session)).await;
+    assert_eq!(status, StatusCode::OK);
+    let bound = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("garrison_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session-bound CSRF cookie after login")
+        .to_owned();
+    assert!(bound.contains('.'), "bound to the session: {bound}");
+    format!("garrison_csrf={bound}; {session}")
+}
+
+/// The CSRF token in a cookie header made by [`log_in`].
+fn csrf_of(cookies: &str) -> String {
+    cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("garrison_csrf="))
+        .expect("a CSRF cookie")
+        .to_owned()
 }
 
 both_stores!(
@@ -120,7 +141,7 @@ both_stores!(
         assert_eq!(status, StatusCode::FORBIDDEN);
         let request = Request::post("/api/v3/core/groups/")
             .header(header::COOKIE, &cookies)
-            .header("X-CSRFToken", CSRF)
+            .header("X-CSRFToken", &csrf_of(&cookies))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from("{\"name\": \"x\"}"))
             .unwrap();
@@ -213,7 +234,7 @@ both_stores!(
         assert_eq!(status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&page).contains("dashboard-counts"));
 
-        let body = format!("csrf_token={CSRF}&name=&attributes=%7B%7D");
+        let body = format!("csrf_token={}&name=&attributes=%7B%7D", csrf_of(&cookies));
         let (status, headers, _) = env
             .send(form_post("/ui-fn/save_group", &body, &cookies))
             .await;
@@ -228,8 +249,9 @@ both_stores!(
             "a blank name comes back as an error: {back}"
         );
 
+        let csrf = csrf_of(&cookies);
         let body = format!(
-            "csrf_token={CSRF}&name=platform-team&is_superuser=&attributes=%7B%22tier%22%3A1%7D"
+            "csrf_token={csrf}&name=platform-team&is_superuser=&attributes=%7B%22tier%22%3A1%7D"
         );
         let (status, headers, _) = env
             .send(form_post("/ui-fn/save_group", &body, &cookies))
@@ -387,7 +409,7 @@ both_stores!(
             StatusCode::FORBIDDEN,
             "the upload form is CSRF-protected"
         );
-        let (status, headers, _) = env.send(upload(CSRF)).await;
+        let (status, headers, _) = env.send(upload(&csrf_of(&cookies))).await;
         assert!(status.is_redirection(), "{status}");
         assert_eq!(headers[header::LOCATION], "/plugins/reserved-names");
 
@@ -412,7 +434,10 @@ both_stores!(
         let (status, headers, _) = env
             .send(form_post(
                 "/ui-fn/plugin_action",
-                &format!("csrf_token={CSRF}&name=reserved-names&action=grant-and-enable"),
+                &format!(
+                    "csrf_token={}&name=reserved-names&action=grant-and-enable",
+                    csrf_of(&cookies)
+                ),
                 &cookies,
             ))
             .await;
@@ -431,7 +456,7 @@ both_stores!(
             )
             .header(header::COOKIE, &cookies)
             .body(Body::from(multipart_form(&[
-                ("csrf_token", None, CSRF.as_bytes()),
+                ("csrf_token", None, csrf_of(&cookies).as_bytes()),
                 ("component", Some("x.wasm"), b"junk"),
                 ("manifest", Some("plugin.toml"), manifest),
             ])))
@@ -449,12 +474,13 @@ both_stores!(
     a_plugins_limits_are_set_on_its_page_and_bad_values_are_named,
     |env: common::Env| async move {
         let cookies = log_in(&env).await;
+        let csrf = csrf_of(&cookies);
         let page = "/plugins/provider-ldap";
         let set = |deadline: &str, memory: &str| {
             let mut request = form_post(
                 "/ui-fn/set_plugin_limits",
                 &format!(
-                    "csrf_token={CSRF}&name=provider-ldap&deadline_ms={deadline}&memory_mib={memory}"
+                    "csrf_token={csrf}&name=provider-ldap&deadline_ms={deadline}&memory_mib={memory}"
                 ),
                 &cookies,
             );

@@ -370,6 +370,10 @@ pub struct TokenSetKeyRequest {
 #[serde(deny_unknown_fields)]
 pub struct UserPasswordSetRequest {
     pub password: String,
+    /// Garrison's addition: required when users change their own password without holding
+    /// the reset permission.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -114,6 +114,10 @@ impl Env {
             "GARRISON_PLUGIN_SECRETS_DIR".to_owned(),
             dir.join("secrets").display().to_string(),
         );
+        // The test registry listens on loopback, which pulls refuse unless it is listed.
+        if let Ok(registry) = std::env::var("GARRISON_TEST_OCI_REGISTRY") {
+            env.insert("GARRISON_OCI_REGISTRIES".to_owned(), registry);
+        }
         for (key, value) in extra {
             env.insert(key.to_string(), value.to_string());
         }
@@ -136,6 +140,11 @@ impl Env {
                 );
                 if let Ok(redis) = std::env::var("GARRISON_TEST_REDIS_URL") {
                     env.insert("GARRISON_REDIS_URL".to_owned(), redis);
+                    // Tests share one Redis: each Garrison gets its own keys and channels.
+                    env.insert(
+                        "GARRISON_REDIS_PREFIX".to_owned(),
+                        format!("garrison-test-{}:", unique()),
+                    );
                 }
             }
         }

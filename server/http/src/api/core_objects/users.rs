@@ -127,7 +127,14 @@ pub async fn set_password(
     let id = id.parse().map_err(|_| ApiError::NotFound)?;
     state
         .services
-        .set_user_password(&caller, id, &body.password)
+        .set_user_password(
+            &caller,
+            id,
+            garrison_services::PasswordChange {
+                new_password: &body.password,
+                current_password: body.current_password.as_deref(),
+            },
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,7 +146,7 @@ pub async fn me(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<SessionUser>, ApiError> {
-    let Some(user) = caller.principal.user.clone() else {
+    let Some(user) = caller.principal.user().cloned() else {
         return Err(ApiError::Unauthenticated);
     };
     let (groups, roles) = state.services.own_memberships(&caller).await?;
@@ -154,7 +161,7 @@ pub async fn me(
     };
     let (groups, roles) = (named(groups), named(roles));
     let mut system_permissions: Vec<String> =
-        caller.principal.permissions.global().cloned().collect();
+        caller.principal.permissions().global().cloned().collect();
     system_permissions.sort();
     let make = |groups, roles, system_permissions| UserSelf {
         pk: user.pk,
