@@ -7,4 +7,6 @@ mod common;
 mod api;
 mod config;
 mod plugins;
+mod security;
+mod transactions;
 mod ui;

@@ -720,3 +720,103 @@ both_stores!(
         assert!(eventually(true).await, "and loads it again");
     }
 );
+
+both_stores!(
+    a_swapped_directory_plugin_loses_its_review_across_a_restart,
+    |env: common::Env| async move {
+        // Security finding 4: a reviewed plugin whose file is replaced kept `enabled` and its
+        // grants at the next start, and ran the new code.
+        let dir = env.config.plugins_dir.clone().unwrap();
+        let secrets = env.config.plugin_secrets_dir.clone().unwrap();
+        std::fs::write(secrets.join("api-key"), "k").unwrap();
+        std::fs::write(
+            dir.join("reserved-names.wasm"),
+            component("garrison_test_policy"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("reserved-names.toml"), POLICY_MANIFEST).unwrap();
+        let registry = garrison::start_registry(&env.config, &env.services)
+            .await
+            .unwrap();
+        let reviewed = registry
+            .change(
+                &Caller::cli(),
+                "reserved-names",
+                garrison_services::PluginChanges {
+                    granted: Some(vec!["secret:api-key".into()]),
+                    enabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("reviewed and enabled");
+        assert!(reviewed.enabled);
+
+        // Another component under the same name, then a restart.
+        let mut swapped = component("garrison_test_policy");
+        // A custom section changes the digest and nothing else (name 0x01 'x', no payload).
+        swapped.extend_from_slice(&[0x00, 0x02, 0x01, b'x']);
+        std::fs::write(dir.join("reserved-names.wasm"), &swapped).unwrap();
+        let restarted = garrison::start_registry(&env.config, &env.services.as_another_replica())
+            .await
+            .unwrap();
+        let after = restarted
+            .get(&Caller::cli(), "reserved-names")
+            .await
+            .unwrap();
+        assert!(!after.enabled, "disabled until reviewed again");
+        assert!(
+            after.granted.is_empty(),
+            "grants cleared: {:?}",
+            after.granted
+        );
+        assert_ne!(after.digest, reviewed.digest);
+        assert!(restarted.loaded("reserved-names").is_none());
+        let (_, events) = env
+            .admin(
+                "GET",
+                "/events/events/?action=model_updated&search=reserved-names",
+                None,
+            )
+            .await;
+        let recorded = events["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["context"]["diff"]["enabled"]["new_value"] == false);
+        assert!(recorded, "the change is an event: {events}");
+
+        // The same for a second file that claims the same name: review the original again
+        // (after the restart that records it), then let another file claim its name.
+        std::fs::write(
+            dir.join("reserved-names.wasm"),
+            component("garrison_test_policy"),
+        )
+        .unwrap();
+        let registry = garrison::start_registry(&env.config, &env.services.as_another_replica())
+            .await
+            .unwrap();
+        registry
+            .change(
+                &Caller::cli(),
+                "reserved-names",
+                garrison_services::PluginChanges {
+                    granted: Some(vec!["secret:api-key".into()]),
+                    enabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("reviewed again: {e}"));
+        std::fs::rename(dir.join("reserved-names.wasm"), dir.join("impostor.wasm")).unwrap();
+        std::fs::rename(dir.join("reserved-names.toml"), dir.join("impostor.toml")).unwrap();
+        let restarted = garrison::start_registry(&env.config, &env.services.as_another_replica())
+            .await
+            .unwrap();
+        let after = restarted
+            .get(&Caller::cli(), "reserved-names")
+            .await
+            .unwrap();
+        assert!(!after.enabled && after.granted.is_empty(), "{after:?}");
+    }
+);

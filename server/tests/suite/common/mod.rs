@@ -83,6 +83,11 @@ impl Env {
         Self::build(kind, true, extra).await
     }
 
+    /// Behind one trusted proxy that appends to X-Forwarded-For.
+    pub async fn with_trusted_proxy(kind: Kind) -> Option<Env> {
+        Self::build(kind, true, &[("GARRISON_TRUST_FORWARDED_FOR", "true")]).await
+    }
+
     /// A Garrison with no administrator yet, as on a first start.
     pub async fn empty(kind: Kind) -> Option<Env> {
         Self::build(kind, false, &[]).await
