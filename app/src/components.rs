@@ -13,7 +13,7 @@ pub fn csrf_token() -> String {
             .and_then(|parts| {
                 parts
                     .extensions
-                    .get::<garrison_http::csrf::CsrfToken>()
+                    .get::<garrison_web::csrf::CsrfToken>()
                     .map(|t| t.0.clone())
             })
             .unwrap_or_default()

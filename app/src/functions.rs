@@ -87,35 +87,15 @@ mod ssr {
         fn from(error: ServiceError) -> Self {
             match error {
                 ServiceError::Validation(errors) => UiError::Invalid(errors),
-                ServiceError::Forbidden { permission } => UiError::Message(format!(
-                    "You do not have permission to do this ({permission})."
-                )),
-                ServiceError::NotFound { model, key } => {
-                    UiError::Message(format!("No {model} {key}."))
-                }
-                ServiceError::Unauthenticated => UiError::Message("Log in first.".into()),
-                ServiceError::Escalation { reason } => UiError::Message(reason),
-                ServiceError::RateLimited { retry_after_secs } => UiError::Message(format!(
-                    "Too many failed attempts. Try again in {retry_after_secs} seconds."
-                )),
-                other => {
-                    tracing_free_log(&other);
-                    UiError::Message(
-                        "Something went wrong on the server; the details are in its log.".into(),
-                    )
-                }
+                other => UiError::Message(garrison_web::messages::for_people(&other)),
             }
         }
-    }
-
-    fn tracing_free_log(error: &ServiceError) {
-        leptos::logging::error!("server function failed: {error}");
     }
 
     /// Only local paths are followed after login, never another site.
     pub fn safe_next(next: Option<String>) -> String {
         match next {
-            Some(n) if garrison_http::redirect::is_local_path(&n) => n,
+            Some(n) if garrison_web::redirect::is_local_path(&n) => n,
             _ => "/".into(),
         }
     }
@@ -136,7 +116,7 @@ mod ssr {
         let expected = use_context::<http::request::Parts>().and_then(|parts| {
             parts
                 .extensions
-                .get::<garrison_http::csrf::CsrfToken>()
+                .get::<garrison_web::csrf::CsrfToken>()
                 .map(|t| t.0.clone())
         });
         match expected {

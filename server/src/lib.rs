@@ -10,11 +10,10 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::middleware;
 use axum::routing::get;
 use garrison_bus::Bus;
-use garrison_http::{AppState, HttpSettings, Metrics, RequestIdentity};
+use garrison_http::{AppState, HttpSettings, Metrics};
 use garrison_registry::{Registry, RegistryConfig};
 use garrison_services::{KeySource, ServiceSettings, Services};
 use garrison_store::Store;
@@ -81,7 +80,7 @@ fn report_key_source(config: &Config, source: &KeySource) {
 /// Starts the plugin registry: the engine, the built-in and directory plugins, and every
 /// enabled plugin (one that fails to load is shown as failed; the server starts anyway).
 pub async fn start_registry(config: &Config, services: &Services) -> anyhow::Result<Registry> {
-    Registry::start(
+    let registry = Registry::start(
         services.clone(),
         RegistryConfig {
             plugins_dir: config.plugins_dir.clone(),
@@ -91,7 +90,10 @@ pub async fn start_registry(config: &Config, services: &Services) -> anyhow::Res
         },
     )
     .await
-    .map_err(|e| anyhow::anyhow!("cannot start the plugin registry: {e}"))
+    .map_err(|e| anyhow::anyhow!("cannot start the plugin registry: {e}"))?;
+    // The services call plugins through traits they own; this is where the two meet.
+    services.install_extensions(registry.extensions());
+    Ok(registry)
 }
 
 /// The metrics of the HTTP server, the process and the plugins.
@@ -104,35 +106,6 @@ fn leptos_options() -> LeptosOptions {
         .output_name("garrison")
         .site_pkg_dir("pkg")
         .build()
-}
-
-/// Pages need a logged-in user; anyone else is sent to the login page and brought back after.
-async fn require_login(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let public = path == "/login" || path.starts_with("/setup/") || path.starts_with("/ui-fn/");
-    let logged_in = request
-        .extensions()
-        .get::<RequestIdentity>()
-        .is_some_and(|i| i.principal.is_some());
-    if public || logged_in {
-        return next.run(request).await;
-    }
-    let next_url = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let encoded: String = next_url
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    Redirect::to(&format!("/login?next={encoded}")).into_response()
 }
 
 /// The whole HTTP surface on the main port.
@@ -169,13 +142,13 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         })
         // Reads are GET (`input = GetUrl`), writes POST; CSRF guards the writes.
         .route(
-            "/ui-fn/{*name}",
+            &format!("{}{{*name}}", garrison_web::SERVER_FN_PREFIX),
             axum::routing::any(move |request: Request| {
                 let ui_context = ui_context.clone();
                 async move { handle_server_fns_with_context(ui_context, request).await }
             }),
         )
-        .layer(middleware::from_fn(require_login))
+        .layer(middleware::from_fn(garrison_web::gate::require_login))
         .with_state(options);
 
     Router::new()
@@ -184,7 +157,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         .route("/-/health/ready/", get(garrison_http::health::ready))
         .route(
             "/plugins/upload",
-            axum::routing::post(garrison_http::upload::upload_plugin),
+            axum::routing::post(garrison_web::upload::upload_plugin),
         )
         .route("/static/garrison.css", get(assets::stylesheet))
         .route("/static/avatar.svg", get(assets::avatar))
@@ -196,7 +169,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         .merge(ui)
         .layer(middleware::from_fn_with_state(
             state.settings.clone(),
-            garrison_http::csrf::protect,
+            garrison_web::csrf::protect,
         ))
         .layer(middleware::from_fn_with_state(
             state,
@@ -207,7 +180,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
             garrison_http::metrics::track,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            8 * 1024 * 1024,
+            garrison_http::limits::MAX_BODY_BYTES,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

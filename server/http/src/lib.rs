@@ -1,22 +1,22 @@
-//! Garrison's HTTP edge.
+//! Garrison's machine edge: what programs talk to.
 //!
-//! The only layer that knows status codes, headers, cookies and JSON request shapes. It
-//! authenticates requests (bearer token or session cookie), enforces CSRF on cookie-borne
-//! writes, serves the REST API under `/api/v3`, health checks and Prometheus metrics, and
-//! turns service errors into authentik-shaped error bodies. It knows no SQL: everything goes
-//! through `garrison-services`.
+//! It authenticates requests (bearer token or session cookie: [`identify`], shared with the
+//! browser edge), serves the REST API under `/api/v3` with authentik's shapes and status
+//! codes, health checks and Prometheus metrics, and holds the limits every edge applies
+//! ([`limits`]). The browser edge (login gate, CSRF, forms) lives in `garrison-web`, so the
+//! API and (later) the outpost websocket grow here without touching it. It knows no SQL:
+//! everything goes through `garrison-services`.
 #![deny(unsafe_code)]
 
 pub mod api;
 pub mod cookies;
-pub mod csrf;
 mod error;
 pub mod health;
 pub mod identity;
+pub mod limits;
 pub mod metrics;
 mod openapi;
-pub mod redirect;
-pub mod upload;
+pub mod plugin_upload;
 
 pub use error::ApiError;
 pub use identity::{RequestIdentity, identify};

@@ -13,6 +13,7 @@
 /// The plugin host, for callers of loaded plugins (their argument and result types).
 pub use garrison_plugin_host as host;
 
+mod extensions;
 pub mod manifest;
 pub mod oci;
 
@@ -728,16 +729,33 @@ impl Registry {
 
     /// Every running provider plugin, by name.
     pub fn providers(&self) -> Vec<ProviderPlugin> {
+        self.running(|loaded| match loaded {
+            Loaded::Provider(p) => Some(p.clone()),
+            _ => None,
+        })
+    }
+
+    /// The running plugins `pick` selects, in name order.
+    fn running<T>(&self, pick: impl Fn(&Loaded) -> Option<T>) -> Vec<T> {
         let slots = self.inner.slots.read().unwrap_or_else(|p| p.into_inner());
-        let mut providers: Vec<ProviderPlugin> = slots
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Running(Loaded::Provider(p)) => Some(p.clone()),
-                _ => None,
+        let mut named: Vec<(&String, T)> = slots
+            .iter()
+            .filter_map(|(name, slot)| match slot {
+                Slot::Running(loaded) => pick(loaded).map(|t| (name, t)),
+                Slot::Failed(_) => None,
             })
             .collect();
-        providers.sort_by(|a, b| a.manifest().name.cmp(&b.manifest().name));
-        providers
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        named.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The extensions the services call: this registry's provider and policy plugins.
+    pub fn extensions(&self) -> garrison_services::extensions::Extensions {
+        let weak = || extensions::PluginExtensions(Arc::downgrade(&self.inner));
+        garrison_services::extensions::Extensions {
+            expansion: Some(Arc::new(weak())),
+            policies: Some(Arc::new(weak())),
+        }
     }
 
     /// Registers the per-plugin families on the metrics registry.

@@ -26,6 +26,7 @@ mod crypto;
 mod delegation;
 mod error;
 mod events;
+pub mod extensions;
 mod groups;
 pub mod plugins;
 mod roles;
@@ -91,6 +92,8 @@ struct Inner {
     bus: Bus,
     secrets: SecretBox,
     settings: ServiceSettings,
+    /// Plugin-backed extensions, installed once the registry runs.
+    extensions: std::sync::RwLock<extensions::Extensions>,
 }
 
 impl Services {
@@ -101,6 +104,7 @@ impl Services {
                 bus,
                 secrets,
                 settings,
+                extensions: Default::default(),
             }),
         }
     }
@@ -114,8 +118,17 @@ impl Services {
                 bus: self.inner.bus.as_another_replica(),
                 secrets: self.inner.secrets.clone(),
                 settings: self.inner.settings.clone(),
+                extensions: std::sync::RwLock::new(self.extensions_snapshot()),
             }),
         }
+    }
+
+    fn extensions_snapshot(&self) -> extensions::Extensions {
+        self.inner
+            .extensions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -137,3 +137,69 @@ both_stores!(
         assert!(!group_names(&env).await.contains(&"planned".to_owned()));
     }
 );
+
+fn facts(kind: &str, certificate: bool) -> garrison_services::extensions::ProviderFacts {
+    garrison_services::extensions::ProviderFacts {
+        kind: kind.into(),
+        pk: 42,
+        name: format!("{kind}-provider"),
+        attributes: serde_json::json!({}),
+        certificate: certificate.then(|| ("cert-uuid".to_owned(), "cert".to_owned())),
+    }
+}
+
+both_stores!(
+    the_services_reach_provider_plugins_only_through_their_own_trait,
+    |env: common::Env| async move {
+        use garrison_services::extensions::{ExtensionError, Grant, OutpostFacts};
+        let outpost = OutpostFacts {
+            pk: "outpost-uuid".into(),
+            name: "edge".into(),
+            outpost_type: "ldap".into(),
+        };
+        // The binary installed the registry's plugins behind the services' trait at start.
+        let grants = env
+            .services
+            .required_permissions(&facts("ldap", true), &outpost)
+            .await
+            .expect("the built-in LDAP expansion answers");
+        let on = |model: &str, pk: &str| Some((model.to_owned(), pk.to_owned()));
+        assert_eq!(
+            grants,
+            vec![
+                Grant {
+                    permission: "authentik_core.view_group".into(),
+                    object: None
+                },
+                Grant {
+                    permission: "authentik_core.view_user".into(),
+                    object: None
+                },
+                Grant {
+                    permission: "authentik_crypto.view_certificatekeypair".into(),
+                    object: on("authentik_crypto.certificatekeypair", "cert-uuid"),
+                },
+                Grant {
+                    permission: "authentik_providers_ldap.view_ldapprovider".into(),
+                    object: on("authentik_providers_ldap.ldapprovider", "42"),
+                },
+            ]
+        );
+        // A disabled plugin expands nothing, and says so.
+        let (status, _) = env
+            .admin("POST", "/plugins/provider-ldap/disable/", None)
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK);
+        let error = env
+            .services
+            .required_permissions(&facts("ldap", false), &outpost)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ExtensionError::NoPlugin {
+                kind: "ldap".into()
+            }
+        );
+    }
+);

@@ -545,3 +545,23 @@ both_stores!(
         );
     }
 );
+
+#[test]
+fn every_server_function_lives_under_the_one_prefix() {
+    // Leptos's attribute takes a literal, so the prefix is spelled per function in
+    // garrison-app; this holds them to the one the browser edge (CSRF, login gate) knows.
+    let paths: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        paths.len() > 10,
+        "server functions are registered: {paths:?}"
+    );
+    for path in paths {
+        assert!(
+            path.starts_with(garrison_web::SERVER_FN_PREFIX),
+            "{path} is outside {}",
+            garrison_web::SERVER_FN_PREFIX
+        );
+    }
+}

@@ -3,11 +3,12 @@
 //! and sends the browser to the new plugin's review page, or back with the error.
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use garrison_http::plugin_upload::read_upload;
+use garrison_http::{ApiError, AppState, RequestIdentity};
 use garrison_registry::InstallSource;
 use garrison_services::Via;
 
-use crate::api::plugins::read_upload;
-use crate::{ApiError, AppState, RequestIdentity};
+use crate::messages;
 
 fn back_with(message: &str) -> Response {
     let query = serde_urlencoded::to_string([("error", message)]).unwrap_or_default();
@@ -16,10 +17,11 @@ fn back_with(message: &str) -> Response {
 
 fn message(error: ApiError) -> String {
     match error {
-        ApiError::Service(garrison_services::ServiceError::Validation(errors))
-        | ApiError::BadRequest(errors) => errors.to_string(),
-        ApiError::Service(other) => other.to_string(),
-        other => format!("{other:?}"),
+        ApiError::Service(error) => messages::for_people(&error),
+        ApiError::BadRequest(errors) => errors.to_string(),
+        ApiError::NotFound => "Not found.".into(),
+        ApiError::MethodNotAllowed => "Method not allowed.".into(),
+        ApiError::Unauthenticated => "Log in first.".into(),
     }
 }
 

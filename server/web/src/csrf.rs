@@ -17,17 +17,15 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use axum::extract::State;
+use garrison_http::cookies;
+use garrison_http::identity::{Credential, RequestIdentity};
+use garrison_http::limits::{MAX_FORM_BYTES, MAX_UPLOAD_BYTES};
 use sha2::{Digest, Sha256};
 
-use crate::cookies;
-use crate::identity::{Credential, RequestIdentity};
+use crate::SERVER_FN_PREFIX;
 
 pub const HEADER: &str = "x-csrftoken";
 pub const FIELD: &str = "csrf_token";
-/// Form bodies larger than this are refused before parsing.
-const MAX_FORM_BYTES: usize = 1024 * 1024;
-/// Multipart uploads (plugin components) buffered to find the CSRF field.
-const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// The CSRF token of the current browser, for pages to embed in their forms.
 #[derive(Clone, Debug)]
@@ -63,9 +61,6 @@ fn belongs_to(token: &str, session: Option<&str>) -> bool {
         _ => false,
     }
 }
-
-/// Where the UI's server functions live; their callers decode errors as the UI's error enum.
-const SERVER_FN_PREFIX: &str = "/ui-fn/";
 
 fn refuse(request_wants_html: bool, server_fn: bool, reason: &str) -> Response {
     if server_fn && !request_wants_html {
@@ -118,7 +113,7 @@ fn is_form(request: &Request) -> bool {
 }
 
 pub async fn protect(
-    State(settings): State<crate::HttpSettings>,
+    State(settings): State<garrison_http::HttpSettings>,
     mut request: Request,
     next: Next,
 ) -> Response {
