@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the browser bundle (hydration) into target/site/pkg; the server embeds it at build
-# time. Needs the wasm32-unknown-unknown target and wasm-bindgen-cli at the version in
-# Cargo.lock (scripts/setup.sh installs both). wasm-opt is deliberately not used: Debian's
-# binaryen silently breaks hydration.
+# time. Needs the wasm32-unknown-unknown target, wasm-bindgen-cli at the version in
+# Cargo.lock, Node.js and npm's binaryen (scripts/setup.sh installs them all).
+#
+# wasm-opt comes from npm's binaryen, never Debian's: Debian's (version 108) silently breaks
+# hydration in release builds. The bundle is then precompressed (brotli, gzip) so the server
+# sends the smallest encoding a browser accepts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${GARRISON_UI_PROFILE:-wasm-release}"
@@ -14,8 +17,20 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 wasm-bindgen --target web --no-typescript --out-dir "$scratch" --out-name garrison \
   "target/wasm32-unknown-unknown/$dir/garrison_hydrate.wasm"
+if [ "$profile" != dev ]; then
+  # The features Rust's wasm32-unknown-unknown target emits; binaryen refuses any it is
+  # not told about.
+  target/tools/node_modules/.bin/wasm-opt -Oz \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$scratch/garrison_bg.wasm" -o "$scratch/garrison_bg.opt.wasm"
+  mv "$scratch/garrison_bg.opt.wasm" "$scratch/garrison_bg.wasm"
+fi
+node scripts/compress.js "$scratch/garrison.js" "$scratch/garrison_bg.wasm"
 mkdir -p target/site/pkg
 for file in garrison.js garrison_bg.wasm; do
-  cmp -s "$scratch/$file" "target/site/pkg/$file" || cp "$scratch/$file" "target/site/pkg/$file"
+  for variant in "$file" "$file.br" "$file.gz"; do
+    cmp -s "$scratch/$variant" "target/site/pkg/$variant" || cp "$scratch/$variant" "target/site/pkg/$variant"
+  done
 done
 ls -l target/site/pkg

@@ -18,6 +18,10 @@ apt_install() {
 }
 
 apt_install pkg-config gcc
+# Node.js builds the browser bundle's last steps (wasm-opt, compression); the machine may have
+# it from elsewhere than Debian, so ask for the commands, not the packages.
+command -v node >/dev/null || apt_install nodejs
+command -v npm >/dev/null || apt_install npm
 if $want_test; then
   apt_install postgresql redis-server chromium chromium-driver curl docker-registry
 fi
@@ -31,5 +35,13 @@ wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, "")
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
   echo "setup: installing wasm-bindgen-cli $wbg_version (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$wbg_version"
+fi
+# wasm-opt for the browser bundle, from npm's binaryen (Debian's breaks hydration), kept in
+# target/tools so nothing outside the checkout changes.
+binaryen_version=132
+if [ "$(target/tools/node_modules/.bin/wasm-opt --version 2>/dev/null | awk '{print $3}')" != "$binaryen_version" ]; then
+  echo "setup: installing binaryen $binaryen_version (wasm-opt) from npm"
+  mkdir -p target/tools
+  npm install --prefix target/tools --no-audit --no-fund --loglevel=error "binaryen@$binaryen_version" >/dev/null
 fi
 echo "setup: ready"

@@ -8,23 +8,35 @@ fn main() {
     let pkg = std::env::var("GARRISON_SITE_PKG")
         .map(PathBuf::from)
         .unwrap_or_else(|_| manifest.join("../target/site/pkg"));
-    let js = pkg.join("garrison.js");
-    let wasm = pkg.join("garrison_bg.wasm");
+    // Each file with its precompressed variants (brotli, gzip), when build-ui.sh made them.
+    let files = [
+        ("JS", "garrison.js"),
+        ("JS_BR", "garrison.js.br"),
+        ("JS_GZ", "garrison.js.gz"),
+        ("WASM", "garrison_bg.wasm"),
+        ("WASM_BR", "garrison_bg.wasm.br"),
+        ("WASM_GZ", "garrison_bg.wasm.gz"),
+    ];
     println!("cargo:rerun-if-env-changed=GARRISON_SITE_PKG");
-    println!("cargo:rerun-if-changed={}", js.display());
-    println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo::rustc-check-cfg=cfg(garrison_bundle)");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("bundle.rs");
-    let code = if js.is_file() && wasm.is_file() {
+    let complete = pkg.join("garrison.js").is_file() && pkg.join("garrison_bg.wasm").is_file();
+    let mut code = String::new();
+    for (name, file) in files {
+        let path = pkg.join(file);
+        println!("cargo:rerun-if-changed={}", path.display());
+        if complete && path.is_file() {
+            code += &format!(
+                "pub const {name}: &[u8] = include_bytes!({:?});\n",
+                path.canonicalize().unwrap_or(path)
+            );
+        } else {
+            code += &format!("pub const {name}: &[u8] = b\"\";\n");
+        }
+    }
+    if complete {
         println!("cargo:rustc-cfg=garrison_bundle");
-        format!(
-            "pub const JS: &[u8] = include_bytes!({:?});\npub const WASM: &[u8] = include_bytes!({:?});\n",
-            js.canonicalize().unwrap_or(js),
-            wasm.canonicalize().unwrap_or(wasm)
-        )
-    } else {
-        "pub const JS: &[u8] = b\"\";\npub const WASM: &[u8] = b\"\";\n".to_owned()
-    };
+    }
     if let Err(error) = std::fs::write(&out, code) {
         panic!("cannot write {}: {error}", out.display());
     }

@@ -1,24 +1,126 @@
 //! Static assets: the stylesheet, the avatar, and the hydration bundle (embedded at build time
-//! or read from GARRISON_SITE_DIR).
-use std::path::PathBuf;
+//! or read once from GARRISON_SITE_DIR at start).
+//!
+//! The bundle is served under a content-hashed name (`/pkg/garrison.HASH.js`,
+//! `/pkg/garrison.HASH_bg.wasm`) with immutable caching: a browser downloads it once per
+//! release and never revalidates it. Each file is sent in the smallest encoding the browser
+//! accepts, from variants compressed at build time (brotli, gzip).
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
-mod bundle {
+mod embedded {
     include!(concat!(env!("OUT_DIR"), "/bundle.rs"));
 }
 
 const CSS: &str = include_str!("../../style/garrison.css");
 const AVATAR: &str = include_str!("../../style/avatar.svg");
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// True when the browser bundle is available, so pages hydrate.
-pub fn bundle_available(site_dir: &Option<PathBuf>) -> bool {
-    site_dir
-        .as_ref()
-        .is_some_and(|d| d.join("pkg/garrison.js").is_file())
-        || !bundle::JS.is_empty()
+/// One bundle file in each encoding it was built in (empty: not available).
+#[derive(Clone, Debug, Default)]
+struct Encoded {
+    identity: Bytes,
+    brotli: Bytes,
+    gzip: Bytes,
+}
+
+impl Encoded {
+    fn read(dir: &FsPath, file: &str) -> Option<Self> {
+        let read = |name: String| {
+            std::fs::read(dir.join(name))
+                .map(Bytes::from)
+                .unwrap_or_default()
+        };
+        let identity = std::fs::read(dir.join(file)).ok()?;
+        Some(Self {
+            identity: identity.into(),
+            brotli: read(format!("{file}.br")),
+            gzip: read(format!("{file}.gz")),
+        })
+    }
+
+    /// The variant for a request's `Accept-Encoding`: brotli, then gzip, then as is.
+    fn negotiate(&self, headers: &HeaderMap) -> (Option<&'static str>, Bytes) {
+        let accepted = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let accepts = |coding: &str| {
+            accepted.split(',').any(|part| {
+                let mut fields = part.split(';');
+                let name = fields.next().unwrap_or_default().trim();
+                let refused = fields.any(|f| {
+                    f.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        == Some(0.0)
+                });
+                name.eq_ignore_ascii_case(coding) && !refused
+            })
+        };
+        if !self.brotli.is_empty() && accepts("br") {
+            (Some("br"), self.brotli.clone())
+        } else if !self.gzip.is_empty() && accepts("gzip") {
+            (Some("gzip"), self.gzip.clone())
+        } else {
+            (None, self.identity.clone())
+        }
+    }
+}
+
+/// The hydration bundle, loaded once.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    js: Encoded,
+    wasm: Encoded,
+    /// The first 16 hex digits of SHA-256 over both files: part of their URLs.
+    hash: String,
+}
+
+impl Bundle {
+    /// The bundle in `site_dir/pkg` when a site directory is configured, else the one built
+    /// into the binary; `None` when there is none (pages then render without hydration).
+    pub fn load(site_dir: &Option<PathBuf>) -> Option<Arc<Bundle>> {
+        let (js, wasm) = match site_dir {
+            Some(dir) => {
+                let pkg = dir.join("pkg");
+                (
+                    Encoded::read(&pkg, "garrison.js")?,
+                    Encoded::read(&pkg, "garrison_bg.wasm")?,
+                )
+            }
+            None if !embedded::JS.is_empty() => (
+                Encoded {
+                    identity: Bytes::from_static(embedded::JS),
+                    brotli: Bytes::from_static(embedded::JS_BR),
+                    gzip: Bytes::from_static(embedded::JS_GZ),
+                },
+                Encoded {
+                    identity: Bytes::from_static(embedded::WASM),
+                    brotli: Bytes::from_static(embedded::WASM_BR),
+                    gzip: Bytes::from_static(embedded::WASM_GZ),
+                },
+            ),
+            None => return None,
+        };
+        let mut digest = Sha256::new();
+        digest.update(&js.identity);
+        digest.update(&wasm.identity);
+        let hash = hex::encode(digest.finalize())[..16].to_owned();
+        Some(Arc::new(Bundle { js, wasm, hash }))
+    }
+
+    /// The name Leptos writes into every page's script tags (`garrison.HASH`): the JS is
+    /// `NAME.js`, the WebAssembly `NAME_bg.wasm`.
+    pub fn output_name(&self) -> String {
+        format!("garrison.{}", self.hash)
+    }
 }
 
 pub async fn stylesheet() -> Response {
@@ -36,40 +138,38 @@ pub async fn avatar() -> Response {
     ([(header::CONTENT_TYPE, "image/svg+xml")], AVATAR).into_response()
 }
 
+/// `/pkg/{file}`: the bundle under its current hashed names; anything else (an old hash
+/// after an upgrade included) is 404, so a browser never caches a mismatched pair.
 pub async fn package(
-    State(site_dir): State<Option<PathBuf>>,
+    State(bundle): State<Option<Arc<Bundle>>>,
     Path(file): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
-    let content_type = if file.ends_with(".js") {
-        "text/javascript"
-    } else if file.ends_with(".wasm") {
-        "application/wasm"
+    let Some(bundle) = bundle else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let name = bundle.output_name();
+    let (encoded, content_type) = if file == format!("{name}.js") {
+        (&bundle.js, "text/javascript")
+    } else if file == format!("{name}_bg.wasm") {
+        (&bundle.wasm, "application/wasm")
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if let Some(dir) = site_dir {
-        if file.contains('/') || file.contains("..") {
-            return StatusCode::NOT_FOUND.into_response();
-        }
-        return match tokio::fs::read(dir.join("pkg").join(&file)).await {
-            Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-            Err(_) => StatusCode::NOT_FOUND.into_response(),
-        };
-    }
-    let bytes: &'static [u8] = match file.as_str() {
-        "garrison.js" => bundle::JS,
-        "garrison_bg.wasm" => bundle::WASM,
-        _ => &[],
-    };
-    if bytes.is_empty() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    (
+    let (encoding, bytes) = encoded.negotiate(&headers);
+    let mut response = (
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, IMMUTABLE),
+            (header::VARY, "Accept-Encoding"),
         ],
         bytes,
     )
-        .into_response()
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    response
 }

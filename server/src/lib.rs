@@ -101,9 +101,11 @@ pub fn metrics_for(registry: &Registry) -> Metrics {
     Metrics::new_with(|prometheus| registry.register_metrics(prometheus))
 }
 
-fn leptos_options() -> LeptosOptions {
+/// Leptos's options; the page's script tags name the bundle by its content hash.
+fn leptos_options(bundle: Option<&assets::Bundle>) -> LeptosOptions {
+    let output_name = bundle.map_or_else(|| "garrison".to_owned(), |b| b.output_name());
     LeptosOptions::builder()
-        .output_name("garrison")
+        .output_name(output_name)
         .site_pkg_dir("pkg")
         .build()
 }
@@ -123,7 +125,8 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         },
         metrics: metrics.clone(),
     };
-    let options = leptos_options();
+    let bundle = assets::Bundle::load(&config.site_dir);
+    let options = leptos_options(bundle.as_deref());
     let routes = generate_route_list(garrison_app::App);
     let ui_context = {
         let services = services.clone();
@@ -161,10 +164,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         )
         .route("/static/garrison.css", get(assets::stylesheet))
         .route("/static/avatar.svg", get(assets::avatar))
-        .route(
-            "/pkg/{file}",
-            get(assets::package).with_state(config.site_dir.clone()),
-        )
+        .route("/pkg/{file}", get(assets::package).with_state(bundle))
         .with_state(state.clone())
         .merge(ui)
         .layer(middleware::from_fn_with_state(

@@ -254,7 +254,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         }
         BootstrapOutcome::AlreadyBootstrapped => {}
     }
-    if !assets::bundle_available(&config.site_dir) {
+    if assets::Bundle::load(&config.site_dir).is_none() {
         tracing::warn!(
             "browser bundle not built (scripts/build-ui.sh): pages are served without hydration"
         );

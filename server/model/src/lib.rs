@@ -8,6 +8,7 @@ mod errors;
 mod event;
 mod identity;
 mod listing;
+pub mod models;
 mod plugin;
 
 pub use errors::FieldErrors;
@@ -18,8 +19,8 @@ pub use identity::{
 };
 pub use listing::{ListQuery, Page, PageRequest};
 pub use plugin::{
-    MAX_DEADLINE_MS, MAX_MEMORY_MIB, Plugin, PluginCallStats, PluginCapability, PluginSource,
-    PluginState,
+    MAX_DEADLINE_MS, MAX_MEMORY_MIB, Plugin, PluginCallStats, PluginCapability, PluginRecord,
+    PluginSource, PluginState, PluginWorld,
 };
 
 /// Page-size limits shared by the API and the UI.

@@ -40,6 +40,58 @@ impl PluginSource {
     }
 }
 
+/// The world a plugin's component implements: what kind of plugin it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginWorld {
+    Provider,
+    DeploymentBackend,
+    Policy,
+}
+
+impl PluginWorld {
+    pub const ALL: [PluginWorld; 3] = [
+        PluginWorld::Provider,
+        PluginWorld::DeploymentBackend,
+        PluginWorld::Policy,
+    ];
+
+    /// The world's name in the WIT package.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginWorld::Provider => "provider",
+            PluginWorld::DeploymentBackend => "deployment-backend",
+            PluginWorld::Policy => "policy",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.as_str() == text)
+    }
+}
+
+/// An installed plugin as recorded: what the operator reviewed and decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginRecord {
+    pub name: String,
+    pub version: String,
+    pub kind: PluginWorld,
+    pub wit_version: String,
+    pub source: PluginSource,
+    /// The file, upload name or OCI reference it came from.
+    pub source_ref: String,
+    /// `sha256:…` of the component.
+    pub digest: String,
+    /// Capabilities as their canonical strings.
+    pub requested: Vec<String>,
+    pub granted: Vec<String>,
+    pub enabled: bool,
+    pub deadline_ms: u64,
+    pub memory_mib: u64,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
 /// Whether a plugin is serving calls.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "message", rename_all = "lowercase")]

@@ -1,13 +1,11 @@
 //! Deployment backends: the `deployment-backend` world of garrison:plugin@0.1.0.
 //!
-//! The Docker and Kubernetes host interfaces are declared in 0.1.0 and linked here so that
-//! backends built against them load (after their grant); their operations answer an error until
-//! the host implements them with bollard and kube.
-use wasmtime::Engine;
-use wasmtime::component::HasSelf;
-
+//! Only the world's export is bound here; its imports (`types`, `log`, `secrets`, `docker`,
+//! `kubernetes`) are the shared bindings in `wit_types` and `capabilities`, linked by those
+//! modules. Docker and Kubernetes are capabilities like the others (`capabilities::docker`,
+//! `capabilities::kubernetes`).
 use crate::call::{Runner, run_export};
-use crate::state::{self, HostState};
+use crate::state::HostState;
 use crate::{CallError, Manifest, PluginStats};
 
 mod bindings {
@@ -16,65 +14,16 @@ mod bindings {
         world: "deployment-backend",
         exports: { default: async },
         with: {
-            "garrison:plugin/types": crate::provider::bindings::garrison::plugin::types,
-            "garrison:plugin/log": crate::provider::bindings::garrison::plugin::log,
-            "garrison:plugin/secrets": crate::policy::bindings::garrison::plugin::secrets,
+            "garrison:plugin/types": crate::wit_types::v0_1_0::garrison::plugin::types,
+            "garrison:plugin/log": crate::capabilities::log::v0_1_0::garrison::plugin::log,
+            "garrison:plugin/secrets": crate::capabilities::secrets::bindings::garrison::plugin::secrets,
+            "garrison:plugin/docker": crate::capabilities::docker::bindings::garrison::plugin::docker,
+            "garrison:plugin/kubernetes": crate::capabilities::kubernetes::bindings::garrison::plugin::kubernetes,
         },
     });
 }
 
 pub use bindings::exports::garrison::plugin::backend::{ConnectionStatus, Deployment, Description};
-use bindings::garrison::plugin::{docker, kubernetes};
-
-const NOT_YET: &str = "not provided by this Garrison release";
-
-impl docker::Host for HostState {
-    fn list_containers(
-        &mut self,
-        _selector: Vec<(String, String)>,
-    ) -> Result<Vec<docker::ContainerState>, String> {
-        Err(format!("docker.list-containers is {NOT_YET}"))
-    }
-    fn ensure_container(
-        &mut self,
-        _spec: docker::ContainerSpec,
-    ) -> Result<docker::ContainerState, String> {
-        Err(format!("docker.ensure-container is {NOT_YET}"))
-    }
-    fn remove_container(&mut self, _name: String) -> Result<(), String> {
-        Err(format!("docker.remove-container is {NOT_YET}"))
-    }
-    fn engine_version(&mut self) -> Result<String, String> {
-        Err(format!("docker.engine-version is {NOT_YET}"))
-    }
-}
-
-impl kubernetes::Host for HostState {
-    fn apply(&mut self, _manifest: String) -> Result<String, String> {
-        Err(format!("kubernetes.apply is {NOT_YET}"))
-    }
-    fn delete(
-        &mut self,
-        _api_version: String,
-        _kind: String,
-        _namespace: String,
-        _name: String,
-    ) -> Result<(), String> {
-        Err(format!("kubernetes.delete is {NOT_YET}"))
-    }
-    fn server_version(&mut self) -> Result<String, String> {
-        Err(format!("kubernetes.server-version is {NOT_YET}"))
-    }
-}
-
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = state::base_linker(engine)?;
-    bindings::DeploymentBackend::add_to_linker::<HostState, HasSelf<HostState>>(
-        &mut linker,
-        |state| state,
-    )?;
-    Ok(linker)
-}
 
 /// A loaded deployment backend. Cheap to clone; each call runs in a fresh instance.
 #[derive(Clone)]

@@ -1,15 +1,14 @@
 //! What every plugin call shares, whatever the world: a fresh store with the plugin's limits,
 //! classification of failures, and the plugin's counters.
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::{Engine, Store, Trap};
 
-use crate::outbound::Target;
-use crate::provider::PluginError;
+use crate::capabilities::Granted;
 use crate::state::HostState;
 use crate::stats::PluginMetrics;
+use crate::wit_types::PluginError;
 use crate::{CallError, CallLimits, Manifest, PluginStats};
 
 #[derive(Clone)]
@@ -20,8 +19,8 @@ pub(crate) struct Runner {
     pub limits: CallLimits,
     pub stats: Arc<PluginStats>,
     pub metrics: PluginMetrics,
-    pub secrets: Arc<BTreeMap<String, String>>,
-    pub outbound: Arc<[Target]>,
+    /// What the load granted, per capability; cloned (cheaply) into every call's store.
+    pub granted: Granted,
 }
 
 /// Where a call failed, for the error message.
@@ -35,8 +34,7 @@ impl Runner {
         let state = HostState::new(
             &self.manifest.name,
             self.limits.memory_bytes,
-            self.secrets.clone(),
-            self.outbound.clone(),
+            self.granted.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.cap);

@@ -8,14 +8,10 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::call::Runner;
-use crate::capabilities::{self, Capability, Grants, LoadError, Manifest, PluginKind};
-use crate::outbound::Target;
-use crate::state::HostState;
+use crate::capabilities::{self, Granted, Grants, LoadError, Manifest, Offered, PluginKind};
+use crate::state::{self, HostState};
 use crate::stats::PluginMetrics;
-use crate::{
-    BackendPlugin, CallLimits, PluginStats, PolicyPlugin, ProviderPlugin, backend, cache, policy,
-    provider,
-};
+use crate::{BackendPlugin, CallLimits, PluginStats, PolicyPlugin, ProviderPlugin, cache};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -96,9 +92,10 @@ impl PluginHost {
         let engine =
             engine(&config).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?;
         let link_error = |e: wasmtime::Error| format!("cannot link host interfaces: {e:#}");
-        let provider_linker = provider::linker(&engine).map_err(link_error)?;
-        let policy_linker = policy::linker(&engine).map_err(link_error)?;
-        let backend_linker = backend::linker(&engine).map_err(link_error)?;
+        let provider_linker = state::linker(&engine, PluginKind::Provider).map_err(link_error)?;
+        let policy_linker = state::linker(&engine, PluginKind::Policy).map_err(link_error)?;
+        let backend_linker =
+            state::linker(&engine, PluginKind::DeploymentBackend).map_err(link_error)?;
         // Advances the epoch that call deadlines are measured in; stops with the last host.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -229,25 +226,9 @@ impl PluginHost {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| invalid(&manifest.name, e))?;
-        // A plugin sees only the secrets both declared and granted.
-        let granted: BTreeMap<String, String> = secrets
-            .into_iter()
-            .filter(|(name, _)| {
-                let capability = Capability::Secret(name.clone());
-                manifest.capabilities.contains(&capability)
-                    && grants.capabilities.contains(&capability)
-            })
-            .collect();
-        // Likewise the outbound origins (validated by `capabilities::check`).
-        let outbound: Arc<[Target]> = manifest
-            .capabilities
-            .iter()
-            .filter(|c| grants.capabilities.contains(c))
-            .filter_map(|c| match c {
-                Capability::OutboundHttp(target) => Target::parse(target).ok(),
-                _ => None,
-            })
-            .collect();
+        // A plugin's calls see only what is both declared and granted: the secrets' values, the
+        // outbound origins, the service connections (each kept by its capability's module).
+        let granted = Granted::new(manifest, grants, &Offered { secrets: &secrets });
         let runner = Runner {
             manifest: Arc::new(manifest.clone()),
             digest: digest.into(),
@@ -255,8 +236,7 @@ impl PluginHost {
             limits,
             stats: self.stats_of(&manifest.name),
             metrics: self.metrics.clone(),
-            secrets: Arc::new(granted),
-            outbound,
+            granted,
         };
         Ok((runner, pre))
     }

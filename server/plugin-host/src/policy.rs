@@ -1,39 +1,25 @@
 //! Policy plugins: the `policy` world of garrison:plugin@0.1.0 (hooks on events).
-use wasmtime::Engine;
-use wasmtime::component::HasSelf;
-
+//!
+//! Only the world's export is bound here; its imports (`types`, `log`, `secrets`) are the shared
+//! bindings in `wit_types` and `capabilities`, linked by those modules.
 use crate::call::{Runner, run_export};
-use crate::state::{self, HostState};
+use crate::state::HostState;
 use crate::{CallError, Manifest, PluginStats};
 
-pub(crate) mod bindings {
+mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit/plugin-0.1.0",
         world: "policy",
         exports: { default: async },
         with: {
-            "garrison:plugin/types": crate::provider::bindings::garrison::plugin::types,
-            "garrison:plugin/log": crate::provider::bindings::garrison::plugin::log,
+            "garrison:plugin/types": crate::wit_types::v0_1_0::garrison::plugin::types,
+            "garrison:plugin/log": crate::capabilities::log::v0_1_0::garrison::plugin::log,
+            "garrison:plugin/secrets": crate::capabilities::secrets::bindings::garrison::plugin::secrets,
         },
     });
 }
 
 pub use bindings::exports::garrison::plugin::hook::{Decision, Event};
-impl bindings::garrison::plugin::secrets::Host for HostState {
-    /// Only secrets granted to this plugin exist for it; the value never reaches a log.
-    fn get(&mut self, name: String) -> Result<String, String> {
-        self.secrets
-            .get(&name)
-            .cloned()
-            .ok_or_else(|| format!("secret {name:?} is not granted to this plugin"))
-    }
-}
-
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = state::base_linker(engine)?;
-    bindings::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    Ok(linker)
-}
 
 /// A loaded policy plugin. Cheap to clone; each call runs in a fresh instance.
 #[derive(Clone)]

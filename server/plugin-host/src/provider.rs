@@ -1,18 +1,21 @@
-//! Provider plugins: the `provider` world of garrison:plugin@0.1.0.
-use wasmtime::Engine;
-use wasmtime::component::HasSelf;
-
+//! Provider plugins: the `provider` world of garrison:plugin@0.1.0 and 0.2.0.
+//!
+//! Only the world's export is bound here; its imports (`types`, `log`) are the shared bindings
+//! in `wit_types` and `capabilities::log`, linked by those modules.
 use crate::call::{Runner, run_export};
-use crate::state::{self, HostState};
+use crate::state::HostState;
+use crate::wit_types::PluginError;
 use crate::{CallError, Manifest, PluginStats};
 
-/// Also the home of the `types` and `log` bindings every other world reuses (`with:`), so the
-/// host implements each shared interface once.
-pub(crate) mod bindings {
+mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit/plugin-0.1.0",
         world: "provider",
         exports: { default: async },
+        with: {
+            "garrison:plugin/types": crate::wit_types::v0_1_0::garrison::plugin::types,
+            "garrison:plugin/log": crate::capabilities::log::v0_1_0::garrison::plugin::log,
+        },
     });
 }
 
@@ -24,31 +27,17 @@ mod bindings_v2 {
         path: "../../wit/plugin-0.2.0",
         world: "provider",
         exports: { default: async },
+        with: {
+            "garrison:plugin/types": crate::wit_types::v0_2_0::garrison::plugin::types,
+            "garrison:plugin/log": crate::capabilities::log::v0_2_0::garrison::plugin::log,
+        },
     });
 }
 
-use bindings::garrison::plugin::log::{Host as LogHost, Level};
-pub(crate) use bindings::garrison::plugin::types::PluginError;
-pub use bindings::garrison::plugin::types::{
+pub use crate::wit_types::v0_1_0::garrison::plugin::types::{
     Certificate, ObjectRef, OutpostInfo, PermissionGrant, ProviderInfo,
 };
-use bindings_v2::garrison::plugin::types as types_v2;
-
-impl bindings::garrison::plugin::types::Host for HostState {}
-
-impl LogHost for HostState {
-    fn log(&mut self, level: Level, message: String) {
-        state::log(&self.plugin, level as u8, &message);
-    }
-}
-
-impl types_v2::Host for HostState {}
-
-impl bindings_v2::garrison::plugin::log::Host for HostState {
-    fn log(&mut self, level: bindings_v2::garrison::plugin::log::Level, message: String) {
-        state::log(&self.plugin, level as u8, &message);
-    }
-}
+use crate::wit_types::v0_2_0::garrison::plugin::types as types_v2;
 
 fn provider_v2(p: &ProviderInfo) -> types_v2::ProviderInfo {
     types_v2::ProviderInfo {
@@ -90,15 +79,6 @@ fn grants_v1(
             })
             .map_err(|e| PluginError { message: e.message })
     })
-}
-
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = state::base_linker(engine)?;
-    bindings::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    bindings_v2::Provider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
-        state
-    })?;
-    Ok(linker)
 }
 
 /// A loaded provider plugin. Cheap to clone; each call runs in a fresh instance.

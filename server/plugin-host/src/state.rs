@@ -1,49 +1,41 @@
 //! What one call's store holds: the plugin's name, a sandboxed WASI context (no files, no
-//! environment, no network), and the memory cap that records when it was hit.
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+//! environment, no network), the memory cap that records when it was hit, and what the load
+//! granted; and the linker of each world.
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::outbound::{OutboundHooks, Target};
+use crate::capabilities::outbound_http::OutboundCall;
+use crate::capabilities::{self, Granted, PluginKind};
 
 pub(crate) struct HostState {
     pub plugin: String,
     wasi: WasiCtx,
-    http: WasiHttpCtx,
-    outbound: OutboundHooks,
-    table: ResourceTable,
+    /// Shared by WASI and wasi:http: streams and bodies of either live here.
+    pub(crate) table: ResourceTable,
     pub cap: MemoryCap,
-    /// Only the secrets granted to this plugin, by name.
-    pub secrets: Arc<BTreeMap<String, String>>,
+    /// What the load granted, per capability; each capability's host implementation reads its
+    /// own part (`granted.secrets`, `granted.docker`, …).
+    pub(crate) granted: Granted,
+    /// wasi:http's state for this call (the outbound HTTP capability's). Kept beside the table
+    /// because wasi:http borrows both at once.
+    pub(crate) outbound_http: OutboundCall,
 }
 
 impl HostState {
-    pub fn new(
-        plugin: &str,
-        memory_bytes: usize,
-        secrets: Arc<BTreeMap<String, String>>,
-        allowed: Arc<[Target]>,
-    ) -> Self {
+    pub fn new(plugin: &str, memory_bytes: usize, granted: Granted) -> Self {
         Self {
             plugin: plugin.to_owned(),
-            secrets,
             // Nothing inherited: no arguments, environment, directories or stdio; sockets stay
             // closed (outbound HTTP goes through wasi:http and its allow-list instead).
             wasi: WasiCtx::builder().build(),
-            http: WasiHttpCtx::new(),
-            outbound: OutboundHooks {
-                plugin: plugin.to_owned(),
-                allowed,
-            },
             table: ResourceTable::new(),
             cap: MemoryCap {
                 limit: memory_bytes,
                 hit: false,
             },
+            outbound_http: OutboundCall::new(plugin, &granted.outbound_http),
+            granted,
         }
     }
 }
@@ -57,24 +49,14 @@ impl WasiView for HostState {
     }
 }
 
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
-    }
-}
-
-/// A linker with what every world gets: WASI's sandboxed basics and wasi:http (whose requests
-/// the per-plugin allow-list decides). Each world adds its own interfaces.
-pub(crate) fn base_linker(
-    engine: &wasmtime::Engine,
-) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
-    let mut linker = wasmtime::component::Linker::new(engine);
+/// The linker of `kind`'s world: WASI's sandboxed basics, the shared `types` interface, and
+/// the host capabilities that world imports (each capability links its own interfaces, so the
+/// linker offers exactly the world).
+pub(crate) fn linker(engine: &Engine, kind: PluginKind) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::wit_types::add_to_linker(&mut linker, kind)?;
+    capabilities::add_to_linker(&mut linker, kind)?;
     Ok(linker)
 }
 
@@ -109,14 +91,72 @@ impl ResourceLimiter for MemoryCap {
     }
 }
 
-/// Plugin log lines are data: bounded in length, tagged with the plugin's name.
-pub(crate) fn log(plugin: &str, level: u8, message: &str) {
-    let message: String = message.chars().take(2000).collect();
-    match level {
-        0 => tracing::trace!(plugin, "{message}"),
-        1 => tracing::debug!(plugin, "{message}"),
-        2 => tracing::info!(plugin, "{message}"),
-        3 => tracing::warn!(plugin, "{message}"),
-        _ => tracing::error!(plugin, "{message}"),
+#[cfg(test)]
+mod tests {
+    use wasmtime::component::Component;
+
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        Engine::new(&config).expect("engine")
+    }
+
+    /// A component that only imports `interface`, typed as `instance`.
+    fn importing(engine: &Engine, interface: &str, instance: &str) -> Component {
+        Component::new(
+            engine,
+            format!(r#"(component (import "{interface}" (instance {instance})))"#),
+        )
+        .expect("valid component text")
+    }
+
+    #[test]
+    fn each_world_links_exactly_the_capabilities_it_imports() {
+        let engine = engine();
+        let string_result = "(result (result string (error string)))";
+        let imports = [
+            (
+                "secrets",
+                importing(
+                    &engine,
+                    "garrison:plugin/secrets@0.1.0",
+                    &format!(r#"(export "get" (func (param "name" string) {string_result}))"#),
+                ),
+            ),
+            (
+                "docker",
+                importing(
+                    &engine,
+                    "garrison:plugin/docker@0.1.0",
+                    &format!(r#"(export "engine-version" (func {string_result}))"#),
+                ),
+            ),
+            (
+                "kubernetes",
+                importing(
+                    &engine,
+                    "garrison:plugin/kubernetes@0.1.0",
+                    &format!(r#"(export "server-version" (func {string_result}))"#),
+                ),
+            ),
+        ];
+        let worlds = [
+            (PluginKind::Provider, [false, false, false]),
+            (PluginKind::Policy, [true, false, false]),
+            (PluginKind::DeploymentBackend, [true, true, true]),
+        ];
+        for (kind, links) in worlds {
+            let world = linker(&engine, kind).expect("the world links");
+            for ((capability, component), expected) in imports.iter().zip(links) {
+                assert_eq!(
+                    world.instantiate_pre(component).is_ok(),
+                    expected,
+                    "the {} world and {capability}",
+                    kind.world()
+                );
+            }
+        }
     }
 }

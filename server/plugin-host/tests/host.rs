@@ -750,3 +750,53 @@ async fn plugins_built_against_0_1_and_0_2_are_served_side_by_side() {
         "{backend_v2}"
     );
 }
+
+#[test]
+fn docker_and_kubernetes_grants_can_name_a_service_connection() {
+    use garrison_plugin_host::Capability;
+    use garrison_plugin_host::capabilities::{self, Needed, Requirement};
+    let backend = |requested: &[Capability]| Manifest {
+        kind: PluginKind::DeploymentBackend,
+        capabilities: requested.iter().cloned().collect(),
+        ..manifest("deployer")
+    };
+    let exports = ["garrison:plugin/backend@0.1.0".to_string()];
+    let imports = [
+        "garrison:plugin/docker@0.1.0".to_string(),
+        "garrison:plugin/kubernetes@0.1.0".to_string(),
+    ];
+    assert_eq!(
+        capabilities::requirement(&imports[0]),
+        Requirement::Grant(Needed::Docker)
+    );
+    // Bare keywords (any connection) keep working beside named connections.
+    let requested: Vec<Capability> = ["docker:prod", "kubernetes"]
+        .into_iter()
+        .map(|text| text.parse().expect("a valid capability"))
+        .collect();
+    assert_eq!(
+        requested,
+        [
+            Capability::Docker(Some("prod".into())),
+            Capability::Kubernetes(None)
+        ]
+    );
+    let manifest = backend(&requested);
+    let ungranted =
+        capabilities::check(&manifest, &Grants::default(), &imports, &exports).unwrap_err();
+    assert!(
+        matches!(&ungranted, LoadError::Ungranted { interface, .. } if interface == "garrison:plugin/docker@0.1.0"),
+        "{ungranted}"
+    );
+    let grants = Grants {
+        capabilities: requested.iter().cloned().collect(),
+    };
+    assert_eq!(
+        capabilities::check(&manifest, &grants, &imports, &exports),
+        Ok(())
+    );
+    assert_eq!(
+        Capability::Docker(Some("prod".into())).describe(),
+        "manage containers on the Docker connection \"prod\""
+    );
+}

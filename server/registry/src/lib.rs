@@ -22,14 +22,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use garrison_bus::{Envelope, Message, RecvError, Topic};
-use garrison_model::{Plugin, PluginCallStats, PluginCapability, PluginSource, PluginState};
+use garrison_model::{
+    Plugin, PluginCallStats, PluginCapability, PluginRecord, PluginSource, PluginState, PluginWorld,
+};
 use garrison_plugin_host::{
     BackendPlugin, CallLimits, Capability, Grants, HostConfig, Inspection, Manifest, PluginHost,
     PluginKind, PolicyPlugin, ProviderPlugin, capabilities,
 };
 use garrison_services::plugins::{DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MIB, planned_change};
 use garrison_services::{Caller, PluginChanges, ServiceError, ServiceResult, Services};
-use garrison_store::plugins::PluginRow;
 use serde::Serialize;
 
 /// A plugin compiled into the server binary.
@@ -172,14 +173,14 @@ fn row_of(
     source: PluginSource,
     source_ref: String,
     digest: String,
-) -> PluginRow {
+) -> PluginRecord {
     let now = chrono::Utc::now();
-    PluginRow {
+    PluginRecord {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
-        kind: manifest.kind.world().to_owned(),
+        kind: world_of(manifest.kind),
         wit_version: manifest.wit_version.clone(),
-        source: source.as_str().to_owned(),
+        source,
         source_ref,
         digest,
         requested: manifest
@@ -193,6 +194,24 @@ fn row_of(
         memory_mib: DEFAULT_MEMORY_MIB,
         created: now,
         updated: now,
+    }
+}
+
+/// The host's kind and the model's world are one list in two crates (the model knows no
+/// wasmtime); these are the only places that translate.
+fn world_of(kind: PluginKind) -> PluginWorld {
+    match kind {
+        PluginKind::Provider => PluginWorld::Provider,
+        PluginKind::DeploymentBackend => PluginWorld::DeploymentBackend,
+        PluginKind::Policy => PluginWorld::Policy,
+    }
+}
+
+fn kind_of(world: PluginWorld) -> PluginKind {
+    match world {
+        PluginWorld::Provider => PluginKind::Provider,
+        PluginWorld::DeploymentBackend => PluginKind::DeploymentBackend,
+        PluginWorld::Policy => PluginKind::Policy,
     }
 }
 
@@ -338,7 +357,7 @@ impl Registry {
 
     /// What `row` runs as on this server: nothing when disabled, else the loaded plugin or why
     /// it failed to load.
-    async fn slot_for(&self, row: &PluginRow) -> Option<Slot> {
+    async fn slot_for(&self, row: &PluginRecord) -> Option<Slot> {
         if !row.enabled {
             return None;
         }
@@ -420,17 +439,17 @@ impl Registry {
     }
 
     /// The component of an installed plugin, checked against its recorded digest.
-    async fn component(&self, row: &PluginRow) -> Result<Vec<u8>, String> {
-        let bytes = match row.source.as_str() {
-            "builtin" => self
+    async fn component(&self, row: &PluginRecord) -> Result<Vec<u8>, String> {
+        let bytes = match row.source {
+            PluginSource::Builtin => self
                 .inner
                 .builtins
                 .get(&row.name)
                 .map(|component| component.to_vec())
                 .ok_or_else(|| "this build does not include it".to_owned())?,
-            "directory" => std::fs::read(&row.source_ref)
+            PluginSource::Directory => std::fs::read(&row.source_ref)
                 .map_err(|e| format!("cannot read {}: {e}", row.source_ref))?,
-            _ => self
+            PluginSource::Upload | PluginSource::Oci => self
                 .inner
                 .services
                 .plugin_component(&row.digest)
@@ -479,13 +498,12 @@ impl Registry {
 
     /// Loads `row` as recorded (its grants, its limits). Compiling is CPU work, so it runs on
     /// the blocking pool.
-    async fn load(&self, row: &PluginRow) -> Result<Loaded, String> {
+    async fn load(&self, row: &PluginRecord) -> Result<Loaded, String> {
         let bytes = self.component(row).await?;
         let manifest = Manifest {
             name: row.name.clone(),
             version: row.version.clone(),
-            kind: PluginKind::from_world(&row.kind)
-                .ok_or_else(|| format!("stored kind {:?} is unknown", row.kind))?,
+            kind: kind_of(row.kind),
             wit_version: row.wit_version.clone(),
             capabilities: capabilities_of(&row.requested)?,
         };
@@ -669,7 +687,7 @@ impl Registry {
         Ok(self.to_model(row))
     }
 
-    fn to_model(&self, row: PluginRow) -> Plugin {
+    fn to_model(&self, row: PluginRecord) -> Plugin {
         let state = match (row.enabled, self.slot(&row.name)) {
             (false, _) => PluginState::Disabled,
             (true, Some(Slot::Running(_))) => PluginState::Running,
@@ -691,10 +709,10 @@ impl Registry {
             .collect();
         Plugin {
             capabilities,
-            source: PluginSource::parse(&row.source).unwrap_or(PluginSource::Upload),
+            source: row.source,
             name: row.name,
             version: row.version,
-            kind: row.kind,
+            kind: row.kind.as_str().to_owned(),
             wit_version: row.wit_version,
             source_ref: row.source_ref,
             digest: row.digest,

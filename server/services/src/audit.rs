@@ -12,8 +12,7 @@ use crate::{ServiceResult, Tx};
 
 /// Which object an event is about.
 pub(crate) struct ModelRef<'a> {
-    pub app: &'static str,
-    pub model_name: &'static str,
+    pub model: garrison_model::models::ModelName,
     pub pk: String,
     pub name: &'a str,
 }
@@ -121,11 +120,16 @@ pub(crate) async fn record_model_change(
     let mut context = Map::new();
     context.insert(
         "model".into(),
-        json!({"app": model.app, "model_name": model.model_name, "pk": model.pk, "name": model.name}),
+        object_json(model.model, &model.pk, model.name),
     );
     context.insert("diff".into(), diff(before, after));
     garrison_store::events::insert(tx, &event(caller, action, context)).await?;
     Ok(())
+}
+
+/// How events name an object: authentik's `{"app", "model_name", "pk", "name"}`.
+pub(crate) fn object_json(model: garrison_model::models::ModelName, pk: &str, name: &str) -> Value {
+    json!({"app": model.app_label, "model_name": model.model, "pk": pk, "name": name})
 }
 
 pub(crate) async fn record(

@@ -32,8 +32,7 @@ pub struct GroupFilter {
 impl Audited for Group {
     fn model_ref(&self) -> ModelRef<'_> {
         ModelRef {
-            app: "authentik_core",
-            model_name: "group",
+            model: garrison_model::models::GROUP,
             pk: self.pk.to_string(),
             name: &self.name,
         }

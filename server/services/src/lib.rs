@@ -176,3 +176,33 @@ impl Services {
         (store, bus)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use garrison_model::models::ModelName;
+
+    /// The permission names the services check are the models' own (`app_label.ACTION_model`).
+    #[test]
+    fn permission_constants_name_known_models() {
+        let checked = [
+            crate::users::VIEW,
+            crate::groups::VIEW,
+            crate::groups::ADD_USER,
+            crate::groups::REMOVE_USER,
+            crate::events::VIEW,
+            crate::plugins::VIEW,
+            crate::plugins::ADD,
+            crate::plugins::CHANGE,
+            crate::plugins::DELETE,
+        ];
+        for permission in checked {
+            let (app_label, codename) = permission.split_once('.').expect("qualified");
+            let model = garrison_model::models::ALL
+                .iter()
+                .find(|m| m.app_label == app_label && codename.ends_with(&format!("_{}", m.model)));
+            assert!(model.is_some(), "{permission} names no known model");
+            let model: &ModelName = model.unwrap();
+            assert!(ModelName::find(&model.qualified()).is_some());
+        }
+    }
+}

@@ -4,8 +4,9 @@
 use chrono::Utc;
 use garrison_bus::Message;
 use garrison_model::{MAX_DEADLINE_MS, MAX_MEMORY_MIB};
+use garrison_model::{PluginRecord, PluginSource};
 use garrison_store::RowRef;
-use garrison_store::plugins::{self as store, PluginRow};
+use garrison_store::plugins as store;
 use serde_json::{Value, json};
 
 use crate::audit::{self, Audited, ModelRef};
@@ -22,11 +23,10 @@ pub const DELETE: &str = "garrison_plugins.delete_plugin";
 pub const DEFAULT_DEADLINE_MS: u64 = 500;
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 
-impl Audited for PluginRow {
+impl Audited for PluginRecord {
     fn model_ref(&self) -> ModelRef<'_> {
         ModelRef {
-            app: "garrison_plugins",
-            model_name: "plugin",
+            model: garrison_model::models::PLUGIN,
             pk: self.name.clone(),
             name: &self.name,
         }
@@ -36,8 +36,8 @@ impl Audited for PluginRow {
         json!({
             "name": self.name,
             "version": self.version,
-            "kind": self.kind,
-            "source": self.source,
+            "kind": self.kind.as_str(),
+            "source": self.source.as_str(),
             "source_ref": self.source_ref,
             "digest": self.digest,
             "requested": self.requested,
@@ -60,13 +60,13 @@ pub struct PluginChanges {
 }
 
 impl Services {
-    pub async fn list_plugins(&self, caller: &Caller) -> ServiceResult<Vec<PluginRow>> {
+    pub async fn list_plugins(&self, caller: &Caller) -> ServiceResult<Vec<PluginRecord>> {
         caller.principal.require(VIEW)?;
         let mut reader = self.read().await?;
         Ok(store::list(reader.conn()).await?)
     }
 
-    pub async fn get_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
+    pub async fn get_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRecord> {
         let mut reader = self.read().await?;
         get_plugin_on(reader.conn(), caller, name).await
     }
@@ -76,9 +76,9 @@ impl Services {
     pub async fn install_plugin(
         &self,
         caller: &Caller,
-        row: PluginRow,
+        row: PluginRecord,
         component: Option<&[u8]>,
-    ) -> ServiceResult<PluginRow> {
+    ) -> ServiceResult<PluginRecord> {
         one_tx!(self, |tx| self
             .install_plugin_in(&mut tx, caller, row, component))
     }
@@ -87,9 +87,9 @@ impl Services {
         &self,
         tx: &mut Tx,
         caller: &Caller,
-        mut row: PluginRow,
+        mut row: PluginRecord,
         component: Option<&[u8]>,
-    ) -> ServiceResult<PluginRow> {
+    ) -> ServiceResult<PluginRecord> {
         caller.principal.require(ADD)?;
         if store::get(tx.conn(), &row.name).await?.is_some() {
             return Err(ServiceError::invalid(
@@ -113,7 +113,7 @@ impl Services {
         tx.after_commit(Message::PluginChanged {
             name: row.name.clone(),
         });
-        tracing::info!(plugin = %row.name, source = %row.source, digest = %row.digest, by = caller.principal.username(), "plugin installed");
+        tracing::info!(plugin = %row.name, source = row.source.as_str(), digest = %row.digest, by = caller.principal.username(), "plugin installed");
         Ok(row)
     }
 
@@ -125,7 +125,7 @@ impl Services {
         caller: &Caller,
         name: &str,
         changes: PluginChanges,
-    ) -> ServiceResult<PluginRow> {
+    ) -> ServiceResult<PluginRecord> {
         one_tx!(self, |tx| self
             .change_plugin_in(&mut tx, caller, name, changes))
     }
@@ -142,7 +142,7 @@ impl Services {
     pub fn may_change_plugin(
         &self,
         caller: &Caller,
-        before: &PluginRow,
+        before: &PluginRecord,
         changes: &PluginChanges,
     ) -> ServiceResult<()> {
         caller.principal.require(CHANGE)?;
@@ -160,7 +160,7 @@ impl Services {
         caller: &Caller,
         name: &str,
         changes: PluginChanges,
-    ) -> ServiceResult<PluginRow> {
+    ) -> ServiceResult<PluginRecord> {
         tx.lock_row(RowRef::Plugin(name)).await?;
         let before = get_plugin_on(tx.conn(), caller, name).await?;
         self.may_change_plugin(caller, &before, &changes)?;
@@ -168,7 +168,7 @@ impl Services {
         if after == before {
             return Ok(before);
         }
-        let after = PluginRow {
+        let after = PluginRecord {
             updated: Utc::now(),
             ..after
         };
@@ -181,7 +181,7 @@ impl Services {
         Ok(after)
     }
 
-    pub async fn delete_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRow> {
+    pub async fn delete_plugin(&self, caller: &Caller, name: &str) -> ServiceResult<PluginRecord> {
         one_tx!(self, |tx| self.delete_plugin_in(&mut tx, caller, name))
     }
 
@@ -190,11 +190,11 @@ impl Services {
         tx: &mut Tx,
         caller: &Caller,
         name: &str,
-    ) -> ServiceResult<PluginRow> {
+    ) -> ServiceResult<PluginRecord> {
         tx.lock_row(RowRef::Plugin(name)).await?;
         let before = get_plugin_on(tx.conn(), caller, name).await?;
         caller.principal.require(DELETE)?;
-        if before.source == "builtin" {
+        if before.source == PluginSource::Builtin {
             return Err(ServiceError::invalid(
                 "name",
                 "built-in plugins ship with the server: disable it instead",
@@ -218,7 +218,7 @@ impl Services {
     ///   the same name) is not the one the operator reviewed: it is disabled and its grants
     ///   are cleared, with an event, until it is reviewed again.
     /// - A built-in of a new server version keeps the operator's enabled/disabled choice.
-    pub async fn sync_plugin(&self, found: PluginRow) -> ServiceResult<PluginRow> {
+    pub async fn sync_plugin(&self, found: PluginRecord) -> ServiceResult<PluginRecord> {
         let caller = Caller::system();
         let mut tx = self.begin().await?;
         tx.lock_row(RowRef::Plugin(&found.name)).await?;
@@ -226,9 +226,9 @@ impl Services {
         let now = Utc::now();
         let row = match existing {
             None => {
-                let row = PluginRow {
+                let row = PluginRecord {
                     granted: Vec::new(),
-                    enabled: found.source == "builtin",
+                    enabled: found.source == PluginSource::Builtin,
                     created: now,
                     updated: now,
                     ..found
@@ -238,13 +238,13 @@ impl Services {
                 row
             }
             Some(before) if before.source != found.source => {
-                tracing::warn!(plugin = %found.name, installed = %before.source, found = %found.source, "a plugin with this name is already installed from another source; keeping the installed one");
+                tracing::warn!(plugin = %found.name, installed = before.source.as_str(), found = found.source.as_str(), "a plugin with this name is already installed from another source; keeping the installed one");
                 before
             }
             Some(before) => {
-                let swapped = found.source != "builtin"
+                let swapped = found.source != PluginSource::Builtin
                     && (found.digest != before.digest || found.source_ref != before.source_ref);
-                let after = PluginRow {
+                let after = PluginRecord {
                     granted: if swapped {
                         Vec::new()
                     } else {
@@ -266,7 +266,7 @@ impl Services {
                     tracing::warn!(plugin = %after.name, file = %after.source_ref, digest = %after.digest, "a reviewed plugin's component changed: disabled with its grants cleared until it is reviewed again");
                 }
                 if after != before {
-                    let after = PluginRow {
+                    let after = PluginRecord {
                         updated: now,
                         ..after
                     };
@@ -293,7 +293,7 @@ async fn get_plugin_on(
     conn: &mut garrison_store::Conn,
     caller: &Caller,
     name: &str,
-) -> ServiceResult<PluginRow> {
+) -> ServiceResult<PluginRecord> {
     caller.principal.require(VIEW)?;
     store::get(conn, name)
         .await?
@@ -302,7 +302,10 @@ async fn get_plugin_on(
 
 /// What `before` becomes under `changes`, validated but not written: the registry loads the
 /// result before [`Services::change_plugin`] records it.
-pub fn planned_change(before: &PluginRow, changes: &PluginChanges) -> ServiceResult<PluginRow> {
+pub fn planned_change(
+    before: &PluginRecord,
+    changes: &PluginChanges,
+) -> ServiceResult<PluginRecord> {
     let mut errors = garrison_model::FieldErrors::new();
     let mut after = before.clone();
     if let Some(granted) = &changes.granted {

@@ -18,8 +18,7 @@ const UNASSIGN: &str = "authentik_rbac.unassign_role_permissions";
 impl Audited for Role {
     fn model_ref(&self) -> ModelRef<'_> {
         ModelRef {
-            app: "authentik_rbac",
-            model_name: "role",
+            model: garrison_model::models::ROLE,
             pk: self.pk.to_string(),
             name: &self.name,
         }

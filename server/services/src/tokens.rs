@@ -31,8 +31,7 @@ pub struct CreatedToken {
 impl Audited for Token {
     fn model_ref(&self) -> ModelRef<'_> {
         ModelRef {
-            app: "authentik_core",
-            model_name: "token",
+            model: garrison_model::models::TOKEN,
             pk: self.identifier.clone(),
             name: &self.identifier,
         }
@@ -396,7 +395,10 @@ impl Services {
             .ok_or_else(|| ServiceError::not_found("token", identifier))?;
         let key = self.secrets().open(&sealed)?;
         let mut context = serde_json::Map::new();
-        context.insert("secret".into(), json!({"app": "authentik_core", "model_name": "token", "pk": identifier, "name": identifier}));
+        context.insert(
+            "secret".into(),
+            audit::object_json(garrison_model::models::TOKEN, identifier, identifier),
+        );
         audit::record(tx, caller, EventAction::SecretView, context).await?;
         Ok(key)
     }

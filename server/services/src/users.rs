@@ -34,8 +34,7 @@ pub struct UserFilter {
 impl Audited for User {
     fn model_ref(&self) -> ModelRef<'_> {
         ModelRef {
-            app: "authentik_core",
-            model_name: "user",
+            model: garrison_model::models::USER,
             pk: self.pk.to_string(),
             name: &self.username,
         }
@@ -419,7 +418,14 @@ impl Services {
             None => sessions::delete_for_user(tx, pk).await?,
         }
         let mut context = serde_json::Map::new();
-        context.insert("model".into(), json!({"app": "authentik_core", "model_name": "user", "pk": pk.to_string(), "name": user.username}));
+        context.insert(
+            "model".into(),
+            audit::object_json(
+                garrison_model::models::USER,
+                &pk.to_string(),
+                &user.username,
+            ),
+        );
         audit::record(tx, caller, EventAction::PasswordSet, context).await?;
         Ok(())
     }

@@ -1,29 +1,12 @@
 //! The plugin registry's rows: `plugins` and the uploaded components in `plugin_components`.
-use chrono::{DateTime, Utc};
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::codec::{self, format_ts};
-use crate::{Result, Tx};
+use garrison_model::{PluginRecord, PluginSource, PluginWorld};
 
-/// One installed plugin, as stored. Capabilities are their canonical strings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PluginRow {
-    pub name: String,
-    pub version: String,
-    pub kind: String,
-    pub wit_version: String,
-    pub source: String,
-    pub source_ref: String,
-    pub digest: String,
-    pub requested: Vec<String>,
-    pub granted: Vec<String>,
-    pub enabled: bool,
-    pub deadline_ms: u64,
-    pub memory_mib: u64,
-    pub created: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
-}
+use crate::{Result, StoreError, Tx};
 
 const COLUMNS: &str = "name, version, kind, wit_version, source, source_ref, digest, requested, \
                        granted, enabled, deadline_ms, memory_mib, created, updated";
@@ -36,15 +19,22 @@ fn strings(column: &'static str, text: &str) -> Result<Vec<String>> {
     })
 }
 
-fn decode(row: &AnyRow) -> Result<PluginRow> {
+fn decode(row: &AnyRow) -> Result<PluginRecord> {
     let count =
         |column: &'static str| -> Result<u64> { Ok(row.try_get::<i64, _>(column)?.max(0) as u64) };
-    Ok(PluginRow {
+    let corrupt = |column: &'static str, value: String| StoreError::Corrupt {
+        table: "plugins",
+        column,
+        detail: format!("unknown value {value:?}"),
+    };
+    let kind: String = row.try_get("kind")?;
+    let source: String = row.try_get("source")?;
+    Ok(PluginRecord {
         name: row.try_get("name")?,
         version: row.try_get("version")?,
-        kind: row.try_get("kind")?,
+        kind: PluginWorld::parse(&kind).ok_or_else(|| corrupt("kind", kind.clone()))?,
         wit_version: row.try_get("wit_version")?,
-        source: row.try_get("source")?,
+        source: PluginSource::parse(&source).ok_or_else(|| corrupt("source", source.clone()))?,
         source_ref: row.try_get("source_ref")?,
         digest: row.try_get("digest")?,
         requested: strings("requested", &row.try_get::<String, _>("requested")?)?,
@@ -63,7 +53,7 @@ fn json(list: &[String]) -> String {
 
 /// Every plugin, by name. The registry is small (tens of rows), so there is no paging here;
 /// the API pages the result.
-pub async fn list(conn: &mut AnyConnection) -> Result<Vec<PluginRow>> {
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<PluginRecord>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM plugins ORDER BY name"
     )))
@@ -72,7 +62,7 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<PluginRow>> {
     rows.iter().map(decode).collect()
 }
 
-pub async fn get(conn: &mut AnyConnection, name: &str) -> Result<Option<PluginRow>> {
+pub async fn get(conn: &mut AnyConnection, name: &str) -> Result<Option<PluginRecord>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM plugins WHERE name = $1"
     )))
@@ -85,14 +75,14 @@ pub async fn get(conn: &mut AnyConnection, name: &str) -> Result<Option<PluginRo
 /// Binds the columns insert and update share, `$1` (name) to `$12` (memory_mib), in order.
 fn bind_fields<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    plugin: &PluginRow,
+    plugin: &PluginRecord,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     query
         .bind(plugin.name.clone())
         .bind(plugin.version.clone())
-        .bind(plugin.kind.clone())
+        .bind(plugin.kind.as_str())
         .bind(plugin.wit_version.clone())
-        .bind(plugin.source.clone())
+        .bind(plugin.source.as_str())
         .bind(plugin.source_ref.clone())
         .bind(plugin.digest.clone())
         .bind(json(&plugin.requested))
@@ -102,7 +92,7 @@ fn bind_fields<'q>(
         .bind(plugin.memory_mib as i64)
 }
 
-pub async fn insert(tx: &mut Tx, plugin: &PluginRow) -> Result<()> {
+pub async fn insert(tx: &mut Tx, plugin: &PluginRecord) -> Result<()> {
     let conn = tx.conn();
     let query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO plugins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -116,7 +106,7 @@ pub async fn insert(tx: &mut Tx, plugin: &PluginRow) -> Result<()> {
 }
 
 /// Rewrites everything but the name and creation time.
-pub async fn update(tx: &mut Tx, plugin: &PluginRow) -> Result<()> {
+pub async fn update(tx: &mut Tx, plugin: &PluginRecord) -> Result<()> {
     let conn = tx.conn();
     let query = sqlx::query(
         "UPDATE plugins SET version = $2, kind = $3, wit_version = $4, source = $5, \

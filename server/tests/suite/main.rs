@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod config;
+mod escalation;
 mod plugins;
 mod security;
 mod transactions;

@@ -565,3 +565,55 @@ fn every_server_function_lives_under_the_one_prefix() {
         );
     }
 }
+
+both_stores!(
+    the_bundle_is_named_by_its_hash_cached_for_good_and_compressed,
+    |env: common::Env| async move {
+        let (status, _, page) = env.send(get("/login", "")).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&page).into_owned();
+        let Some(start) = html.find("/pkg/garrison.") else {
+            // A build without the bundle (scripts/build-ui.sh not run) has nothing to serve.
+            assert!(std::env::var("CI").is_err(), "CI builds the bundle: {html}");
+            return;
+        };
+        let name: String = html[start + "/pkg/".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect();
+        let name = name.trim_end_matches(".js").to_owned();
+        assert!(name.len() == "garrison.".len() + 16, "hashed: {name}");
+        let fetch = |path: String, encoding: &'static str| {
+            Request::get(path)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (status, headers, br) = env
+            .send(fetch(format!("/pkg/{name}_bg.wasm"), "gzip, deflate, br"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let (_, headers, gz) = env
+            .send(fetch(format!("/pkg/{name}_bg.wasm"), "gzip"))
+            .await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        let (_, headers, raw) = env.send(fetch(format!("/pkg/{name}_bg.wasm"), "")).await;
+        assert!(headers.get(header::CONTENT_ENCODING).is_none());
+        assert!(raw.starts_with(b"\0asm"), "the raw module");
+        assert!(br.len() < gz.len() && gz.len() < raw.len());
+        assert!(
+            br.len() < 600 * 1024,
+            "under 600 KB on the wire: {} bytes",
+            br.len()
+        );
+        let (status, _, _) = env
+            .send(fetch("/pkg/garrison.0000000000000000.js".into(), "br"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "an old hash is gone");
+    }
+);
