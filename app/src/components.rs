@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
-use crate::functions::{Logout, UiError, current_user};
+use crate::functions::{UiError, current_user};
 
 /// The CSRF token of this browser: from the request on the server, from the page's
 /// `<meta name="csrf-token">` in the browser, so both render the same value.
@@ -55,7 +55,6 @@ const NAV: &[(&str, &str)] = &[
 #[component]
 pub fn Layout() -> impl IntoView {
     let who = Resource::new(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
     view! {
         <div class="shell">
             <aside class="sidebar">
@@ -74,10 +73,12 @@ pub fn Layout() -> impl IntoView {
                             </span>
                         })}
                     </Suspense>
-                    <ActionForm action=logout attr:class="logout">
+                    // A plain form, not an ActionForm: logging out is a full page load, so the
+                    // next page carries a CSRF token for the browser's new (anonymous) state.
+                    <form method="post" action="/ui-fn/logout" class="logout">
                         <CsrfField/>
                         <button type="submit" class="link">"Log out"</button>
-                    </ActionForm>
+                    </form>
                 </header>
                 <main class="content">
                     <Outlet/>

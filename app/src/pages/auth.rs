@@ -17,7 +17,10 @@ pub fn LoginPage() -> impl IntoView {
         <main class="auth">
             <h1>"Garrison"</h1>
             {move || setup_done().then(|| view! { <p class="notice">"Administrator created. Log in with it now."</p> })}
-            <ActionForm action=login attr:class="card">
+            // A plain form, not an ActionForm: logging in is a full page load, so the pages
+            // after it carry the CSRF token bound to the new session. Errors come back in the
+            // URL, which the action reads.
+            <form method="post" action="/ui-fn/login" class="card">
                 <CsrfField/>
                 <input type="hidden" name="next" value=next/>
                 <FormError error/>
@@ -30,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
                 </label>
                 <FieldError error field="password"/>
                 <button type="submit" class="primary">"Log in"</button>
-            </ActionForm>
+            </form>
         </main>
     }
 }

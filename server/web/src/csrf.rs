@@ -5,10 +5,10 @@
 //! in the `X-CSRFToken` header or in a `csrf_token` form field. Another site can make a
 //! browser send the cookie but cannot read it, so it cannot repeat it.
 //!
-//! A logged-in browser's token is `NONCE.MAC`, the MAC computed over the nonce with the
-//! session key. Someone who can plant a cookie (a sibling subdomain without `__Host-`) cannot
-//! make a token that matches another person's session, and a token stops working when the
-//! session it was issued for ends: the next page gets a fresh one.
+//! A logged-in browser's token is derived from its session key. Someone who can plant a
+//! cookie (a sibling subdomain without `__Host-`) cannot make a token that matches another
+//! person's session, and a token stops working when the session it was issued for ends: the
+//! next page gets a fresh one.
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -36,29 +36,30 @@ fn nonce() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn mac(session: &str, nonce: &str) -> String {
-    let digest = Sha256::digest(format!("garrison-csrf\0{session}\0{nonce}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// A logged-in browser's token: derived from its session key, so every response of one
+/// session carries the same token (pages and the requests they trigger run concurrently,
+/// and random tokens would race each other into the cookie), and nobody without the session
+/// key can compute it.
+fn session_token(session: &str) -> String {
+    let digest = Sha256::digest(format!("garrison-csrf\0{session}").as_bytes());
+    let mac: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("s.{mac}")
 }
 
-/// A token for the browser's current session (`None`: not logged in).
+/// A token for the browser's current session (`None`: not logged in, a random one).
 fn new_token(session: Option<&str>) -> String {
-    let nonce = nonce();
     match session {
-        Some(session) => format!("{nonce}.{}", mac(session, &nonce)),
-        None => nonce,
+        Some(session) => session_token(session),
+        None => nonce(),
     }
 }
 
-/// Whether a token from the cookie belongs to this browser's current session: a bound token
-/// must carry the session's MAC; without a session only an unbound token is valid.
+/// Whether a token from the cookie belongs to this browser's current session: a logged-in
+/// browser's must be its session's; without a session only an unbound token is valid.
 fn belongs_to(token: &str, session: Option<&str>) -> bool {
-    match (token.split_once('.'), session) {
-        (Some((nonce, given)), Some(session)) => {
-            constant_time_eq(given.as_bytes(), mac(session, nonce).as_bytes())
-        }
-        (None, None) => !token.is_empty(),
-        _ => false,
+    match session {
+        Some(session) => constant_time_eq(token.as_bytes(), session_token(session).as_bytes()),
+        None => !token.is_empty() && !token.contains('.'),
     }
 }
 
@@ -252,8 +253,12 @@ mod tests {
             !belongs_to(&unbound, Some("session-one")),
             "a planted or pre-login token is not a session's token"
         );
-        let (nonce, _) = bound.split_once('.').unwrap();
-        let forged = format!("{nonce}.{}", "0".repeat(32));
+        let forged = format!("s.{}", "0".repeat(32));
         assert!(!belongs_to(&forged, Some("session-one")));
+        assert_eq!(
+            new_token(Some("session-one")),
+            bound,
+            "one session, one token: concurrent responses agree"
+        );
     }
 }
