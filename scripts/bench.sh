@@ -6,7 +6,7 @@
 # Needs wrk (apt-get install wrk) and, for PostgreSQL + Redis, scripts/test-services.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/garrison
+bin="${BENCH_BIN:-target/release/garrison}"  # not GARRISON_*: the server refuses unknown settings
 [ -x "$bin" ] || cargo build --release -p garrison
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 services_env=$(bash scripts/test-services.sh)
@@ -24,7 +24,10 @@ run() {
     GARRISON_BOOTSTRAP_PASSWORD=bench-password GARRISON_BOOTSTRAP_TOKEN="$token" GARRISON_LOG_LEVEL=warn \
     "$bin" serve >/dev/null 2>"$data/log" &
   local pid=$!
-  until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do sleep 0.005; done
+  until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do
+    kill -0 $pid 2>/dev/null || { echo "bench: the server exited:" >&2; cat "$data/log" >&2; exit 1; }
+    sleep 0.005
+  done
   local ready_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
   sleep 5
   local idle; idle=$(rss_kib $pid)

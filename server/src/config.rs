@@ -137,6 +137,12 @@ const SETTINGS: &[Setting] = &[
         help: "comma-separated registry hosts (host[:port]) that OCI pulls may reach besides public ones; loopback and link-local addresses are refused unless listed",
     },
     Setting {
+        key: "embedded_outpost",
+        default: Some("true"),
+        secret: false,
+        help: "keep authentik's embedded outpost (a proxy outpost managed by the server); false removes it",
+    },
+    Setting {
         key: "plugins_dir",
         default: None,
         secret: false,
@@ -209,6 +215,7 @@ pub struct Config {
     pub session_lifetime: Duration,
     pub token_max_lifetime: Duration,
     pub oci_registries: Vec<String>,
+    pub embedded_outpost: bool,
     pub login_failures_allowed: u64,
     pub login_failure_window: Duration,
     pub site_dir: Option<PathBuf>,
@@ -379,6 +386,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            embedded_outpost: boolean("embedded_outpost")?,
             session_lifetime: Duration::from_secs(number("session_lifetime_hours", 1)? * 3600),
             login_failures_allowed: number("login_failures_allowed", 1)?,
             login_failure_window: Duration::from_secs(number("login_failure_window_seconds", 1)?),

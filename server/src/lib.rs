@@ -96,6 +96,16 @@ pub async fn start_registry(config: &Config, services: &Services) -> anyhow::Res
     Ok(registry)
 }
 
+/// Brings what the server manages up to date once plugins run: the embedded outpost (its
+/// account's permissions come from the provider plugins).
+pub async fn reconcile(config: &Config, services: &Services) -> anyhow::Result<()> {
+    services
+        .reconcile_embedded_outpost(config.embedded_outpost)
+        .await
+        .context("reconciling the embedded outpost")?;
+    Ok(())
+}
+
 /// The metrics of the HTTP server, the process and the plugins.
 pub fn metrics_for(registry: &Registry) -> Metrics {
     Metrics::new_with(|prometheus| registry.register_metrics(prometheus))

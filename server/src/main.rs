@@ -260,6 +260,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         );
     }
     let registry = start_registry(&config, &services).await?;
+    garrison::reconcile(&config, &services).await?;
     let metrics = metrics_for(&registry);
     let app = router(services.clone(), registry, &config, metrics.clone());
     spawn_housekeeping(services.clone());

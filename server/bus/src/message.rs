@@ -10,6 +10,8 @@ pub enum Topic {
     Plugins,
     /// Cached identities are stale (memberships, roles, permissions, deactivation).
     Identities,
+    /// Outposts must be told something (an update, a new token).
+    Outposts,
 }
 
 impl Topic {
@@ -17,6 +19,7 @@ impl Topic {
         match self {
             Topic::Plugins => "garrison:plugins",
             Topic::Identities => "garrison:identities",
+            Topic::Outposts => "garrison:outposts",
         }
     }
 }
@@ -28,6 +31,10 @@ pub enum Message {
     PluginChanged { name: String },
     /// Permissions or memberships changed; drop cached principals.
     IdentitiesChanged,
+    /// What outpost `outpost` sees changed: its connected instances must refetch.
+    OutpostChanged { outpost: uuid::Uuid },
+    /// Outpost `outpost` has a new token: its connected instances must reconnect with it.
+    OutpostTokenRotated { outpost: uuid::Uuid },
 }
 
 impl Message {
@@ -35,6 +42,7 @@ impl Message {
         match self {
             Message::PluginChanged { .. } => Topic::Plugins,
             Message::IdentitiesChanged => Topic::Identities,
+            Message::OutpostChanged { .. } | Message::OutpostTokenRotated { .. } => Topic::Outposts,
         }
     }
 }

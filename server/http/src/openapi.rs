@@ -23,7 +23,7 @@ use crate::api::schema;
         crate::api::rbac::list, crate::api::rbac::create, crate::api::rbac::retrieve, crate::api::rbac::update,
         crate::api::rbac::partial_update, crate::api::rbac::destroy, crate::api::rbac::permissions,
         crate::api::rbac::assign, crate::api::rbac::unassign,
-        crate::api::events::list, crate::api::events::retrieve, crate::api::events::actions,
+        crate::api::events::list, crate::api::events::create, crate::api::events::retrieve, crate::api::events::actions,
         crate::api::plugins::list, crate::api::plugins::retrieve, crate::api::plugins::inspect,
         crate::api::plugins::create, crate::api::plugins::grant, crate::api::plugins::partial_update,
         crate::api::plugins::enable, crate::api::plugins::disable, crate::api::plugins::destroy,
@@ -52,6 +52,22 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// The whole document: the core paths above and each outpost-related module's own part.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        crate::api::providers::openapi(),
+        crate::api::applications::openapi(),
+        crate::api::outposts::openapi(),
+        crate::api::service_connections::openapi(),
+        crate::api::crypto::openapi(),
+        crate::api::brands::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(document())
 }

@@ -9,6 +9,7 @@ mod event;
 mod identity;
 mod listing;
 pub mod models;
+mod outposts;
 mod plugin;
 
 pub use errors::FieldErrors;
@@ -18,6 +19,14 @@ pub use identity::{
     UserType,
 };
 pub use listing::{ListQuery, Page, PageRequest};
+pub use outposts::{
+    Application, ApplicationChanges, Brand, BrandChanges, CertificateKeyPair,
+    CertificateKeyPairChanges, ConfigError, EMBEDDED_OUTPOST_MANAGED, EMBEDDED_OUTPOST_NAME,
+    LdapAccessMode, LdapSettings, Outpost, OutpostChanges, OutpostConfig, PolicyEngineMode,
+    Provider, ProviderChanges, ProviderKind, ProviderSettings, ProxyMode, ProxySettings,
+    RacSettings, RadiusSettings, ServiceConnection, ServiceConnectionChanges,
+    ServiceConnectionKind, ServiceConnectionState, refresh_interval_seconds,
+};
 pub use plugin::{
     MAX_DEADLINE_MS, MAX_MEMORY_MIB, Plugin, PluginCallStats, PluginCapability, PluginRecord,
     PluginSource, PluginState, PluginWorld,

@@ -63,8 +63,76 @@ pub const PLUGIN: ModelName = ModelName {
     verbose_name: "Plugin",
 };
 
+pub const OUTPOST: ModelName = ModelName {
+    app_label: "authentik_outposts",
+    model: "outpost",
+    verbose_name: "Outpost",
+};
+pub const DOCKER_SERVICE_CONNECTION: ModelName = ModelName {
+    app_label: "authentik_outposts",
+    model: "dockerserviceconnection",
+    verbose_name: "Docker Service-Connection",
+};
+pub const KUBERNETES_SERVICE_CONNECTION: ModelName = ModelName {
+    app_label: "authentik_outposts",
+    model: "kubernetesserviceconnection",
+    verbose_name: "Kubernetes Service-Connection",
+};
+pub const PROXY_PROVIDER: ModelName = ModelName {
+    app_label: "authentik_providers_proxy",
+    model: "proxyprovider",
+    verbose_name: "Proxy Provider",
+};
+pub const LDAP_PROVIDER: ModelName = ModelName {
+    app_label: "authentik_providers_ldap",
+    model: "ldapprovider",
+    verbose_name: "LDAP Provider",
+};
+pub const RADIUS_PROVIDER: ModelName = ModelName {
+    app_label: "authentik_providers_radius",
+    model: "radiusprovider",
+    verbose_name: "Radius Provider",
+};
+pub const RAC_PROVIDER: ModelName = ModelName {
+    app_label: "authentik_providers_rac",
+    model: "racprovider",
+    verbose_name: "RAC Provider",
+};
+pub const APPLICATION: ModelName = ModelName {
+    app_label: "authentik_core",
+    model: "application",
+    verbose_name: "Application",
+};
+pub const CERTIFICATE_KEYPAIR: ModelName = ModelName {
+    app_label: "authentik_crypto",
+    model: "certificatekeypair",
+    verbose_name: "Certificate-Key Pair",
+};
+pub const BRAND: ModelName = ModelName {
+    app_label: "authentik_brands",
+    model: "brand",
+    verbose_name: "Brand",
+};
+
 /// Every model Garrison implements.
-pub const ALL: &[ModelName] = &[USER, GROUP, TOKEN, ROLE, EVENT, PLUGIN];
+pub const ALL: &[ModelName] = &[
+    USER,
+    GROUP,
+    TOKEN,
+    ROLE,
+    EVENT,
+    PLUGIN,
+    OUTPOST,
+    DOCKER_SERVICE_CONNECTION,
+    KUBERNETES_SERVICE_CONNECTION,
+    PROXY_PROVIDER,
+    LDAP_PROVIDER,
+    RADIUS_PROVIDER,
+    RAC_PROVIDER,
+    APPLICATION,
+    CERTIFICATE_KEYPAIR,
+    BRAND,
+];
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,16 @@ use crate::validate;
 use crate::{ServiceError, ServiceResult, Services};
 
 pub(crate) const VIEW: &str = "authentik_events.view_event";
+const ADD: &str = "authentik_events.add_event";
+
+/// An event a client records (outposts report what they see, as authentik's do).
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub action: String,
+    pub app: String,
+    pub context: serde_json::Map<String, serde_json::Value>,
+    pub client_ip: Option<String>,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
@@ -58,6 +68,50 @@ impl Services {
         store::get(reader.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("event", pk))
+    }
+
+    /// Records an event a client reports: with `authentik_events.add_event`, under the
+    /// caller's name and address (a client cannot claim to be someone else), in the action
+    /// vocabulary authentik uses.
+    pub async fn create_event(&self, caller: &Caller, new: NewEvent) -> ServiceResult<Event> {
+        caller.principal.require(ADD)?;
+        let mut errors = garrison_model::FieldErrors::new();
+        // authentik's actions, or a custom one (`custom_…`) as its clients record them.
+        let action = garrison_model::EventAction::parse(&new.action);
+        let custom = new.action.starts_with("custom_")
+            && new.action.len() <= 100
+            && new
+                .action
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if action.is_none() && !custom {
+            errors.add(
+                "action",
+                format!("\"{}\" is not a valid choice.", new.action),
+            );
+        }
+        if new.app.trim().is_empty() || new.app.len() > 255 {
+            errors.add("app", crate::validate::BLANK);
+        }
+        if serde_json::Value::Object(new.context.clone())
+            .to_string()
+            .len()
+            > 64 * 1024
+        {
+            errors.add("context", "Keep the context under 64 KiB.");
+        }
+        errors.into_result()?;
+        let mut tx = self.begin().await?;
+        let mut event = crate::audit::event(
+            caller,
+            action.unwrap_or(garrison_model::EventAction::Custom),
+            new.context,
+        );
+        event.app = new.app;
+        event.action = new.action;
+        store::insert(&mut tx, &event).await?;
+        self.commit(tx).await?;
+        Ok(event)
     }
 
     /// Counts for the dashboard; a count the caller may not see stays zero.

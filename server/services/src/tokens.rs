@@ -390,6 +390,17 @@ impl Services {
             self.require_may_act_as_owner(tx.conn(), caller, &token)
                 .await?;
         }
+        self.reveal_token_key_in(tx, caller, identifier).await
+    }
+
+    /// Opens a token's key and records that `caller` saw it; the permission checks are the
+    /// caller's (`view_token_key_in`, `view_outpost_token_in`).
+    pub(crate) async fn reveal_token_key_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        identifier: &str,
+    ) -> ServiceResult<String> {
         let sealed = store::sealed_key(tx.conn(), identifier)
             .await?
             .ok_or_else(|| ServiceError::not_found("token", identifier))?;

@@ -11,6 +11,7 @@
 mod codec;
 pub mod events;
 pub mod groups;
+pub mod outposts;
 pub mod permissions;
 pub mod plugins;
 pub mod roles;
@@ -136,6 +137,12 @@ impl Tx {
     pub async fn lock_row(&mut self, row: RowRef<'_>) -> Result<()> {
         let (table, column) = match row {
             RowRef::Group(_) => ("groups", "uuid"),
+            RowRef::Outpost(_) => ("outposts", "uuid"),
+            RowRef::Certificate(_) => ("certificate_keypairs", "uuid"),
+            RowRef::ServiceConnection(_) => ("service_connections", "uuid"),
+            RowRef::Application(_) => ("applications", "uuid"),
+            RowRef::Brand(_) => ("brands", "uuid"),
+            RowRef::Provider(_) => ("providers", "id"),
             RowRef::Role(_) => ("roles", "uuid"),
             RowRef::Token(_) => ("tokens", "uuid"),
             RowRef::User(_) => ("users", "id"),
@@ -145,10 +152,15 @@ impl Tx {
             "UPDATE {table} SET {column} = {column} WHERE {column} = $1"
         )));
         let query = match row {
-            RowRef::Group(uuid) | RowRef::Role(uuid) | RowRef::Token(uuid) => {
-                query.bind(uuid.to_string())
-            }
-            RowRef::User(id) => query.bind(id),
+            RowRef::Group(uuid)
+            | RowRef::Role(uuid)
+            | RowRef::Token(uuid)
+            | RowRef::Outpost(uuid)
+            | RowRef::Certificate(uuid)
+            | RowRef::ServiceConnection(uuid)
+            | RowRef::Application(uuid)
+            | RowRef::Brand(uuid) => query.bind(uuid.to_string()),
+            RowRef::User(id) | RowRef::Provider(id) => query.bind(id),
             RowRef::Plugin(name) => query.bind(name.to_owned()),
         };
         query.execute(self.conn()).await?;
@@ -170,6 +182,12 @@ impl Tx {
 #[derive(Clone, Copy, Debug)]
 pub enum RowRef<'a> {
     Group(uuid::Uuid),
+    Outpost(uuid::Uuid),
+    Certificate(uuid::Uuid),
+    ServiceConnection(uuid::Uuid),
+    Application(uuid::Uuid),
+    Brand(uuid::Uuid),
+    Provider(i64),
     Role(uuid::Uuid),
     Token(uuid::Uuid),
     User(i64),

@@ -133,3 +133,47 @@ pub async fn revoke_from_role(
     .await?;
     Ok(())
 }
+
+/// Replaces every direct grant of the user with `grants` (`(app_label.codename, object_pk)`,
+/// `""` for global). Returns the permissions Garrison does not know, which are skipped.
+pub async fn replace_user_grants(
+    tx: &mut Tx,
+    user_pk: i64,
+    grants: &[(String, String)],
+) -> Result<Vec<String>> {
+    let conn = tx.conn();
+    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
+        .bind(user_pk)
+        .execute(&mut *conn)
+        .await?;
+    let mut unknown = Vec::new();
+    for (permission, object_pk) in grants {
+        let Some(id) = find(&mut *conn, permission).await? else {
+            unknown.push(permission.clone());
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO user_permissions (user_id, permission_id, object_pk) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_pk)
+        .bind(id)
+        .bind(object_pk.clone())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(unknown)
+}
+
+/// The user's direct grants.
+pub async fn user_grants(conn: &mut AnyConnection, user_pk: i64) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT p.app_label, p.codename, up.object_pk FROM user_permissions up \
+         JOIN permissions p ON p.id = up.permission_id WHERE up.user_id = $1 \
+         ORDER BY p.app_label, p.codename, up.object_pk",
+    )
+    .bind(user_pk)
+    .fetch_all(conn)
+    .await?;
+    qualified_grants(rows)
+}

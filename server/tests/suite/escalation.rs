@@ -13,7 +13,17 @@
 //!   since a credential for an account is holding what the account holds;
 //! - akadmin is still active, a superuser, in the same groups, with the same password;
 //! - no plugin has a capability the administrator did not grant, and mallory owns no token that
-//!   never expires.
+//!   never expires;
+//! - no secret of the setting that logs in as nobody (victim-cert's private key, its
+//!   certificate) appeared in an answer to her unless she holds the permission that shows it;
+//! - the key of victim-outpost's token, which only the administrator read, logs in as that
+//!   outpost's account or not at all;
+//! - no event was recorded in another user's name, nor by her without `add_event`.
+//!
+//! Outposts' service accounts are accounts like any other: what an outpost serves decides what
+//! its account holds, so whatever mallory does to outposts, providers, keypairs and brands is
+//! checked by the same rule (the embedded outpost's account exists from the start, and is part
+//! of what everyone held before).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +34,7 @@ use futures::StreamExt;
 use garrison_model::{ListQuery, PageRequest, Token, User};
 use garrison_model::{PluginRecord, PluginSource, PluginWorld};
 use garrison_services::authz::Visibility;
-use garrison_services::{Caller, Principal, ServiceError, SessionKey, UserFilter};
+use garrison_services::{Caller, EventFilter, Principal, ServiceError, SessionKey, UserFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -54,10 +64,21 @@ const SEEKER_CAPABILITY: &str = "secret:api-key";
 const ADMIN_TOKEN_IDENTIFIER: &str = "authentik-bootstrap-token";
 /// Cases in flight at once, each with its own Garrison: database and hashing waits overlap.
 const CONCURRENT_CASES: usize = 2;
-/// The catalogue has 36 permissions, 28 of them on models with object grants worth testing.
-const MIN_CASES: usize = 90;
-/// The plan below has 78 attempts per case; the suite may grow, never silently shrink.
-const MIN_ATTEMPTS_PER_CASE: usize = 75;
+/// The catalogue has 76 permissions: 72 of them on models with object grants worth testing
+/// (all but events), 59 that are no view (17 views): 76 + 72 + 59 = 207 cases.
+const MIN_CASES: usize = 200;
+/// The plan below has 95 attempts per case; the suite may grow, never silently shrink.
+const MIN_ATTEMPTS_PER_CASE: usize = 92;
+/// Any flow: flows stay outside Garrison, providers keep them as opaque references.
+const FLOW: &str = "00000000-0000-4000-8000-000000000001";
+/// The actions of the events mallory records: a plain one, and one whose body claims another
+/// user (refused: the user is always the caller).
+const EVENT_ACTION: &str = "custom_escalation";
+const FORGED_EVENT_ACTION: &str = "custom_escalation_forged";
+const ADD_EVENT: &str = "authentik_events.add_event";
+/// What shows a keypair's private key, and its certificate.
+const VIEW_PRIVATE_KEY: &str = "authentik_crypto.view_certificatekeypair_key";
+const VIEW_CERTIFICATE: &str = "authentik_crypto.view_certificatekeypair_certificate";
 
 /// One permission of the catalogue, as `app_label.codename`, with the model it is about.
 #[derive(Clone, Debug)]
@@ -78,10 +99,14 @@ enum Scope {
     GlobalWithViews,
 }
 
+/// Whether `permission` only shows objects. Seeing a key (a token's, a keypair's, an outpost's
+/// token) is acting as its owner, so those are no views.
 fn is_view(permission: &str) -> bool {
-    permission
-        .split_once('.')
-        .is_some_and(|(_, codename)| codename.starts_with("view_") && !codename.ends_with("_key"))
+    permission.split_once('.').is_some_and(|(_, codename)| {
+        codename.starts_with("view_")
+            && !codename.ends_with("_key")
+            && codename != "view_outpost_token"
+    })
 }
 
 /// What mallory holds in one case: one permission, in one scope.
@@ -110,7 +135,7 @@ impl std::fmt::Display for Case {
 }
 
 /// Every view permission of the catalogue (the keys' "view" excepted: seeing a key is
-/// acting as its owner).
+/// acting as its owner; see `is_view`).
 async fn world_catalogue_views(env: &common::Env) -> Vec<String> {
     env.services
         .list_permissions(&Caller::cli())
@@ -122,9 +147,10 @@ async fn world_catalogue_views(env: &common::Env) -> Vec<String> {
         .collect()
 }
 
-/// Events and outposts have no object mallory could act on here: global scope only.
+/// Events have no object mallory could act on here: global scope only. Every other model has
+/// one in the setting (`object_of_model`).
 fn has_objects(model: &str) -> bool {
-    !matches!(model, "event" | "outpost")
+    !matches!(model, "event")
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -256,6 +282,38 @@ struct Attempt {
     probes: Vec<Probe>,
 }
 
+/// A secret of the setting that logs in as nobody, yet may reach mallory only if she holds
+/// `permission` on `object`. `needle` is how it reads inside an answer's JSON text.
+#[derive(Clone)]
+struct Secret {
+    what: &'static str,
+    needle: String,
+    permission: &'static str,
+    object: String,
+}
+
+fn secret(what: &'static str, text: &str, permission: &'static str, object: Uuid) -> Secret {
+    let quoted = Value::String(text.to_owned()).to_string();
+    let needle = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(&quoted)
+        .to_owned();
+    Secret {
+        what,
+        needle,
+        permission,
+        object: object.to_string(),
+    }
+}
+
+/// What an attempt yielded: the credentials that work, with what each logs in as, and the
+/// secrets that appeared in an answer.
+struct Obtained {
+    logins: Vec<(String, Principal)>,
+    secrets: Vec<Secret>,
+}
+
 fn call(method: &'static str, path: impl Into<String>, body: Value) -> Step {
     Step::Api {
         method,
@@ -295,13 +353,15 @@ fn fill(text: &str, last_pk: Option<&str>) -> String {
 }
 
 /// The key of `model`'s object that object-scoped grants name: the group, user, role and token
-/// mallory is after, and a built-in plugin (plugins are keyed by name, tokens by UUID).
+/// mallory is after, a built-in plugin (plugins are keyed by name, tokens by UUID), and what the
+/// administrator set up for outposts (providers by number, the rest by UUID).
 fn object_of_model(
     model: &str,
     powerful: Uuid,
     victim: i64,
     power_role: Uuid,
     victim_token: Uuid,
+    served: &Served,
 ) -> String {
     match model {
         "group" => powerful.to_string(),
@@ -309,7 +369,17 @@ fn object_of_model(
         "role" => power_role.to_string(),
         "token" => victim_token.to_string(),
         "plugin" => "provider-proxy".to_owned(),
-        // Events and outposts: any key, it names nothing.
+        "outpost" => served.outpost.to_string(),
+        "proxyprovider" => served.proxy.to_string(),
+        "ldapprovider" => served.ldap.to_string(),
+        "radiusprovider" => served.radius.to_string(),
+        "racprovider" => served.rac.to_string(),
+        "application" => served.application.to_string(),
+        "certificatekeypair" => served.certificate.to_string(),
+        "dockerserviceconnection" => served.docker.to_string(),
+        "kubernetesserviceconnection" => served.kubernetes.to_string(),
+        "brand" => served.brand.to_string(),
+        // Events: any key, it names nothing.
         _ => "1".to_owned(),
     }
 }
@@ -520,6 +590,181 @@ async fn seed_plugin(env: &common::Env) {
         .expect("setup: a plugin that requests a capability");
 }
 
+/// What the administrator sets up for outposts before mallory exists; none of it is hers.
+struct Served {
+    /// victim-cert: a generated ECDSA keypair (named after its common name, victim.example)
+    /// that victim-proxy serves with; its private key and certificate as PEM.
+    certificate: Uuid,
+    private_key: String,
+    certificate_pem: String,
+    /// victim-proxy, served by victim-outpost; victim-directory (LDAP), served by none; a
+    /// RADIUS and a RAC provider, for the object grants of their kinds.
+    proxy: i64,
+    ldap: i64,
+    radius: i64,
+    rac: i64,
+    /// victim-proxy's application (victim-directory has one too).
+    application: Uuid,
+    /// victim-outpost: a proxy outpost serving victim-proxy; its account holds what that
+    /// needs (the provider, victim-cert, posting events). The key of its token is read by the
+    /// administrator only, to notice it change hands.
+    outpost: Uuid,
+    outpost_key: String,
+    docker: Uuid,
+    kubernetes: Uuid,
+    /// A brand without a web certificate: the embedded outpost's account sees nothing of it.
+    brand: Uuid,
+}
+
+/// Sets up what outposts serve, as an administrator would through the API.
+async fn serve(env: &common::Env) -> Served {
+    let certificate = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/crypto/certificatekeypairs/generate/",
+            Some(json!({"common_name": "victim.example", "validity_days": 30, "alg": "ecdsa"})),
+        )
+        .await,
+    );
+    let keypair = format!("/crypto/certificatekeypairs/{certificate}/");
+    let private_key =
+        admin_ok(env, "GET", &format!("{keypair}view_private_key/"), None).await["data"]
+            .as_str()
+            .filter(|pem| pem.contains("PRIVATE KEY"))
+            .expect("setup: victim-cert's private key")
+            .to_owned();
+    let certificate_pem = admin_ok(env, "GET", &format!("{keypair}view_certificate/"), None).await
+        ["data"]
+        .as_str()
+        .filter(|pem| pem.contains("CERTIFICATE"))
+        .expect("setup: victim-cert's certificate")
+        .to_owned();
+    let proxy = pk_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/providers/proxy/",
+            Some(json!({
+                "name": "victim-proxy",
+                "authorization_flow": FLOW,
+                "invalidation_flow": FLOW,
+                "external_host": "https://victim.example",
+                "internal_host": "http://127.0.0.1:8000",
+                "certificate": certificate,
+            })),
+        )
+        .await,
+    );
+    let ldap = pk_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/providers/ldap/",
+            Some(json!({"name": "victim-directory", "authorization_flow": FLOW, "invalidation_flow": FLOW})),
+        )
+        .await,
+    );
+    let radius = pk_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/providers/radius/",
+            Some(json!({"name": "victim-radius", "authorization_flow": FLOW, "invalidation_flow": FLOW})),
+        )
+        .await,
+    );
+    // A RAC provider has no invalidation flow.
+    let rac = pk_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/providers/rac/",
+            Some(json!({"name": "victim-rac", "authorization_flow": FLOW})),
+        )
+        .await,
+    );
+    let application = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/core/applications/",
+            Some(json!({"name": "Victim app", "slug": "victim-app", "provider": proxy})),
+        )
+        .await,
+    );
+    admin_ok(
+        env,
+        "POST",
+        "/core/applications/",
+        Some(json!({"name": "Victim directory", "slug": "victim-directory", "provider": ldap})),
+    )
+    .await;
+    let outpost = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/outposts/instances/",
+            Some(json!({"name": "victim-outpost", "type": "proxy", "providers": [proxy], "config": {}})),
+        )
+        .await,
+    );
+    let outpost_key = admin_ok(
+        env,
+        "GET",
+        &format!("/outposts/instances/{outpost}/token/"),
+        None,
+    )
+    .await["key"]
+        .as_str()
+        .expect("setup: victim-outpost's token key")
+        .to_owned();
+    let docker = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/outposts/service_connections/docker/",
+            Some(json!({"name": "victim-docker", "url": "tcp://docker.victim.example:2376"})),
+        )
+        .await,
+    );
+    let kubernetes = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/outposts/service_connections/kubernetes/",
+            Some(json!({"name": "victim-kubernetes", "local": true})),
+        )
+        .await,
+    );
+    // Brands name their key `brand_uuid`.
+    let brand: Uuid = admin_ok(
+        env,
+        "POST",
+        "/core/brands/",
+        Some(json!({"domain": "brand.victim.example"})),
+    )
+    .await["brand_uuid"]
+        .as_str()
+        .and_then(|pk| pk.parse().ok())
+        .expect("setup: the brand's UUID");
+    Served {
+        certificate,
+        private_key,
+        certificate_pem,
+        proxy,
+        ldap,
+        radius,
+        rac,
+        application,
+        outpost,
+        outpost_key,
+        docker,
+        kubernetes,
+        brand,
+    }
+}
+
 /// A setup group's links, to notice when an attempt changed one.
 type GroupShape = (String, bool, BTreeSet<Uuid>, BTreeSet<Uuid>, BTreeSet<i64>);
 
@@ -538,6 +783,12 @@ struct World {
     mallory: i64,
     victim_token: Uuid,
     mallory_key: String,
+    served: Served,
+    /// victim-outpost's service account, and its token's identifier in the token API.
+    outpost_account: i64,
+    outpost_token: String,
+    /// What must not show up in an answer to mallory unless she holds what shows it.
+    secrets: Vec<Secret>,
     /// mallory's browser: the session cookie's value, and the cookie header forms send.
     session: String,
     cookies: String,
@@ -554,6 +805,9 @@ impl World {
     /// - power-role (POWER, globally) on group `powerful`, which has no members but the victim;
     /// - `child-of-admins` under the administrators' group, without members;
     /// - the victim, in `powerful`, with a password and a token that never expires;
+    /// - what outposts serve (`serve`): victim-cert, victim-proxy with its application,
+    ///   victim-directory (LDAP) with its application, a RADIUS and a RAC provider,
+    ///   victim-outpost serving victim-proxy, a Docker and a Kubernetes connection, a brand;
     /// - mallory, holding exactly the case's permission through mallory-role on her group
     ///   `mine`, with a password, an API token (her bearer) and a UI session;
     /// - capability-seeker, a plugin requesting a capability that is not granted.
@@ -632,6 +886,7 @@ impl World {
             )
             .await,
         );
+        let served = serve(&env).await;
 
         let mallory_role = uuid_in(
             &admin_ok(
@@ -651,6 +906,7 @@ impl World {
                 victim,
                 power_role,
                 victim_token,
+                &served,
             ),
         };
         let mut grant = json!({"permissions": [case.permission.name]});
@@ -726,6 +982,37 @@ impl World {
             .and_then(Principal::user)
             .cloned()
             .expect("setup: akadmin is active");
+        let outpost_account = env
+            .services
+            .authenticate_token(&served.outpost_key)
+            .await
+            .expect("setup: look victim-outpost's token key up")
+            .and_then(|p| p.user_pk())
+            .expect("setup: victim-outpost's token key logs in as its account");
+        let outpost_token = env
+            .services
+            .list_tokens(&Caller::cli(), &everything())
+            .await
+            .expect("setup: list the tokens")
+            .items
+            .into_iter()
+            .find(|t| t.user == outpost_account)
+            .map(|t| t.identifier)
+            .expect("setup: victim-outpost's account has a token");
+        let secrets = vec![
+            secret(
+                "victim-cert's private key",
+                &served.private_key,
+                VIEW_PRIVATE_KEY,
+                served.certificate,
+            ),
+            secret(
+                "victim-cert's certificate",
+                &served.certificate_pem,
+                VIEW_CERTIFICATE,
+                served.certificate,
+            ),
+        ];
         let mut world = World {
             env,
             catalogue,
@@ -740,6 +1027,10 @@ impl World {
             mallory,
             victim_token,
             mallory_key,
+            served,
+            outpost_account,
+            outpost_token,
+            secrets,
             session,
             cookies,
             csrf,
@@ -775,6 +1066,28 @@ impl World {
             world.akadmin_before.is_superuser,
             "setup: akadmin is a superuser"
         );
+        let account_holds = world
+            .before
+            .get(&world.outpost_account)
+            .expect("setup: victim-outpost's account is active");
+        let needs = [
+            (
+                "authentik_providers_proxy.view_proxyprovider",
+                world.served.proxy.to_string(),
+            ),
+            (
+                "authentik_crypto.view_certificatekeypair",
+                world.served.certificate.to_string(),
+            ),
+            (ADD_EVENT, String::new()),
+        ];
+        assert!(
+            !account_holds.is_superuser()
+                && needs
+                    .iter()
+                    .all(|(permission, object)| account_holds.holds(permission, object)),
+            "setup: victim-outpost's account holds what serving victim-proxy needs"
+        );
         assert!(
             world
                 .plugins_before
@@ -792,6 +1105,7 @@ impl World {
             self.victim,
             self.power_role,
             self.victim_token,
+            &self.served,
         )
     }
 
@@ -1356,7 +1670,161 @@ impl World {
             vec![],
         );
 
-        // 9. Plugins: capabilities are the administrator's to grant.
+        // 9. Outposts and what they serve: an outpost's account holds what its providers need
+        //    (and, for a managed outpost, the brands' web certificates), so changing what an
+        //    outpost serves passes rights on, and its token's key logs in as that account.
+        let served = &self.served;
+        let outpost = format!("/outposts/instances/{}/", served.outpost);
+        let outpost_token = self.outpost_token.as_str();
+        let proxy = format!("/providers/proxy/{}/", served.proxy);
+        let keypair = format!("/crypto/certificatekeypairs/{}/", served.certificate);
+        add(
+            "read victim-outpost's token",
+            vec![bare("GET", format!("{outpost}token/"))],
+            vec![],
+        );
+        add(
+            "rotate victim-outpost's token",
+            vec![bare("POST", format!("{outpost}token/rotate/"))],
+            vec![],
+        );
+        add(
+            "read the key of victim-outpost's token through the token API",
+            vec![bare(
+                "GET",
+                format!("/core/tokens/{outpost_token}/view_key/"),
+            )],
+            vec![],
+        );
+        add(
+            "set the key of victim-outpost's token through the token API",
+            vec![call(
+                "POST",
+                format!("/core/tokens/{outpost_token}/set_key/"),
+                json!({"key": PLANTED_KEY}),
+            )],
+            vec![Probe::Key(PLANTED_KEY.into())],
+        );
+        for (name, kind, provider, label) in [
+            (
+                "esc-ldap-outpost",
+                "ldap",
+                served.ldap,
+                "an LDAP outpost serving victim-directory",
+            ),
+            (
+                "esc-proxy-outpost",
+                "proxy",
+                served.proxy,
+                "a proxy outpost serving victim-proxy",
+            ),
+        ] {
+            add(
+                format!("create {label}, read its token").as_str(),
+                vec![
+                    call(
+                        "POST",
+                        "/outposts/instances/",
+                        json!({"name": name, "type": kind, "providers": [provider], "config": {}}),
+                    ),
+                    bare("GET", "/outposts/instances/$PK/token/"),
+                ],
+                vec![],
+            );
+        }
+        add(
+            "add victim-directory to victim-outpost",
+            vec![call(
+                "PATCH",
+                outpost.as_str(),
+                json!({"providers": [served.proxy, served.ldap]}),
+            )],
+            vec![],
+        );
+        add(
+            "turn victim-outpost into an LDAP outpost serving victim-directory",
+            vec![call(
+                "PATCH",
+                outpost.as_str(),
+                json!({"type": "ldap", "providers": [served.ldap]}),
+            )],
+            vec![],
+        );
+        add(
+            "take every provider from victim-outpost",
+            vec![call("PATCH", outpost.as_str(), json!({"providers": []}))],
+            vec![],
+        );
+        add(
+            "mark victim-outpost as managed",
+            vec![call(
+                "PATCH",
+                outpost.as_str(),
+                json!({"managed": "goauthentik.io/outposts/escalation"}),
+            )],
+            vec![],
+        );
+        add(
+            "generate a keypair, make victim-proxy serve with it",
+            vec![
+                call(
+                    "POST",
+                    "/crypto/certificatekeypairs/generate/",
+                    json!({"common_name": "esc.example", "validity_days": 30, "alg": "ecdsa"}),
+                ),
+                call("PATCH", proxy.as_str(), json!({"certificate": "$PK"})),
+            ],
+            vec![],
+        );
+        add(
+            "take victim-proxy's certificate away",
+            vec![call("PATCH", proxy.as_str(), json!({"certificate": null}))],
+            vec![],
+        );
+        add(
+            "read victim-cert's private key",
+            vec![bare("GET", format!("{keypair}view_private_key/"))],
+            vec![],
+        );
+        add(
+            "read victim-cert's certificate",
+            vec![bare("GET", format!("{keypair}view_certificate/"))],
+            vec![],
+        );
+        add(
+            "create a brand serving victim-cert (the embedded outpost's account would see it)",
+            vec![call(
+                "POST",
+                "/core/brands/",
+                json!({"domain": "esc.example", "web_certificate": served.certificate}),
+            )],
+            vec![],
+        );
+        add(
+            "record an event in the victim's name",
+            vec![call(
+                "POST",
+                "/events/events/",
+                json!({
+                    "action": FORGED_EVENT_ACTION,
+                    "app": "escalation",
+                    "context": {},
+                    "user": {"pk": victim, "username": "victim", "email": ""},
+                }),
+            )],
+            vec![],
+        );
+        add(
+            "record an event",
+            vec![call(
+                "POST",
+                "/events/events/",
+                json!({"action": EVENT_ACTION, "app": "escalation", "context": {}}),
+            )],
+            vec![],
+        );
+
+        // 10. Plugins: capabilities are the administrator's to grant.
         add(
             "disable provider-proxy",
             vec![bare("POST", "/plugins/provider-proxy/disable/")],
@@ -1391,7 +1859,7 @@ impl World {
             vec![],
         );
 
-        // 10. The UI's forms, from mallory's browser.
+        // 11. The UI's forms, from mallory's browser.
         add(
             "grant and enable capability-seeker through the plugin page",
             vec![form(
@@ -1481,10 +1949,11 @@ impl World {
     }
 
     /// Runs an attempt's steps as mallory, then tries every credential it may have produced;
-    /// returns what each working credential logs in as.
-    async fn perform(&self, attempt: &Attempt) -> Vec<(String, Principal)> {
+    /// returns what each working credential logs in as, and the secrets her answers showed.
+    async fn perform(&self, attempt: &Attempt) -> Obtained {
         let mut last_pk: Option<String> = None;
         let mut probes = Vec::new();
+        let mut revealed: Vec<Secret> = Vec::new();
         for step in &attempt.steps {
             match step {
                 Step::Api { method, path, body } => {
@@ -1506,13 +1975,24 @@ impl World {
                     if let Some(key) = answer.get("key").and_then(Value::as_str) {
                         probes.push(Probe::Key(key.to_owned()));
                     }
+                    let text = answer.to_string();
+                    for secret in &self.secrets {
+                        if text.contains(&secret.needle)
+                            && !revealed.iter().any(|r| r.what == secret.what)
+                        {
+                            revealed.push(secret.clone());
+                        }
+                    }
                 }
                 Step::Ui { function, fields } => self.ui_post(function, fields).await,
             }
         }
         probes.extend(attempt.probes.iter().cloned());
 
-        let mut obtained = Vec::new();
+        let mut obtained = Obtained {
+            logins: Vec::new(),
+            secrets: revealed,
+        };
         for probe in probes {
             match probe {
                 Probe::Key(key) => {
@@ -1524,12 +2004,16 @@ impl World {
                         .expect("look a token key up")
                     {
                         let shown: String = key.chars().take(8).collect();
-                        obtained.push((format!("a token key ({shown}…)"), principal));
+                        obtained
+                            .logins
+                            .push((format!("a token key ({shown}…)"), principal));
                     }
                 }
                 Probe::Password(username, password) => {
                     if let Some(principal) = self.try_password(&username, &password).await {
-                        obtained.push((format!("a password for {username}"), principal));
+                        obtained
+                            .logins
+                            .push((format!("a password for {username}"), principal));
                     }
                 }
             }
@@ -1602,7 +2086,7 @@ impl World {
         &self,
         case: &Case,
         attempt: &str,
-        obtained: &[(String, Principal)],
+        obtained: &Obtained,
     ) -> HashMap<i64, Principal> {
         let admin = self
             .env
@@ -1656,7 +2140,7 @@ impl World {
             }
         }
 
-        for (how, principal) in obtained {
+        for (how, principal) in &obtained.logins {
             let whose = principal.username();
             if principal.is_superuser() {
                 violation(
@@ -1702,6 +2186,73 @@ impl World {
                 );
             }
         }
+
+        for secret in &obtained.secrets {
+            if !self.mallory_before.holds(secret.permission, &secret.object) {
+                violation(
+                    case,
+                    attempt,
+                    format!(
+                        "showed her {}, which takes {}",
+                        secret.what,
+                        show(secret.permission, &secret.object)
+                    ),
+                );
+            }
+        }
+
+        // The key only the administrator read logs in as victim-outpost's account, or (once
+        // rotated or deleted) as nobody.
+        let outpost_login = self
+            .env
+            .services
+            .authenticate_token(&self.served.outpost_key)
+            .await
+            .expect("look victim-outpost's token key up");
+        if let Some(other) = outpost_login.filter(|p| p.user_pk() != Some(self.outpost_account)) {
+            violation(
+                case,
+                attempt,
+                format!(
+                    "made victim-outpost's token key log in as {}",
+                    other.username()
+                ),
+            );
+        }
+
+        for action in [EVENT_ACTION, FORGED_EVENT_ACTION] {
+            let filter = EventFilter {
+                action: Some(action.to_owned()),
+                ..EventFilter::default()
+            };
+            let events = self
+                .env
+                .services
+                .list_events(&Caller::cli(), &everything(), filter)
+                .await
+                .expect("list mallory's events")
+                .items;
+            for event in events {
+                let by = event.user["username"].as_str().unwrap_or("nobody");
+                if action == FORGED_EVENT_ACTION {
+                    violation(
+                        case,
+                        attempt,
+                        format!("recorded an event whose body named another user (as {by})"),
+                    );
+                }
+                if event.user["pk"].as_i64() != Some(self.mallory) {
+                    violation(case, attempt, format!("recorded an event in {by}'s name"));
+                }
+                if !self.mallory_before.has(ADD_EVENT) {
+                    violation(
+                        case,
+                        attempt,
+                        format!("recorded an event without {ADD_EVENT}"),
+                    );
+                }
+            }
+        }
         now
     }
 
@@ -1713,7 +2264,10 @@ impl World {
                 .all(|(permission, object)| after.holds(permission, object)),
             _ => false,
         };
-        if !still_holds(self.mallory) || !still_holds(self.victim) {
+        if !still_holds(self.mallory)
+            || !still_holds(self.victim)
+            || !still_holds(self.outpost_account)
+        {
             return false;
         }
         if self.group_shapes().await != self.groups_before {
@@ -1725,6 +2279,13 @@ impl World {
             .await
             .ok();
         if !victim_token.is_some_and(|t| t.pk == self.victim_token && t.user == self.victim) {
+            return false;
+        }
+        let outpost = services
+            .authenticate_token(&self.served.outpost_key)
+            .await
+            .expect("look victim-outpost's token key up");
+        if !outpost.is_some_and(|p| p.user_pk() == Some(self.outpost_account)) {
             return false;
         }
         let bearer = services

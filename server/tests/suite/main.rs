@@ -7,6 +7,8 @@ mod common;
 mod api;
 mod config;
 mod escalation;
+mod outpost_access;
+mod outposts;
 mod plugins;
 mod security;
 mod transactions;

@@ -52,3 +52,56 @@ pub async fn actions(ApiCaller(_caller): ApiCaller) -> Json<Vec<Value>> {
             .collect(),
     )
 }
+
+/// What a client records: authentik's `EventRequest` fields. The user and address are the
+/// caller's own; a body naming another `user` is refused.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    pub action: String,
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub client_ip: Option<String>,
+    /// Accepted for the client's sake; Garrison sets expiry itself.
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "accepted so the official client's requests are not refused"
+    )]
+    pub expires: Option<String>,
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "accepted so the official client's requests are not refused"
+    )]
+    pub brand: Option<Value>,
+}
+
+#[utoipa::path(post, path = "/events/events/", tag = "events", operation_id = "events_events_create",
+    request_body = EventRequest, responses((status = 201, body = EventJson)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    crate::api::extract::JsonBody(body): crate::api::extract::JsonBody<EventRequest>,
+) -> Result<(axum::http::StatusCode, Json<EventJson>), ApiError> {
+    let event = state
+        .services
+        .create_event(
+            &caller,
+            garrison_services::NewEvent {
+                action: body.action,
+                app: body.app.unwrap_or_else(|| "garrison".into()),
+                context: body.context.unwrap_or_default(),
+                client_ip: body.client_ip,
+            },
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(EventJson::from(event)),
+    ))
+}

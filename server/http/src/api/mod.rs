@@ -1,12 +1,18 @@
 //! REST API under `/api/v3`, in authentik's shapes: paths, the pagination envelope, filters and
 //! error bodies. Handlers translate JSON to service calls and back, nothing more.
+pub(crate) mod applications;
+pub(crate) mod brands;
 pub(crate) mod core_objects;
+pub(crate) mod crypto;
 pub(crate) mod events;
 mod extract;
+pub(crate) mod outposts;
 pub(crate) mod plugins;
+pub(crate) mod providers;
 pub(crate) mod rbac;
 pub(crate) mod root;
 pub(crate) mod schema;
+pub(crate) mod service_connections;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -91,7 +97,7 @@ pub fn router() -> Router<AppState> {
             "/rbac/permissions/assigned_by_roles/{uuid}/unassign/",
             axum::routing::patch(rbac::unassign),
         )
-        .route("/events/events/", get(events::list))
+        .route("/events/events/", get(events::list).post(events::create))
         .route("/events/events/actions/", get(events::actions))
         .route("/events/events/{event_uuid}/", get(events::retrieve))
         .route("/plugins/", get(plugins::list).post(plugins::create))
@@ -105,6 +111,12 @@ pub fn router() -> Router<AppState> {
         .route("/plugins/{name}/grant/", post(plugins::grant))
         .route("/plugins/{name}/enable/", post(plugins::enable))
         .route("/plugins/{name}/disable/", post(plugins::disable))
+        .merge(providers::routes())
+        .merge(applications::routes())
+        .merge(outposts::routes())
+        .merge(service_connections::routes())
+        .merge(crypto::routes())
+        .merge(brands::routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
 }

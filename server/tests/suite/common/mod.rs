@@ -172,6 +172,9 @@ impl Env {
         let registry = garrison::start_registry(&config, &services)
             .await
             .expect("start the plugin registry");
+        garrison::reconcile(&config, &services)
+            .await
+            .expect("reconcile what the server manages");
         let metrics = garrison::metrics_for(&registry);
         let router = garrison::router(services.clone(), registry.clone(), &config, metrics.clone());
         Some(Env {
