@@ -2,7 +2,9 @@
 # Prints Garrison's headline figures for the release build, on both stores:
 #   cold start to ready (process start until /-/health/ready/ answers 200),
 #   idle resident memory (5 s after ready, and after the load),
-#   GET /api/v3/core/users/?page_size=20 with 1,000 users (wrk, 2 threads, 16 connections, 10 s).
+#   GET /api/v3/core/users/?page_size=20 with 1,000 users (wrk, 2 threads, 16 connections, 10 s),
+#   GET /api/v3/outposts/instances/?page_size=20 with 1,000 outposts, and beside both the same
+#   wrk on /-/health/live/ (no database, no authentication: the HTTP stack's ceiling).
 # Needs wrk (apt-get install wrk) and, for PostgreSQL + Redis, scripts/test-services.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,12 @@ run() {
   local count; count=$(curl -fs "http://127.0.0.1:$port/api/v3/core/users/?page_size=1" -H "Authorization: Bearer $token" | sed 's/.*"count":\([0-9]*\).*/\1/')
   local wrk_out; wrk_out=$(wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $token" \
     "http://127.0.0.1:$port/api/v3/core/users/?page=7&page_size=20&ordering=username")
+  seq 1 1000 | xargs -P 4 -I{} curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/outposts/instances/" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name": "bench-outpost-{}", "type": "proxy", "providers": [], "config": {}}'
+  local outposts_out; outposts_out=$(wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$port/api/v3/outposts/instances/?page=7&page_size=20&ordering=name")
+  local live_out; live_out=$(wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$port/-/health/live/")
   local loaded; loaded=$(rss_kib $pid)
   kill -TERM $pid; wait $pid 2>/dev/null || true
   rm -rf "$data"
@@ -44,7 +52,9 @@ run() {
   echo "cold start to ready: ${ready_ms} ms"
   echo "idle RSS: $((idle / 1024)) MiB; after load: $((loaded / 1024)) MiB"
   echo "users in store: $count"
-  echo "$wrk_out" | grep -E "Requests/sec|Latency|50%|99%"
+  echo "users list:"; echo "$wrk_out" | grep -E "Requests/sec|50%|99%"
+  echo "outposts list:"; echo "$outposts_out" | grep -E "Requests/sec|50%|99%"
+  echo "/-/health/live/:"; echo "$live_out" | grep -E "Requests/sec|50%|99%"
   port=$((port + 1))
 }
 

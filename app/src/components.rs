@@ -45,6 +45,8 @@ const NAV: &[(&str, &str)] = &[
     ("/integrations", "Integrations"),
     ("/providers", "Providers"),
     ("/applications", "Applications"),
+    ("/certificates", "Keypairs"),
+    ("/brands", "Brands"),
     ("/blueprints", "Blueprints"),
     ("/plugins", "Plugins"),
     ("/events", "Events"),

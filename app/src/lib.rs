@@ -1,6 +1,6 @@
 //! Garrison's admin UI: server-rendered Leptos pages that hydrate in the browser.
 //!
-//! Pages render data from server functions (`functions.rs`), which are thin: they identify
+//! Pages render data from server functions (`functions/`), which are thin: they identify
 //! the caller and call `garrison-services`. Nothing here knows SQL. Every form is an
 //! `ActionForm` that works without JavaScript (a plain POST, errors carried back in the URL)
 //! and is enhanced when the bundle loads.
@@ -59,10 +59,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups/new") view=GroupFormPage ssr=SsrMode::Async/>
                     <Route path=path!("groups/:pk") view=GroupFormPage ssr=SsrMode::Async/>
                     <Route path=path!("events") view=EventsPage ssr=SsrMode::Async/>
-                    <Route path=path!("outposts") view=|| view! { <Upcoming title="Outposts"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("integrations") view=|| view! { <Upcoming title="Integrations"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("providers") view=|| view! { <Upcoming title="Providers"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("applications") view=|| view! { <Upcoming title="Applications"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("outposts") view=OutpostsPage ssr=SsrMode::Async/>
+                    <Route path=path!("outposts/:pk") view=OutpostPage ssr=SsrMode::Async/>
+                    <Route path=path!("integrations") view=IntegrationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("providers") view=ProvidersPage ssr=SsrMode::Async/>
+                    <Route path=path!("providers/:pk") view=ProviderPage ssr=SsrMode::Async/>
+                    <Route path=path!("applications") view=ApplicationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("applications/:slug") view=ApplicationPage ssr=SsrMode::Async/>
+                    <Route path=path!("certificates") view=CertificatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("certificates/:pk") view=CertificatePage ssr=SsrMode::Async/>
+                    <Route path=path!("brands") view=BrandsPage ssr=SsrMode::Async/>
+                    <Route path=path!("brands/:pk") view=BrandPage ssr=SsrMode::Async/>
                     <Route path=path!("blueprints") view=|| view! { <Upcoming title="Blueprints"/> } ssr=SsrMode::Async/>
                     <Route path=path!("plugins") view=PluginsPage ssr=SsrMode::Async/>
                     <Route path=path!("plugins/:name") view=PluginPage ssr=SsrMode::Async/>

@@ -1,6 +1,8 @@
 //! End to end in headless Chromium against the real `garrison` binary (the build users get):
 //! log in as the bootstrap administrator, see the dashboard, create a group through the UI,
-//! find it in the list and its creation on the events page.
+//! find it in the list and its creation on the events page; and deploy an outpost: create a
+//! provider, an application and an outpost through the UI, start `garrison agent` with the
+//! token the page shows, and see the instance connected with the current configuration.
 //!
 //! Needs chromedriver on GARRISON_WEBDRIVER_URL (default http://127.0.0.1:9515) and the
 //! binary at GARRISON_E2E_BIN (default target/release/garrison); scripts/test.sh provides both.
@@ -17,6 +19,7 @@ const PASSWORD: &str = "e2e-admin-password";
 struct Server {
     child: Child,
     url: String,
+    bin: PathBuf,
     _data: PathBuf,
 }
 
@@ -43,10 +46,10 @@ fn binary() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-async fn start_server(bin: PathBuf) -> Server {
-    let data = std::env::temp_dir().join(format!("garrison-e2e-{}", std::process::id()));
+async fn start_server(bin: PathBuf, name: &str) -> Server {
+    let data = std::env::temp_dir().join(format!("garrison-e2e-{}-{name}", std::process::id()));
     let port = free_port();
-    let child = Command::new(bin)
+    let child = Command::new(&bin)
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -65,6 +68,7 @@ async fn start_server(bin: PathBuf) -> Server {
     let server = Server {
         child,
         url,
+        bin,
         _data: data,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -81,8 +85,16 @@ async fn start_server(bin: PathBuf) -> Server {
     server
 }
 
-#[tokio::test]
-async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
+type Steps<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), fantoccini::error::CmdError>> + 'a>,
+>;
+
+/// Starts the server and a headless Chromium, runs `steps` with the browser and the server's
+/// URL, and leaves a screenshot and the page's HTML in `target/e2e/` when a step fails.
+async fn with_browser(
+    name: &str,
+    steps: impl for<'a> FnOnce(&'a fantoccini::Client, &'a Server, &'a std::path::Path) -> Steps<'a>,
+) {
     let Some(bin) = binary() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -91,11 +103,13 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
         eprintln!("SKIPPED: no garrison binary (scripts/test.sh builds it)");
         return;
     };
-    let server = start_server(bin).await;
+    let server = start_server(bin, name).await;
     let webdriver =
         std::env::var("GARRISON_WEBDRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:9515".into());
-    let profile =
-        std::env::temp_dir().join(format!("garrison-e2e-chromium-{}", std::process::id()));
+    let profile = std::env::temp_dir().join(format!(
+        "garrison-e2e-chromium-{}-{name}",
+        std::process::id()
+    ));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -115,44 +129,113 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
         .expect("chromedriver reachable");
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
     let _ = std::fs::create_dir_all(&shots);
+    let result = steps(&client, &server, &shots).await;
+    if result.is_err() {
+        // Leave evidence for whoever reads the failure.
+        if let Ok(png) = client.screenshot().await {
+            std::fs::write(shots.join(format!("{name}-failure.png")), png).ok();
+        }
+        if let Ok(html) = client.source().await {
+            std::fs::write(shots.join(format!("{name}-failure.html")), html).ok();
+        }
+        if let Ok(url) = client.current_url().await {
+            eprintln!(
+                "browser test {name} failed at {url}; see target/e2e/{name}-failure.png and .html"
+            );
+        }
+    }
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    result.expect("browser steps");
+}
 
-    let result: Result<(), fantoccini::error::CmdError> = async {
+/// Logs in as the bootstrap administrator and waits for the hydrated dashboard.
+async fn log_in(client: &fantoccini::Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(&format!("{base}/")).await?;
+    // Not logged in: sent to the login page.
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=username]"))
+        .await?;
+    assert!(client.current_url().await?.as_str().contains("/login"));
+    client
+        .find(Locator::Css("input[name=username]"))
+        .await?
+        .send_keys("akadmin")
+        .await?;
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=dashboard-counts]"))
+        .await?;
+    // The bundle loaded and hydrated the page without a panic.
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body[data-hydrated=true]"))
+        .await?;
+    Ok(())
+}
+
+/// Waits until the current URL's path starts with `prefix` and is longer than it.
+async fn wait_for_path(
+    client: &fantoccini::Client,
+    prefix: &str,
+) -> Result<String, fantoccini::error::CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await?;
+        if url.path().starts_with(prefix) && url.path().len() > prefix.len() {
+            return Ok(url.path().to_owned());
+        }
+        if Instant::now() >= deadline {
+            eprintln!("never reached {prefix}…: at {url}");
+            return Err(fantoccini::error::CmdError::WaitTimeout);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the element `css` exists and its text satisfies `ok`; returns the text.
+async fn wait_for_text(
+    client: &fantoccini::Client,
+    css: &str,
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, fantoccini::error::CmdError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if ok(&text) {
+            return Ok(text);
+        }
+        if Instant::now() >= deadline {
+            eprintln!("{css} never showed what was expected: {text:?}");
+            return Err(fantoccini::error::CmdError::WaitTimeout);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
+    with_browser("groups", |client, server, shots| Box::pin(async move {
         let base = &server.url;
-        client.goto(&format!("{base}/")).await?;
-        // Not logged in: sent to the login page.
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("input[name=username]"))
-            .await?;
-        assert!(client.current_url().await?.as_str().contains("/login"));
-        client
-            .find(Locator::Css("input[name=username]"))
-            .await?
-            .send_keys("akadmin")
-            .await?;
-        client
-            .find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        client
-            .find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=dashboard-counts]"))
-            .await?;
-        // The bundle loaded and hydrated the page without a panic.
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("body[data-hydrated=true]"))
-            .await?;
+        log_in(client, base).await?;
         let who = client
             .find(Locator::Css("[data-testid=current-user]"))
             .await?
@@ -251,21 +334,166 @@ async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
         assert!(text.contains("It requests nothing"), "{text}");
         std::fs::write(shots.join("plugin.png"), client.screenshot().await?).ok();
         Ok(())
-    }
+    }))
     .await;
-    if result.is_err() {
-        // Leave evidence for whoever reads the failure.
-        if let Ok(png) = client.screenshot().await {
-            std::fs::write(shots.join("failure.png"), png).ok();
-        }
-        if let Ok(html) = client.source().await {
-            std::fs::write(shots.join("failure.html"), html).ok();
-        }
-        if let Ok(url) = client.current_url().await {
-            eprintln!("browser test failed at {url}; see target/e2e/failure.png and failure.html");
-        }
+}
+
+/// `garrison agent`, configured as authentik's outpost images are: from the environment.
+struct AgentProcess(Child);
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
-    result.expect("browser steps");
+}
+
+#[tokio::test]
+async fn operator_deploys_an_outpost_and_sees_its_agent_connected() {
+    with_browser("outpost", |client, server, shots| Box::pin(async move {
+        let base = &server.url;
+        log_in(client, base).await?;
+
+        // A proxy provider.
+        client.goto(&format!("{base}/providers")).await?;
+        let form = "[data-testid=create-provider]";
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("{form} input[name=name]")))
+            .await?
+            .send_keys("e2e-proxy")
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} select[name=kind] option[value=proxy]")))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} input[name=external_host]")))
+            .await?
+            .send_keys("https://app.e2e.example")
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} input[name=internal_host]")))
+            .await?
+            .send_keys("http://127.0.0.1:8080")
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(client, "/providers/").await?;
+
+        // An application using it.
+        client.goto(&format!("{base}/applications")).await?;
+        let form = "[data-testid=create-application]";
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("{form} input[name=name]")))
+            .await?
+            .send_keys("E2E application")
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} input[name=slug]")))
+            .await?
+            .send_keys("e2e-application")
+            .await?;
+        client
+            .find(Locator::XPath(
+                "//*[@data-testid='create-application']//select[@name='provider']/option[contains(., 'e2e-proxy')]",
+            ))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(client, "/applications/").await?;
+
+        // An outpost serving it.
+        client.goto(&format!("{base}/outposts")).await?;
+        let form = "[data-testid=create-outpost]";
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("{form} input[name=name]")))
+            .await?
+            .send_keys("e2e-outpost")
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} select[name=outpost_type] option[value=proxy]")))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(
+                "//*[@data-testid='create-outpost']//label[contains(., 'e2e-proxy')]//input[@type='checkbox']",
+            ))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await?
+            .click()
+            .await?;
+        let page = wait_for_path(client, "/outposts/").await?;
+        let hash = wait_for_text(client, "code.digest", Duration::from_secs(20), |text| {
+            text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit())
+        })
+        .await?;
+        wait_for_text(client, "[data-testid=instances]", Duration::from_secs(20), |text| {
+            text.contains("No instance has reported")
+        })
+        .await?;
+
+        // Its token, shown on request, runs an agent.
+        client
+            .find(Locator::Css("[data-testid=deploy] button.primary"))
+            .await?
+            .click()
+            .await?;
+        let token = wait_for_text(client, "[data-testid=outpost-token]", Duration::from_secs(20), |text| {
+            text.len() >= 32
+        })
+        .await?;
+        std::fs::write(shots.join("outpost-token.png"), client.screenshot().await?).ok();
+        let _agent = AgentProcess(
+            Command::new(&server.bin)
+                .arg("agent")
+                .env_clear()
+                .env("AUTHENTIK_HOST", base)
+                .env("AUTHENTIK_TOKEN", token.trim())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("the agent starts"),
+        );
+        // The page polls its instances: the agent shows up connected, holding this hash.
+        client.goto(&format!("{base}{page}")).await?;
+        let short = &hash[..12];
+        let instances = wait_for_text(client, "[data-testid=instances]", Duration::from_secs(40), |text| {
+            text.contains("connected") && !text.contains("disconnected") && text.contains("current") && text.contains(short)
+        })
+        .await?;
+        assert!(instances.contains("2026."), "the agent's version is shown: {instances}");
+        std::fs::write(shots.join("outpost.png"), client.screenshot().await?).ok();
+
+        // The list shows it too.
+        client.goto(&format!("{base}/outposts")).await?;
+        wait_for_text(client, "[data-testid=outposts]", Duration::from_secs(20), |text| {
+            text.contains("e2e-outpost") && text.contains("e2e-proxy")
+        })
+        .await?;
+        std::fs::write(shots.join("outposts.png"), client.screenshot().await?).ok();
+        Ok(())
+    }))
+    .await;
 }

@@ -122,6 +122,7 @@ fn leptos_options(bundle: Option<&assets::Bundle>) -> LeptosOptions {
 
 /// The whole HTTP surface on the main port.
 pub fn router(services: Services, registry: Registry, config: &Config, metrics: Metrics) -> Router {
+    services.follow_identity_changes();
     let state = AppState {
         services: services.clone(),
         registry: registry.clone(),
@@ -134,6 +135,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
             },
         },
         metrics: metrics.clone(),
+        hub: garrison_http::channel::OutpostHub::start(&services, metrics.clone()),
     };
     let bundle = assets::Bundle::load(&config.site_dir);
     let options = leptos_options(bundle.as_deref());
@@ -166,6 +168,10 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
 
     Router::new()
         .nest("/api/v3", garrison_http::api::router())
+        .route(
+            "/ws/outpost/{uuid}/",
+            get(garrison_http::channel::outpost_socket),
+        )
         .route("/-/health/live/", get(garrison_http::health::live))
         .route("/-/health/ready/", get(garrison_http::health::ready))
         .route(

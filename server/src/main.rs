@@ -47,6 +47,24 @@ enum Command {
     /// Plugin tools.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run a reference outpost against a Garrison (or authentik) server: fetch the outpost's
+    /// configuration, hold its websocket, refetch on updates, print what it holds. Reads
+    /// authentik's AUTHENTIK_HOST, AUTHENTIK_TOKEN and AUTHENTIK_INSECURE when the flags are
+    /// not given.
+    Agent {
+        /// The server's base URL (AUTHENTIK_HOST).
+        #[arg(long, env = "AUTHENTIK_HOST")]
+        url: String,
+        /// The outpost's API token (AUTHENTIK_TOKEN).
+        #[arg(long, env = "AUTHENTIK_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Skip TLS verification (AUTHENTIK_INSECURE).
+        #[arg(long, env = "AUTHENTIK_INSECURE", default_value_t = false)]
+        insecure: bool,
+        /// The longest random wait, in milliseconds, before refetching on an update.
+        #[arg(long, default_value_t = 9000)]
+        update_jitter_ms: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +100,15 @@ fn main() -> anyhow::Result<()> {
     {
         return inspect_plugin(file, manifest.as_deref(), *json);
     }
+    if let Command::Agent {
+        url,
+        token,
+        insecure,
+        update_jitter_ms,
+    } = &cli.command
+    {
+        return run_agent(url, token, *insecure, *update_jitter_ms);
+    }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log_level, &config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -100,8 +127,41 @@ fn main() -> anyhow::Result<()> {
                 email,
                 with_token,
             } => bootstrap(config, username, email, with_token).await,
-            Command::Config | Command::Plugin(_) => Ok(()),
+            Command::Config | Command::Plugin(_) | Command::Agent { .. } => Ok(()),
         }
+    })
+}
+
+/// `garrison agent`: needs no configuration or database of its own, only the server's URL and
+/// the outpost's token. Prints one line per event.
+fn run_agent(url: &str, token: &str, insecure: bool, update_jitter_ms: u64) -> anyhow::Result<()> {
+    use garrison_agent::{Agent, AgentConfig, AgentEvent};
+    let mut config = AgentConfig::new(url.to_owned(), token.to_owned(), insecure);
+    config.update_jitter = std::time::Duration::from_millis(update_jitter_ms);
+    println!("garrison agent {} (instance {}) for {}", config.version, config.instance, config.url);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (events, mut received) = tokio::sync::mpsc::channel(64);
+        let agent = tokio::spawn(Agent::new(config).run(events));
+        while let Some(event) = received.recv().await {
+            let now = chrono::Utc::now().format("%H:%M:%S");
+            match event {
+                AgentEvent::Fetched { outpost, providers, config_hash } => println!(
+                    "{now} holding the configuration of outpost {outpost:?}: {providers} provider(s), hash {config_hash}"
+                ),
+                AgentEvent::Connected { attempt } => println!("{now} connected (attempt {attempt})"),
+                AgentEvent::UpdateTriggered { .. } => println!("{now} update announced; refetching"),
+                AgentEvent::SessionEnded { session_id } => println!("{now} session ended: {session_id}"),
+                AgentEvent::Disconnected { reason, retry_in } => println!(
+                    "{now} disconnected: {reason}; retrying in {:.1} s",
+                    retry_in.as_secs_f64()
+                ),
+            }
+        }
+        agent.await??;
+        Ok(())
     })
 }
 

@@ -1,21 +1,36 @@
+mod applications;
 mod auth;
+mod brands;
+mod certificates;
 mod dashboard;
 mod events;
 mod groups;
+mod integrations;
 mod misc;
+mod outposts;
 mod plugins;
+mod providers;
 mod users;
 
+pub use applications::{ApplicationPage, ApplicationsPage};
 pub use auth::{LoginPage, SetupPage};
+pub use brands::{BrandPage, BrandsPage};
+pub use certificates::{CertificatePage, CertificatesPage};
 pub use dashboard::DashboardPage;
 pub use events::EventsPage;
 pub use groups::{GroupFormPage, GroupsPage};
+pub use integrations::IntegrationsPage;
 pub use misc::{NotFound, Upcoming};
+pub use outposts::{OutpostPage, OutpostsPage};
 pub use plugins::{PluginPage, PluginsPage};
+pub use providers::{ProviderPage, ProvidersPage};
 pub use users::{UserFormPage, UsersPage};
 
+use garrison_model::FieldErrors;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+
+use crate::functions::UiError;
 
 /// `page` and `search` from the URL.
 pub(crate) fn list_params() -> (Memo<u64>, Memo<String>) {
@@ -42,5 +57,42 @@ pub(crate) fn search_suffix(search: &str) -> String {
             })
             .collect();
         format!("&search={encoded}")
+    }
+}
+
+/// A small label; `class` is one of the badge classes (`badge ok`, `badge warn`, …).
+pub(crate) fn badge(class: &'static str, text: String) -> impl IntoView {
+    view! { <span class=class>{text}</span> }
+}
+
+/// True once the page has hydrated. What only makes sense with JavaScript (hiding inputs
+/// that do not apply to the chosen kind) waits for it, so without JavaScript everything shows.
+pub(crate) fn hydrated() -> ReadSignal<bool> {
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    hydrated
+}
+
+/// Field errors about fields the form does not show (a kind's setting left at its default,
+/// say), so that no refusal goes unexplained.
+#[component]
+pub(crate) fn OtherFieldErrors(
+    error: Signal<Option<UiError>>,
+    shown: &'static [&'static str],
+) -> impl IntoView {
+    move || {
+        let Some(UiError::Invalid(errors)) = error.get() else {
+            return None;
+        };
+        let messages: Vec<String> = errors
+            .0
+            .iter()
+            .filter(|(field, _)| {
+                field.as_str() != FieldErrors::NON_FIELD && !shown.contains(&field.as_str())
+            })
+            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+            .collect();
+        (!messages.is_empty())
+            .then(|| view! { <p class="form-error" role="alert">{messages.join(" ")}</p> })
     }
 }

@@ -94,6 +94,15 @@ impl Bus {
         }
     }
 
+    /// Every live value whose key starts with `prefix`, as (key without the prefix, value).
+    /// For small families of keys (an outpost's instances); Redis walks them with SCAN.
+    pub async fn values_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        match &self.inner {
+            Inner::Memory(bus) => Ok(bus.values_with_prefix(prefix)),
+            Inner::Redis(bus) => bus.values_with_prefix(prefix).await,
+        }
+    }
+
     pub async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
         match &self.inner {
             Inner::Memory(bus) => {
@@ -272,6 +281,30 @@ mod tests {
                 "expiry kept: {}",
                 bus.kind()
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn values_are_found_by_prefix_until_they_expire() {
+        for bus in buses().await {
+            let prefix = format!("test:scan:{}:", std::process::id());
+            bus.set(&format!("{prefix}a"), "1", Some(Duration::from_millis(800)))
+                .await
+                .unwrap();
+            bus.set(&format!("{prefix}b"), "2", None).await.unwrap();
+            bus.set("test:other", "3", None).await.unwrap();
+            let mut found = bus.values_with_prefix(&prefix).await.unwrap();
+            found.sort();
+            assert_eq!(
+                found,
+                vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())],
+                "{}",
+                bus.kind()
+            );
+            tokio::time::sleep(Duration::from_millis(900)).await;
+            let found = bus.values_with_prefix(&prefix).await.unwrap();
+            assert_eq!(found, vec![("b".to_owned(), "2".to_owned())], "{}", bus.kind());
+            bus.delete(&format!("{prefix}b")).await.unwrap();
         }
     }
 

@@ -81,6 +81,18 @@ impl MemoryBus {
         }
     }
 
+    pub(crate) fn values_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        let now = Instant::now();
+        lock(&self.values)
+            .map
+            .iter()
+            .filter(|(key, (_, expires))| {
+                key.starts_with(prefix) && expires.is_none_or(|at| at > now)
+            })
+            .map(|(key, (value, _))| (key[prefix.len()..].to_owned(), value.clone()))
+            .collect()
+    }
+
     pub(crate) fn set(&self, key: &str, value: &str, ttl: Option<Duration>) {
         let now = Instant::now();
         let mut values = lock(&self.values);

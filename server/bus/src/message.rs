@@ -35,6 +35,9 @@ pub enum Message {
     OutpostChanged { outpost: uuid::Uuid },
     /// Outpost `outpost` has a new token: its connected instances must reconnect with it.
     OutpostTokenRotated { outpost: uuid::Uuid },
+    /// A login session ended; every outpost hears of it (authentik's SESSION_END), by the
+    /// SHA-256 of the session key.
+    SessionEnded { session_id: String },
 }
 
 impl Message {
@@ -42,7 +45,9 @@ impl Message {
         match self {
             Message::PluginChanged { .. } => Topic::Plugins,
             Message::IdentitiesChanged => Topic::Identities,
-            Message::OutpostChanged { .. } | Message::OutpostTokenRotated { .. } => Topic::Outposts,
+            Message::OutpostChanged { .. }
+            | Message::OutpostTokenRotated { .. }
+            | Message::SessionEnded { .. } => Topic::Outposts,
         }
     }
 }

@@ -108,6 +108,49 @@ impl RedisBus {
         self.client.get(self.key(key)).await.map_err(command)
     }
 
+    pub(crate) async fn values_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let full = self.key(prefix);
+        // Glob characters in the prefix are matched literally.
+        let mut pattern = String::with_capacity(full.len() + 1);
+        for c in full.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('*');
+        let mut cursor = "0".to_owned();
+        let mut keys: Vec<String> = Vec::new();
+        loop {
+            let (next, batch): (String, Vec<String>) = self
+                .client
+                .custom(
+                    fred::types::CustomCommand::new(
+                        "SCAN",
+                        fred::types::ClusterHash::Random,
+                        false,
+                    ),
+                    vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "200".into()],
+                )
+                .await
+                .map_err(command)?;
+            keys.extend(batch);
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        let mut found = Vec::new();
+        for key in keys {
+            // A key can expire between SCAN and GET: skip it.
+            let value: Option<String> = self.client.get(&key).await.map_err(command)?;
+            if let Some(value) = value {
+                found.push((key[full.len()..].to_owned(), value));
+            }
+        }
+        Ok(found)
+    }
+
     pub(crate) async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
         let expiration = ttl.map(|t| Expiration::PX(t.as_millis() as i64));
         let _: () = self

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 pub mod api;
+pub mod channel;
 pub mod cookies;
 mod error;
 pub mod health;
@@ -16,11 +17,13 @@ pub mod identity;
 pub mod limits;
 pub mod metrics;
 mod openapi;
+mod origin;
 pub mod plugin_upload;
 
 pub use error::ApiError;
 pub use identity::{RequestIdentity, identify};
 pub use metrics::Metrics;
+pub use origin::origin;
 
 use garrison_services::Services;
 
@@ -42,4 +45,6 @@ pub struct AppState {
     pub registry: garrison_registry::Registry,
     pub settings: HttpSettings,
     pub metrics: Metrics,
+    /// This replica's outpost websockets.
+    pub hub: channel::OutpostHub,
 }

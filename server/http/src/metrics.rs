@@ -37,12 +37,47 @@ struct ProcessGauges {
     threads: Gauge,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectedLabels {
+    outpost: String,
+    uid: String,
+    expected: i64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LastUpdateLabels {
+    outpost: String,
+    uid: String,
+    version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabels {
+    direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// The outpost channel's families: authentik's two gauges (spec §7) and Garrison's own.
+#[derive(Clone, Default)]
+struct OutpostFamilies {
+    connected: Family<ConnectedLabels, Gauge>,
+    last_update: Family<LastUpdateLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    frames: Family<DirectionLabels, Counter>,
+    dropped: Family<ReasonLabels, Counter>,
+    connections: Gauge,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     process: Arc<ProcessGauges>,
+    outposts: OutpostFamilies,
 }
 
 impl Default for Metrics {
@@ -73,6 +108,32 @@ impl Metrics {
             "garrison_http_request_duration_seconds",
             "HTTP request latency",
             latency.clone(),
+        );
+        let outposts = OutpostFamilies::default();
+        registry.register(
+            "authentik_outposts_connected",
+            "Connected outpost instances (authentik's gauge)",
+            outposts.connected.clone(),
+        );
+        registry.register(
+            "authentik_outposts_last_update",
+            "When an outpost instance last sent a message, as a Unix timestamp (authentik's gauge)",
+            outposts.last_update.clone(),
+        );
+        registry.register(
+            "garrison_outpost_frames",
+            "Websocket frames exchanged with outpost instances, by direction",
+            outposts.frames.clone(),
+        );
+        registry.register(
+            "garrison_outpost_dropped_connections",
+            "Outpost connections dropped by the server, by reason",
+            outposts.dropped.clone(),
+        );
+        registry.register(
+            "garrison_outpost_connections",
+            "Outpost websocket connections open on this replica",
+            outposts.connections.clone(),
         );
         let process = ProcessGauges {
             resident_memory_bytes: Gauge::default(),
@@ -116,7 +177,64 @@ impl Metrics {
             requests,
             latency,
             process: Arc::new(process),
+            outposts,
         }
+    }
+
+    /// An outpost instance's websocket opened (`true`) or closed.
+    pub fn outpost_connected(&self, outpost: &str, uid: &str, expected: i64, connected: bool) {
+        let labels = ConnectedLabels {
+            outpost: outpost.to_owned(),
+            uid: uid.to_owned(),
+            expected,
+        };
+        if connected {
+            self.outposts.connected.get_or_create(&labels).set(1);
+            self.outposts.connections.inc();
+        } else {
+            // Gone instances leave no series behind (instance ids are per process).
+            self.outposts.connected.remove(&labels);
+            self.outposts.connections.dec();
+        }
+    }
+
+    /// An outpost instance sent a message other than ACK.
+    pub fn outpost_message(&self, outpost: &str, uid: &str, version: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        self.outposts
+            .last_update
+            .get_or_create(&LastUpdateLabels {
+                outpost: outpost.to_owned(),
+                uid: uid.to_owned(),
+                version: version.to_owned(),
+            })
+            .set(now);
+    }
+
+    pub fn outpost_frame_sent(&self) {
+        self.outposts
+            .frames
+            .get_or_create(&DirectionLabels { direction: "sent" })
+            .inc();
+    }
+
+    pub fn outpost_frame_received(&self) {
+        self.outposts
+            .frames
+            .get_or_create(&DirectionLabels {
+                direction: "received",
+            })
+            .inc();
+    }
+
+    pub fn outpost_connection_dropped(&self, reason: &'static str) {
+        self.outposts
+            .dropped
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 
     fn refresh_process(&self) {

@@ -9,6 +9,7 @@ mod event;
 mod identity;
 mod listing;
 pub mod models;
+mod outpost_health;
 mod outposts;
 mod plugin;
 
@@ -19,6 +20,10 @@ pub use identity::{
     UserType,
 };
 pub use listing::{ListQuery, Page, PageRequest};
+pub use outpost_health::{
+    HealthEvent, HealthEventKind, InstanceHealth, InstanceState, InstanceTrack, VERSION_SHOULD,
+    health_timeline,
+};
 pub use outposts::{
     Application, ApplicationChanges, Brand, BrandChanges, CertificateKeyPair,
     CertificateKeyPairChanges, ConfigError, EMBEDDED_OUTPOST_MANAGED, EMBEDDED_OUTPOST_NAME,

@@ -460,6 +460,8 @@ pub struct Outpost {
     pub deploy_state: Value,
     /// Why the last permission rebuild could not expand a provider, if it could not.
     pub expansion_error: Option<String>,
+    /// SHA-256 (hex) over everything the outpost fetches, as of the last change.
+    pub config_hash: String,
 }
 
 impl Outpost {

@@ -594,7 +594,7 @@ fn deployment(outpost_type: &str, settings: &str) -> garrison_plugin_host::Deplo
             ..outpost()
         },
         environment: r#"{"AUTHENTIK_HOST":"https://Auth.example.com","AUTHENTIK_INSECURE":false,"AUTHENTIK_TOKEN":"tok: en"}"#.into(),
-        image: "ghcr.io/goauthentik/proxy:2025.10".into(),
+        image: "registry.example/goauthentik/proxy:2025.10".into(),
         settings: settings.into(),
     }
 }
@@ -631,7 +631,7 @@ async fn the_example_backend_describes_itself_and_renders_authentiks_compose_fil
         .expect("renders");
     assert_eq!(
         proxy,
-        "version: \"3.5\"\nservices:\n  authentik_proxy:\n    image: \"ghcr.io/goauthentik/proxy:2025.10\"\n    ports:\n      - \"9000:9000/tcp\"\n      - \"9443:9443/tcp\"\n    environment:\n      AUTHENTIK_HOST: \"https://Auth.example.com\"\n      AUTHENTIK_INSECURE: \"False\"\n      AUTHENTIK_TOKEN: \"tok: en\"\n    labels:\n      team: \"idp\"\n"
+        "version: \"3.5\"\nservices:\n  authentik_proxy:\n    image: \"registry.example/goauthentik/proxy:2025.10\"\n    ports:\n      - \"9000:9000/tcp\"\n      - \"9443:9443/tcp\"\n    environment:\n      AUTHENTIK_HOST: \"https://Auth.example.com\"\n      AUTHENTIK_INSECURE: \"False\"\n      AUTHENTIK_TOKEN: \"tok: en\"\n    labels:\n      team: \"idp\"\n"
     );
     let ldap = backend
         .static_deployment(&deployment("ldap", "{}"))

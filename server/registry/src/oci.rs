@@ -463,18 +463,18 @@ mod tests {
             format!("http://127.0.0.1:5000/v2/garrison/openfga-login/manifests/{DIGEST}")
         );
         assert_eq!(
-            Reference::parse(&format!("ghcr.io/acme/hook:1.0@{DIGEST}"))
+            Reference::parse(&format!("registry.example/acme/hook:1.0@{DIGEST}"))
                 .unwrap()
                 .scheme,
             "https"
         );
         for (bad, why) in [
-            ("ghcr.io/acme/hook:1.0", "pin it by digest"),
-            ("ghcr.io/acme/hook@sha256:abc", "64 lowercase hex"),
-            ("ghcr.io/acme/hook@md5:0123", "sha256"),
-            (&format!("ghcr.io/Acme/hook@{DIGEST}"), "lowercase"),
+            ("registry.example/acme/hook:1.0", "pin it by digest"),
+            ("registry.example/acme/hook@sha256:abc", "64 lowercase hex"),
+            ("registry.example/acme/hook@md5:0123", "sha256"),
+            (&format!("registry.example/Acme/hook@{DIGEST}"), "lowercase"),
             (
-                &format!("ftp://ghcr.io/acme/hook@{DIGEST}"),
+                &format!("ftp://registry.example/acme/hook@{DIGEST}"),
                 "http or https",
             ),
             (&format!("hook@{DIGEST}"), "registry/repository"),

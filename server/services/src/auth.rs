@@ -11,6 +11,14 @@ use crate::{ServiceError, ServiceResult, Services, crypto};
 /// Usernames longer than this are refused before any lookup or hashing (authentik's limit).
 pub const MAX_USERNAME_LENGTH: usize = 150;
 
+/// Tells outposts, once `tx` commits, that these sessions ended (authentik's SESSION_END:
+/// the session id is the SHA-256 of the session key, which is what the store keeps).
+pub(crate) fn announce_ended_sessions(tx: &mut crate::Tx, key_hashes: Vec<String>) {
+    for session_id in key_hashes {
+        tx.after_commit(garrison_bus::Message::SessionEnded { session_id });
+    }
+}
+
 /// The opaque value of a session cookie. Only its hash is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionKey(pub String);
@@ -32,8 +40,21 @@ pub struct LoginOutcome {
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 
 impl Services {
-    /// Loads a user's principal: the user and every permission they hold.
+    /// A user's principal: the user and every permission they hold, from the principal cache
+    /// when it is there (see `principals`).
     pub async fn principal_for(&self, user_pk: i64) -> ServiceResult<Option<Principal>> {
+        if let Some(principal) = self.principals().get(user_pk) {
+            return Ok(Some(principal));
+        }
+        let generation = self.principals().generation();
+        let principal = self.load_principal(user_pk).await?;
+        if let Some(principal) = &principal {
+            self.principals().put(user_pk, generation, principal.clone());
+        }
+        Ok(principal)
+    }
+
+    async fn load_principal(&self, user_pk: i64) -> ServiceResult<Option<Principal>> {
         let mut reader = self.read().await?;
         // `users::get` already derives `is_superuser` from the user's groups and their ancestors.
         let Some(user) = users::get(reader.conn(), user_pk).await? else {
@@ -135,7 +156,9 @@ impl Services {
 
     pub async fn logout(&self, caller: &Caller, session: &SessionKey) -> ServiceResult<()> {
         let mut tx = self.begin().await?;
-        sessions::delete(&mut tx, &crypto::sha256_hex(&session.0)).await?;
+        let hash = crypto::sha256_hex(&session.0);
+        sessions::delete(&mut tx, &hash).await?;
+        announce_ended_sessions(&mut tx, vec![hash]);
         if caller.principal.user().is_some() {
             audit::record(&mut tx, caller, EventAction::Logout, Map::new()).await?;
         }

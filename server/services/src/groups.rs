@@ -1,7 +1,6 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use garrison_bus::Message;
 use garrison_model::{FieldErrors, Group, GroupChanges, ListQuery, Page};
 use garrison_store::{
     Conn, RowRef, groups as store, permissions as perm_store, roles as role_store,
@@ -161,9 +160,6 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::not_found("group", record.uuid))?;
         audit::created(tx, caller, &group).await?;
-        if links.confer_anything(&changes) {
-            tx.after_commit(Message::IdentitiesChanged);
-        }
         tracing::info!(group = %group.name, by = caller.principal.username(), "group created");
         Ok(group)
     }
@@ -248,9 +244,6 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::not_found("group", pk))?;
         audit::updated(tx, caller, &before, &after).await?;
-        if links.confer_anything(&changes) || before.is_superuser != after.is_superuser {
-            tx.after_commit(Message::IdentitiesChanged);
-        }
         Ok(after)
     }
 
@@ -272,7 +265,6 @@ impl Services {
         }
         store::delete(tx, before.num_pk).await?;
         audit::deleted(tx, caller, &before).await?;
-        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -331,7 +323,6 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::not_found("group", pk))?;
         audit::updated(tx, caller, &before, &after).await?;
-        tx.after_commit(Message::IdentitiesChanged);
         Ok(after)
     }
 }
@@ -356,11 +347,6 @@ impl Links {
             roles,
             users,
         })
-    }
-
-    /// Whether the change alters what the group confers on its members (or who they are).
-    fn confer_anything(&self, changes: &GroupChanges) -> bool {
-        changes.parents.is_some() || changes.roles.is_some() || changes.users.is_some()
     }
 
     /// Delegation checks for the links this change adds, given the group's current parents,

@@ -28,6 +28,8 @@ mod error;
 mod events;
 pub mod extensions;
 mod groups;
+mod handover;
+mod principals;
 pub mod outposts;
 pub mod plugins;
 mod roles;
@@ -95,6 +97,7 @@ struct Inner {
     settings: ServiceSettings,
     /// Plugin-backed extensions, installed once the registry runs.
     extensions: std::sync::RwLock<extensions::Extensions>,
+    principals: principals::PrincipalCache,
 }
 
 impl Services {
@@ -106,6 +109,7 @@ impl Services {
                 secrets,
                 settings,
                 extensions: Default::default(),
+                principals: Default::default(),
             }),
         }
     }
@@ -120,6 +124,7 @@ impl Services {
                 secrets: self.inner.secrets.clone(),
                 settings: self.inner.settings.clone(),
                 extensions: std::sync::RwLock::new(self.extensions_snapshot()),
+                principals: Default::default(),
             }),
         }
     }
@@ -130,6 +135,10 @@ impl Services {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    pub(crate) fn principals(&self) -> &principals::PrincipalCache {
+        &self.inner.principals
     }
 
     pub(crate) fn store(&self) -> &Store {

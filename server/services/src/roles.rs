@@ -1,4 +1,3 @@
-use garrison_bus::Message;
 use garrison_model::{EventAction, FieldErrors, ListQuery, Page, Role, RoleChanges};
 use garrison_store::{Conn, RowRef, permissions as perm_store, roles as store};
 use serde_json::{Value, json};
@@ -172,7 +171,6 @@ impl Services {
         caller.principal.require_on(DELETE, &pk.to_string())?;
         store::delete(tx, id).await?;
         audit::deleted(tx, caller, &before).await?;
-        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -266,7 +264,6 @@ impl Services {
             Some(&diff_after),
         )
         .await?;
-        tx.after_commit(Message::IdentitiesChanged);
         Ok(after)
     }
 }

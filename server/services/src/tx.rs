@@ -28,9 +28,14 @@ impl Tx {
         }
     }
 
-    /// What would be sent on commit (tests and plans read it).
-    pub fn pending(&self) -> &[Message] {
-        &self.after_commit
+    /// What would be sent on commit (tests and plans read it): what was queued, and
+    /// `IdentitiesChanged` when the store flagged a change of who holds what.
+    pub fn pending(&self) -> Vec<Message> {
+        let mut pending = self.after_commit.clone();
+        if self.inner.identities_changed() && !pending.contains(&Message::IdentitiesChanged) {
+            pending.push(Message::IdentitiesChanged);
+        }
+        pending
     }
 
     /// Rolls back, dropping everything queued.
@@ -66,11 +71,13 @@ impl Services {
     /// Commits, then carries out what was queued. A message that cannot be sent is logged: the
     /// change itself is durable, and replicas resynchronise from the store when they restart.
     pub async fn commit(&self, tx: Tx) -> ServiceResult<()> {
-        let Tx {
-            inner,
-            after_commit,
-        } = tx;
-        inner.commit().await?;
+        let after_commit = tx.pending();
+        let identities_changed = tx.inner.identities_changed();
+        tx.inner.commit().await?;
+        if identities_changed {
+            // This replica at once; the others when the message below reaches them.
+            self.principals().invalidate();
+        }
         for message in after_commit {
             if let Err(error) = self.bus().publish(message.clone()).await {
                 tracing::warn!(?message, %error, "a committed change was not announced to other replicas");

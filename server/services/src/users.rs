@@ -1,7 +1,6 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use garrison_bus::Message;
 use garrison_model::{EventAction, FieldErrors, ListQuery, Page, User, UserChanges, UserType};
 use garrison_store::{
     Conn, RowRef, groups as group_store, roles as role_store, sessions, users as store,
@@ -319,16 +318,14 @@ impl Services {
             store::set_roles(tx, pk, roles).await?;
         }
         if !record.is_active {
-            // A deactivated user is logged out everywhere.
-            sessions::delete_for_user(tx, pk).await?;
+            // A deactivated user is logged out everywhere, and outposts are told.
+            let ended = sessions::delete_for_user(tx, pk).await?;
+            crate::auth::announce_ended_sessions(tx, ended);
         }
         let after = store::get(tx.conn(), pk)
             .await?
             .ok_or_else(|| ServiceError::not_found("user", pk))?;
         audit::updated(tx, caller, &before, &after).await?;
-        if memberships.groups.is_some() || memberships.roles.is_some() || !after.is_active {
-            tx.after_commit(Message::IdentitiesChanged);
-        }
         Ok(after)
     }
 
@@ -351,7 +348,6 @@ impl Services {
         }
         store::delete(tx, pk).await?;
         audit::deleted(tx, caller, &before).await?;
-        tx.after_commit(Message::IdentitiesChanged);
         Ok(())
     }
 
@@ -411,12 +407,13 @@ impl Services {
         store::set_password(tx, pk, &hash, Utc::now()).await?;
         // Whoever held a session of this account before the change holds it no longer; the
         // caller's own session (a user changing their password) stays.
-        match caller.session.as_ref().filter(|_| own) {
+        let ended = match caller.session.as_ref().filter(|_| own) {
             Some(session) => {
                 sessions::delete_for_user_except(tx, pk, &crypto::sha256_hex(&session.0)).await?
             }
             None => sessions::delete_for_user(tx, pk).await?,
-        }
+        };
+        crate::auth::announce_ended_sessions(tx, ended);
         let mut context = serde_json::Map::new();
         context.insert(
             "model".into(),

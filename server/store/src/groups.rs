@@ -195,6 +195,7 @@ pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Res
 }
 
 pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("UPDATE groups SET name = $2, is_superuser = $3, attributes = $4, last_updated = $5 WHERE id = $1")
         .bind(id)
@@ -208,6 +209,7 @@ pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc
 }
 
 pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    tx.touch_identities();
     let conn = tx.conn();
     let done = sqlx::query("DELETE FROM groups WHERE id = $1")
         .bind(id)
@@ -242,6 +244,7 @@ async fn replace_links(
 }
 
 pub async fn set_parents(tx: &mut Tx, id: i64, parent_ids: &[i64]) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     replace_links(
         conn,
@@ -254,6 +257,7 @@ pub async fn set_parents(tx: &mut Tx, id: i64, parent_ids: &[i64]) -> Result<()>
 }
 
 pub async fn set_roles(tx: &mut Tx, id: i64, role_ids: &[i64]) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     replace_links(
         conn,
@@ -266,6 +270,7 @@ pub async fn set_roles(tx: &mut Tx, id: i64, role_ids: &[i64]) -> Result<()> {
 }
 
 pub async fn set_members(tx: &mut Tx, id: i64, user_ids: &[i64]) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     replace_links(
         conn,
@@ -278,6 +283,7 @@ pub async fn set_members(tx: &mut Tx, id: i64, user_ids: &[i64]) -> Result<()> {
 }
 
 pub async fn add_member(tx: &mut Tx, id: i64, user_id: i64) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query(
         "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -290,6 +296,7 @@ pub async fn add_member(tx: &mut Tx, id: i64, user_id: i64) -> Result<()> {
 }
 
 pub async fn remove_member(tx: &mut Tx, id: i64, user_id: i64) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(id)

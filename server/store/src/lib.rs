@@ -51,6 +51,9 @@ impl Backend {
     }
 }
 
+/// How long a SQLite write waits for the one before it.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL {url:?}: expected sqlite:// or postgres://")]
@@ -72,6 +75,8 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Query(sqlx::Error),
+    #[error("the database is busy: a write waited {0:?} for another to finish")]
+    Busy(Duration),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -123,9 +128,21 @@ impl Reader {
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     _write_guard: Option<OwnedMutexGuard<()>>,
+    identities_changed: bool,
 }
 
 impl Tx {
+    /// Whether this transaction changed who holds what: memberships, group parents, roles,
+    /// permissions, or a user's or group's own flags. Cached principals are stale once it
+    /// commits. The writes below set it beside their SQL, so no caller can forget to.
+    pub fn identities_changed(&self) -> bool {
+        self.identities_changed
+    }
+
+    pub(crate) fn touch_identities(&mut self) {
+        self.identities_changed = true;
+    }
+
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.inner
     }
@@ -271,7 +288,16 @@ impl Store {
 
     pub async fn begin(&self) -> Result<Tx> {
         let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            // A write waits its turn, but not forever: one stuck while holding the lock (a
+            // bug) must surface as an error on the others, not as a server that hangs.
+            Some(lock) => Some(
+                tokio::time::timeout(WRITE_LOCK_WAIT, lock.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        tracing::error!("a write waited {WRITE_LOCK_WAIT:?} for SQLite's write lock");
+                        StoreError::Busy(WRITE_LOCK_WAIT)
+                    })?,
+            ),
             None => None,
         };
         // SQLite: take the write lock when the transaction begins. A deferred transaction that
@@ -284,6 +310,7 @@ impl Store {
         Ok(Tx {
             inner,
             _write_guard: guard,
+            identities_changed: false,
         })
     }
 

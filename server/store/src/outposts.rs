@@ -991,7 +991,7 @@ pub mod outposts {
     };
 
     const COLUMNS: &str = "o.uuid, o.name, o.type, o.service_connection, o.config, o.managed, \
-        o.deploy_state, o.expansion_error";
+        o.deploy_state, o.expansion_error, o.config_hash";
     const FROM: &str =
         "outposts o LEFT JOIN service_connections sc ON sc.uuid = o.service_connection";
 
@@ -1016,6 +1016,7 @@ pub mod outposts {
                 &row.try_get::<String, _>("deploy_state")?,
             )?,
             expansion_error: row.try_get("expansion_error")?,
+            config_hash: row.try_get("config_hash")?,
         })
     }
 
@@ -1308,12 +1309,19 @@ pub mod outposts {
         Ok(())
     }
 
-    /// Records why the last permission rebuild could not expand a provider (or clears it).
-    pub async fn set_expansion_error(tx: &mut Tx, uuid: Uuid, error: Option<&str>) -> Result<()> {
+    /// Records the outcome of a permission rebuild: why a provider could not be expanded (or
+    /// nothing), and the hash of what the outpost now fetches.
+    pub async fn set_rebuilt(
+        tx: &mut Tx,
+        uuid: Uuid,
+        error: Option<&str>,
+        config_hash: &str,
+    ) -> Result<()> {
         let conn = tx.conn();
-        sqlx::query("UPDATE outposts SET expansion_error = $2 WHERE uuid = $1")
+        sqlx::query("UPDATE outposts SET expansion_error = $2, config_hash = $3 WHERE uuid = $1")
             .bind(uuid.to_string())
             .bind(error.map(str::to_owned))
+            .bind(config_hash.to_owned())
             .execute(conn)
             .await?;
         Ok(())

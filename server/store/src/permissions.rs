@@ -106,6 +106,7 @@ pub async fn grant_to_role(
     permission_id: i64,
     object_pk: &str,
 ) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("INSERT INTO role_permissions (role_id, permission_id, object_pk) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(role_id)
@@ -122,6 +123,7 @@ pub async fn revoke_from_role(
     permission_id: i64,
     object_pk: &str,
 ) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query(
         "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2 AND object_pk = $3",
@@ -141,6 +143,7 @@ pub async fn replace_user_grants(
     user_pk: i64,
     grants: &[(String, String)],
 ) -> Result<Vec<String>> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
         .bind(user_pk)

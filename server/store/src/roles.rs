@@ -120,6 +120,7 @@ pub async fn rename(tx: &mut Tx, id: i64, name: &str) -> Result<()> {
 }
 
 pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    tx.touch_identities();
     let conn = tx.conn();
     let done = sqlx::query("DELETE FROM roles WHERE id = $1")
         .bind(id)

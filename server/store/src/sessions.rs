@@ -57,24 +57,28 @@ pub async fn delete(tx: &mut Tx, key_hash: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete_for_user(tx: &mut Tx, user_pk: i64) -> Result<()> {
+/// Ends every session of the user; returns their key hashes (outposts are told of each).
+pub async fn delete_for_user(tx: &mut Tx, user_pk: i64) -> Result<Vec<String>> {
     let conn = tx.conn();
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_pk)
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(
+        sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING key_hash")
+            .bind(user_pk)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
-/// Ends every session of the user but the one whose key hash is `keep` (the caller's own).
-pub async fn delete_for_user_except(tx: &mut Tx, user_pk: i64, keep: &str) -> Result<()> {
+/// Ends every session of the user but the one whose key hash is `keep` (the caller's own);
+/// returns the ended sessions' key hashes.
+pub async fn delete_for_user_except(tx: &mut Tx, user_pk: i64, keep: &str) -> Result<Vec<String>> {
     let conn = tx.conn();
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2")
-        .bind(user_pk)
-        .bind(keep.to_owned())
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(sqlx::query_scalar(
+        "DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2 RETURNING key_hash",
+    )
+    .bind(user_pk)
+    .bind(keep.to_owned())
+    .fetch_all(conn)
+    .await?)
 }
 
 pub async fn delete_expired(tx: &mut Tx, now: DateTime<Utc>) -> Result<u64> {

@@ -266,6 +266,7 @@ pub async fn insert(tx: &mut Tx, user: &UserRecord, password_hash: &str) -> Resu
 }
 
 pub async fn update(tx: &mut Tx, pk: i64, user: &UserRecord) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query(
         "UPDATE users SET username = $2, name = $3, email = $4, is_active = $5, type = $6, path = $7, \
@@ -309,6 +310,7 @@ pub async fn record_login(tx: &mut Tx, pk: i64, at: DateTime<Utc>) -> Result<()>
 }
 
 pub async fn delete(tx: &mut Tx, pk: i64) -> Result<bool> {
+    tx.touch_identities();
     let conn = tx.conn();
     let done = sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(pk)
@@ -341,6 +343,7 @@ pub async fn existing(conn: &mut AnyConnection, pks: &[i64]) -> Result<HashSet<i
 }
 
 pub async fn set_groups(tx: &mut Tx, pk: i64, group_ids: &[i64]) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("DELETE FROM group_members WHERE user_id = $1")
         .bind(pk)
@@ -357,6 +360,7 @@ pub async fn set_groups(tx: &mut Tx, pk: i64, group_ids: &[i64]) -> Result<()> {
 }
 
 pub async fn set_roles(tx: &mut Tx, pk: i64, role_ids: &[i64]) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(pk)

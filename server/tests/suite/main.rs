@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod channel;
 mod config;
 mod escalation;
 mod outpost_access;

@@ -2,6 +2,8 @@
 //! each of these calls succeeded; now each is refused and nothing changed.
 use crate::common;
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use garrison_model::{GroupChanges, RoleChanges, TokenChanges, UserChanges};
@@ -887,5 +889,114 @@ both_stores!(
             "an attribute change survived: {:?}",
             after.attributes
         );
+    }
+);
+
+both_stores!(
+    a_handed_over_secret_is_sealed_and_taken_once_by_its_own_session,
+    |env: common::Env| async move {
+        user_holding(&env, "dora", &[]).await;
+        let mut callers = Vec::new();
+        for browser in ["browser one", "browser two"] {
+            let login = env
+                .services
+                .login("dora", "dora-password-123", None, browser)
+                .await
+                .unwrap();
+            let principal = env
+                .services
+                .authenticate_session(&login.session)
+                .await
+                .unwrap()
+                .unwrap();
+            callers.push(Caller::new(
+                principal,
+                None,
+                garrison_services::Via::Ui {
+                    path: "/outposts".into(),
+                },
+                Some(login.session),
+            ));
+        }
+        let secret = "a-token-shown-once-0123456789";
+        env.services
+            .hand_over(&callers[0], "outpost-token/x", secret)
+            .await
+            .unwrap();
+        // The cache (Redis on the PostgreSQL store) holds it sealed, never in clear.
+        let cached = env.services.bus().values_with_prefix("handover/").await.unwrap();
+        assert_eq!(cached.len(), 1, "{cached:?}");
+        assert!(!cached[0].1.contains(secret));
+        assert!(!cached[0].0.contains(&callers[0].session.as_ref().unwrap().0));
+        // Another session of the same user cannot take it, nor can a caller without one.
+        for other in [&callers[1], &Caller::cli()] {
+            assert_eq!(
+                env.services
+                    .take_handed_over(other, "outpost-token/x")
+                    .await
+                    .unwrap(),
+                None
+            );
+        }
+        assert_eq!(
+            env.services
+                .take_handed_over(&callers[0], "outpost-token/x")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(secret)
+        );
+        assert_eq!(
+            env.services
+                .take_handed_over(&callers[0], "outpost-token/x")
+                .await
+                .unwrap(),
+            None,
+            "taken once"
+        );
+    }
+);
+
+both_stores!(
+    a_revoked_right_stops_at_once_here_and_on_another_replica,
+    |env: common::Env| async move {
+        let (pk, key) = user_holding(&env, "erin", &[("authentik_core.view_user", "")]).await;
+        let other = env.services.as_another_replica();
+        other.follow_identity_changes();
+        // Both replicas load and cache erin's principal.
+        for replica in [&env.services, &other] {
+            let principal = replica.authenticate_token(&key).await.unwrap().unwrap();
+            assert!(principal.has("authentik_core.view_user"));
+        }
+        // Give the other replica's subscription time to be in place before the change.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        env.services
+            .update_user(
+                &Caller::cli(),
+                pk,
+                UserChanges {
+                    groups: Some(vec![]),
+                    ..Default::default()
+                },
+                true,
+            )
+            .await
+            .unwrap();
+        // This replica: at once, though the cached entry had seconds to live.
+        let here = env.services.authenticate_token(&key).await.unwrap().unwrap();
+        assert!(!here.has("authentik_core.view_user"), "stale on the replica that changed it");
+        // The other: as soon as the bus message arrives, well inside the cache's 5 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let there = other.authenticate_token(&key).await.unwrap().unwrap();
+            if !there.has("authentik_core.view_user") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the other replica kept the revoked right"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 );

@@ -118,6 +118,10 @@ pub async fn protect(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // Paths served without identifying the caller (assets, health) know nothing of the
+    // session: they neither need nor may touch its token (a full page load fetches them after
+    // the page, and a fresh token set here would replace the session's).
+    let identified = request.extensions().get::<RequestIdentity>().is_some();
     let credential = request
         .extensions()
         .get::<RequestIdentity>()
@@ -191,7 +195,7 @@ pub async fn protect(
     }
 
     let mut response = next.run(request).await;
-    if cookie.is_none() {
+    if cookie.is_none() && identified {
         if let Ok(value) = HeaderValue::from_str(&cookies::set(
             cookie_name,
             &token,

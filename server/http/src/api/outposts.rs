@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::uri::Authority;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use garrison_model::{
@@ -167,6 +166,11 @@ pub struct OutpostJson {
     #[schema(value_type = Object)]
     pub config: Map<String, Value>,
     pub managed: Option<String>,
+    /// Garrison's: the hash of everything this outpost fetches, as of the last change. The
+    /// reference agent reports the one it holds, so the health shows a stale instance.
+    pub config_hash: String,
+    /// Garrison's: why a provider could not be expanded into the outpost's permissions.
+    pub expansion_error: Option<String>,
 }
 
 /// `OutpostRequest` (and, every field optional, `PatchedOutpostRequest`).
@@ -203,8 +207,6 @@ impl From<OutpostRequest> for OutpostChanges {
 /// authentik's `OutpostHealth`: one connected instance of an outpost.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = OutpostHealth)]
-// Built once instances report their state over the outpost websocket (a later change).
-#[allow(dead_code)]
 pub struct OutpostHealthJson {
     pub uid: String,
     pub last_seen: DateTime<Utc>,
@@ -218,6 +220,40 @@ pub struct OutpostHealthJson {
     pub build_hash: String,
     pub build_hash_should: String,
     pub hostname: String,
+    /// Garrison's: whether the instance's websocket is open right now.
+    pub connected: bool,
+    /// Garrison's: the configuration hash the instance holds, when it says (the reference
+    /// agent does; authentik's outposts do not).
+    pub config_hash: Option<String>,
+    /// Garrison's: whether that is the current configuration (null: unknown).
+    pub config_current: Option<bool>,
+    /// Garrison's: when the instance last fetched its configuration, when it says.
+    pub config_fetched_at: Option<DateTime<Utc>>,
+}
+
+impl From<garrison_model::InstanceHealth> for OutpostHealthJson {
+    fn from(health: garrison_model::InstanceHealth) -> Self {
+        let state = health.state;
+        Self {
+            uid: state.uid,
+            last_seen: state.last_seen.unwrap_or_else(Utc::now),
+            version: state.version.unwrap_or_default(),
+            golang_version: state.golang_version,
+            openssl_enabled: state.openssl_enabled,
+            openssl_version: state.openssl_version,
+            // authentik reports FIPS only under an enterprise licence.
+            fips_enabled: None,
+            version_should: garrison_model::VERSION_SHOULD.into(),
+            version_outdated: health.version_outdated,
+            build_hash: state.build_hash,
+            build_hash_should: String::new(),
+            hostname: state.hostname,
+            connected: state.connected,
+            config_hash: state.config_hash,
+            config_current: health.config_current,
+            config_fetched_at: state.config_fetched_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -290,6 +326,8 @@ impl Related {
             refresh_interval_s,
             config: outpost.config,
             managed: outpost.managed,
+            config_hash: outpost.config_hash,
+            expansion_error: outpost.expansion_error,
         }
     }
 }
@@ -356,23 +394,9 @@ fn outpost_filter(params: &ListParams, uri: &Uri) -> Result<OutpostFilter, ApiEr
 /// or from the request line under HTTP/2. Empty (authentik's default) when neither names a
 /// valid host.
 fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<Authority>().ok())
-        .or_else(|| uri.authority().cloned())
-        // An authority may carry credentials (`user@host`); a host may not.
-        .filter(|authority| !authority.as_str().contains('@'));
-    let Some(host) = host else {
-        return String::new();
-    };
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-    let scheme = if https { "https" } else { "http" };
-    format!("{scheme}://{host}/")
+    crate::origin(headers, uri)
+        .map(|origin| origin + "/")
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,11 +518,11 @@ pub async fn health(
     ApiCaller(caller): ApiCaller,
     Path(pk): Path<String>,
 ) -> Result<Json<Vec<OutpostHealthJson>>, ApiError> {
-    state
+    let health = state
         .services
-        .get_outpost(&caller, outpost_uuid(&pk)?)
+        .outpost_health(&caller, outpost_uuid(&pk)?)
         .await?;
-    Ok(Json(Vec::new()))
+    Ok(Json(health.into_iter().map(OutpostHealthJson::from).collect()))
 }
 
 /// The default configuration for a new outpost, with `authentik_host` set to the absolute

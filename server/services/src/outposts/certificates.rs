@@ -412,6 +412,14 @@ impl Services {
         caller
             .principal
             .require_on(&perm("delete"), &pk.to_string())?;
+        // As for changes: what Garrison manages (the embedded outpost's and brands' defaults)
+        // is removed only by a superuser.
+        if before.pair.managed.is_some() && !caller.principal.is_superuser() {
+            return Err(ServiceError::invalid(
+                "managed",
+                "This certificate is managed by Garrison and cannot be deleted here.",
+            ));
+        }
         let affected = self.outposts_relying_on(tx.conn(), pk).await?;
         store::delete(tx, pk).await?;
         audit::deleted(tx, caller, &before.pair).await?;

@@ -244,6 +244,7 @@ impl Services {
             managed: changes.managed.clone().flatten().filter(|m| !m.is_empty()),
             deploy_state: json!({}),
             expansion_error: None,
+            config_hash: String::new(),
         };
         if outpost.managed.is_some() && !caller.principal.is_superuser() {
             errors.add("managed", "Only the server marks outposts as managed.");

@@ -10,6 +10,7 @@ mod applications;
 mod brands;
 mod certificates;
 mod connections;
+mod health;
 mod instances;
 mod providers;
 mod service_account;
@@ -18,6 +19,7 @@ pub use applications::ApplicationFilter;
 pub use brands::BrandFilter;
 pub use certificates::{CertificateFilter, GenerateCertificate};
 pub use connections::ConnectionFilter;
+pub use health::STATE_TTL;
 pub use instances::OutpostFilter;
 pub use providers::ProviderFilter;
 

@@ -13,6 +13,8 @@ use garrison_store::outposts::{
     providers as provider_store,
 };
 use garrison_store::{permissions as perm_store, tokens as token_store, users as user_store};
+use serde_json::json;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::authz::Caller;
@@ -97,7 +99,21 @@ impl Services {
         &self,
         tx: &mut Tx,
         outpost: &Outpost,
-    ) -> ServiceResult<(BTreeSet<(String, String)>, Vec<String>)> {
+    ) -> ServiceResult<(BTreeSet<(String, String)>, Vec<String>, String)> {
+        // Everything the outpost fetches goes into its configuration hash, secrets included
+        // (hashed, never stored), in a fixed order.
+        let mut digest = Sha256::new();
+        digest.update(
+            json!({
+                "name": outpost.name,
+                "type": outpost.outpost_type.as_str(),
+                "config": outpost.config,
+                "providers": outpost.providers,
+                "service_connection": outpost.service_connection,
+                "managed": outpost.managed,
+            })
+            .to_string(),
+        );
         let mut grants = BTreeSet::new();
         grants.insert((OUTPOST.permission("view"), outpost.pk.to_string()));
         grants.insert(("authentik_events.add_event".to_owned(), String::new()));
@@ -112,11 +128,23 @@ impl Services {
                 continue;
             };
             let certificate = match record.certificate {
-                Some(uuid) => cert_store::get(tx.conn(), uuid)
-                    .await?
-                    .map(|c| (uuid.to_string(), c.pair.name)),
+                Some(uuid) => cert_store::get(tx.conn(), uuid).await?.map(|c| {
+                    digest.update(&c.pair.fingerprint_sha256);
+                    (uuid.to_string(), c.pair.name)
+                }),
                 None => None,
             };
+            let opened = self.provider_of(record.clone())?;
+            digest.update(
+                json!({
+                    "pk": opened.pk,
+                    "name": opened.name,
+                    "settings": opened.settings.to_map(),
+                    "application": opened.application,
+                    "backchannel_application": opened.backchannel_application,
+                })
+                .to_string(),
+            );
             let provider = ProviderFacts {
                 kind: record.kind.as_str().to_owned(),
                 pk: record.pk,
@@ -138,6 +166,7 @@ impl Services {
         }
         if outpost.managed.is_some() {
             for (brand, certificate) in brand_store::web_certificates(tx.conn()).await? {
+                digest.update(format!("brand {brand} {certificate}"));
                 grants.insert((BRAND.permission("view"), brand.to_string()));
                 grants.insert((
                     CERTIFICATE_KEYPAIR.permission("view"),
@@ -145,7 +174,7 @@ impl Services {
                 ));
             }
         }
-        Ok((grants, problems))
+        Ok((grants, problems, hex::encode(digest.finalize())))
     }
 
     /// Rebuilds the account's permissions from scratch and records any expansion problem on
@@ -159,7 +188,7 @@ impl Services {
     ) -> ServiceResult<()> {
         let account = self.ensure_service_account_in(tx, outpost).await?;
         self.ensure_outpost_token_in(tx, outpost, &account).await?;
-        let (grants, problems) = self.required_grants(tx, outpost).await?;
+        let (grants, problems, config_hash) = self.required_grants(tx, outpost).await?;
         let before: BTreeSet<(String, String)> = perm_store::user_grants(tx.conn(), account.pk)
             .await?
             .into_iter()
@@ -177,8 +206,8 @@ impl Services {
             ));
         }
         let error = (!problems.is_empty()).then(|| problems.join("; "));
-        if error != outpost.expansion_error {
-            store::set_expansion_error(tx, outpost.pk, error.as_deref()).await?;
+        if error != outpost.expansion_error || config_hash != outpost.config_hash {
+            store::set_rebuilt(tx, outpost.pk, error.as_deref(), &config_hash).await?;
         }
         Ok(())
     }

@@ -1,10 +1,17 @@
 //! Server functions: the UI's only way to the services. Each identifies the caller from the
-//! request (the HTTP layer resolved it) and makes one service call.
+//! request (the HTTP layer resolved it) and makes one service call. Outposts and what they
+//! serve live in `outposts`; certificate keypairs and brands in `crypto`.
 use garrison_model::{DashboardCounts, Event, FieldErrors, Group, Page, Plugin, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
+
+mod crypto;
+mod outposts;
+
+pub use crypto::*;
+pub use outposts::*;
 
 /// What a server function can fail with, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -106,6 +113,21 @@ mod ssr {
                 response.append_header(http::header::SET_COOKIE, value);
             }
         }
+    }
+
+    /// True when the request is a plain form post (the browser asks for HTML, as server_fn's
+    /// own redirect-to-Referer check reads it): a function's result is then lost in the
+    /// redirect, so a secret it reveals must be handed over to the page (`hand_over`).
+    pub fn posted_without_javascript() -> bool {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|value| value.to_str().ok())
+                    .map(|accept| accept.contains("text/html"))
+            })
+            .unwrap_or(false)
     }
 
     /// State-changing server functions take the form's `csrf_token` as an argument, so the

@@ -1,0 +1,123 @@
+//! Principals kept for a few seconds, so that a request does not reload its caller's user,
+//! groups and permissions each time (about six queries).
+//!
+//! Freshness: every transaction that changes who holds what (memberships, parents, roles,
+//! permissions, user and group flags) is flagged by the store; committing it empties this
+//! replica's cache at once and tells the other replicas on the bus (`IdentitiesChanged`), which
+//! empty theirs when the message arrives. An entry also expires after [`LIFETIME`], which
+//! bounds staleness if a message is lost (Redis pub/sub delivers at most once).
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use garrison_bus::{RecvError, Topic};
+
+use crate::Services;
+use crate::authz::Principal;
+
+const LIFETIME: Duration = Duration::from_secs(5);
+/// Beyond this many users cached at once, the cache starts again (a bound on memory, never
+/// reached by a deployment's administrators and outposts).
+const CAPACITY: usize = 10_000;
+
+#[derive(Default)]
+pub(crate) struct PrincipalCache {
+    /// Bumped on every invalidation; a load that began under an older generation is not kept.
+    generation: AtomicU64,
+    entries: Mutex<HashMap<i64, Entry>>,
+}
+
+struct Entry {
+    generation: u64,
+    loaded: Instant,
+    principal: Principal,
+}
+
+impl PrincipalCache {
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn get(&self, user_pk: i64) -> Option<Principal> {
+        let generation = self.generation();
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&user_pk)
+            .filter(|entry| entry.generation == generation && entry.loaded.elapsed() < LIFETIME)
+            .map(|entry| entry.principal.clone())
+    }
+
+    /// Keeps `principal`, loaded under `generation`, unless something changed since.
+    pub(crate) fn put(&self, user_pk: i64, generation: u64, principal: Principal) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if generation != self.generation() {
+            return;
+        }
+        if entries.len() >= CAPACITY {
+            entries.retain(|_, entry| entry.loaded.elapsed() < LIFETIME);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            user_pk,
+            Entry {
+                generation,
+                loaded: Instant::now(),
+                principal,
+            },
+        );
+    }
+
+    pub(crate) fn invalidate(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
+}
+
+impl Services {
+    /// Follows the other replicas' identity changes on the bus, emptying this replica's
+    /// principal cache on each (and on any gap in the messages). Call once per replica, inside
+    /// the runtime.
+    pub fn follow_identity_changes(&self) {
+        let services = self.clone();
+        tokio::spawn(async move {
+            let mut messages = match services.bus().subscribe(Topic::Identities).await {
+                Ok(messages) => messages,
+                Err(error) => {
+                    tracing::error!(%error, "cannot follow identity changes; other replicas' changes apply here after at most 5 s");
+                    return;
+                }
+            };
+            loop {
+                match messages.recv().await {
+                    Ok(_) | Err(RecvError::Lagged(_)) => services.principals().invalidate(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_lives_until_its_generation_moves_on() {
+        let cache = PrincipalCache::default();
+        let before = cache.generation();
+        cache.put(7, before, Principal::system());
+        assert!(cache.get(7).is_some());
+        assert!(cache.get(8).is_none());
+        cache.invalidate();
+        assert!(cache.get(7).is_none(), "invalidated");
+        // A load that began before an invalidation is not kept.
+        cache.put(7, before, Principal::system());
+        assert!(cache.get(7).is_none());
+        cache.put(7, cache.generation(), Principal::system());
+        assert!(cache.get(7).is_some());
+    }
+}
