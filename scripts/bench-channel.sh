@@ -17,11 +17,15 @@ token="bench-token-$(date +%s)"
 port=19100
 
 serve() {
+  if curl -fs -o /dev/null "http://127.0.0.1:$port/-/health/live/" 2>/dev/null; then
+    echo "bench: something already answers on port $port (a server left from an earlier run?)" >&2; exit 1
+  fi
   data=$(mktemp -d)
   env GARRISON_DATA_DIR="$data" GARRISON_LISTEN="127.0.0.1:$port" GARRISON_METRICS_LISTEN="127.0.0.1:$((port + 300))" \
     GARRISON_BOOTSTRAP_PASSWORD=bench-password GARRISON_BOOTSTRAP_TOKEN="$token" GARRISON_LOG_LEVEL=warn \
     GARRISON_EMBEDDED_OUTPOST=false "$bin" serve >/dev/null 2>"$data/log" &
   pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT
   until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "bench: the server exited:" >&2; cat "$data/log" >&2; exit 1; }
     sleep 0.01

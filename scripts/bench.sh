@@ -21,11 +21,15 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 run() {
   local label=$1; shift
   local data; data=$(mktemp -d)
+  if curl -fs -o /dev/null "http://127.0.0.1:$port/-/health/live/" 2>/dev/null; then
+    echo "bench: something already answers on port $port (a server left from an earlier run?)" >&2; exit 1
+  fi
   local started_ns; started_ns=$(date +%s%N)
   env "$@" GARRISON_DATA_DIR="$data" GARRISON_LISTEN="127.0.0.1:$port" GARRISON_METRICS_LISTEN="127.0.0.1:$((port + 300))" \
     GARRISON_BOOTSTRAP_PASSWORD=bench-password GARRISON_BOOTSTRAP_TOKEN="$token" GARRISON_LOG_LEVEL=warn \
     "$bin" serve >/dev/null 2>"$data/log" &
   local pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT
   until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "bench: the server exited:" >&2; cat "$data/log" >&2; exit 1; }
     sleep 0.005
@@ -33,15 +37,20 @@ run() {
   local ready_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
   sleep 5
   local idle; idle=$(rss_kib $pid)
-  seq 1 999 | xargs -P 4 -I{} curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/core/users/" \
+  seq 1 999 | xargs -P 4 -I{} curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/core/users/" \
     -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d '{"username": "bench-user-{}", "name": "Bench {}"}'
   local count; count=$(curl -fs "http://127.0.0.1:$port/api/v3/core/users/?page_size=1" -H "Authorization: Bearer $token" | sed 's/.*"count":\([0-9]*\).*/\1/')
   local wrk_out; wrk_out=$(wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $token" \
     "http://127.0.0.1:$port/api/v3/core/users/?page=7&page_size=20&ordering=username")
-  seq 1 1000 | xargs -P 4 -I{} curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/outposts/instances/" \
+  # An outpost serves at least one provider (as in authentik): all of them serve this one.
+  local provider; provider=$(curl -fs -X POST "http://127.0.0.1:$port/api/v3/providers/proxy/" \
     -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"name": "bench-outpost-{}", "type": "proxy", "providers": [], "config": {}}'
+    -d '{"name": "bench-proxy", "external_host": "https://bench.example", "mode": "forward_single"}' \
+    | sed 's/.*"pk":\([0-9]*\).*/\1/')
+  seq 1 1000 | xargs -P 4 -I@ curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/v3/outposts/instances/" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name": "bench-outpost-@", "type": "proxy", "providers": ['"$provider"'], "config": {}}'
   local outposts_out; outposts_out=$(wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $token" \
     "http://127.0.0.1:$port/api/v3/outposts/instances/?page=7&page_size=20&ordering=name")
   local live_out; live_out=$(wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$port/-/health/live/")

@@ -186,12 +186,19 @@ impl Services {
 
     /// The principal behind a bearer token: an unexpired token with intent `api`.
     pub async fn authenticate_token(&self, key: &str) -> ServiceResult<Option<Principal>> {
-        let mut reader = self.read().await?;
-        let Some(token) = tokens::get_by_key_hash(reader.conn(), &crypto::sha256_hex(key)).await?
-        else {
-            return Ok(None);
+        let key_hash = crypto::sha256_hex(key);
+        let token = match self.principals().token(&key_hash) {
+            Some(token) => token,
+            None => {
+                let generation = self.principals().generation();
+                let mut reader = self.read().await?;
+                let Some(token) = tokens::get_by_key_hash(reader.conn(), &key_hash).await? else {
+                    return Ok(None);
+                };
+                self.principals().put_token(&key_hash, generation, token.clone());
+                token
+            }
         };
-        drop(reader);
         if token.intent != TokenIntent::Api || token.is_expired(Utc::now()) {
             return Ok(None);
         }

@@ -1,5 +1,5 @@
-//! Principals kept for a few seconds, so that a request does not reload its caller's user,
-//! groups and permissions each time (about six queries).
+//! Principals and API tokens kept for a few seconds, so that a request does not reload its
+//! caller's token, user, groups and permissions each time (about seven queries).
 //!
 //! Freshness: every transaction that changes who holds what (memberships, parents, roles,
 //! permissions, user and group flags) is flagged by the store; committing it empties this
@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use garrison_bus::{RecvError, Topic};
+
+use garrison_model::Token;
 
 use crate::Services;
 use crate::authz::Principal;
@@ -26,6 +28,14 @@ pub(crate) struct PrincipalCache {
     /// Bumped on every invalidation; a load that began under an older generation is not kept.
     generation: AtomicU64,
     entries: Mutex<HashMap<i64, Entry>>,
+    /// API tokens by the SHA-256 of their key (never the key itself).
+    tokens: Mutex<HashMap<String, TokenEntry>>,
+}
+
+struct TokenEntry {
+    generation: u64,
+    loaded: Instant,
+    token: Token,
 }
 
 struct Entry {
@@ -70,10 +80,43 @@ impl PrincipalCache {
         );
     }
 
+    pub(crate) fn token(&self, key_hash: &str) -> Option<Token> {
+        let generation = self.generation();
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens
+            .get(key_hash)
+            .filter(|entry| entry.generation == generation && entry.loaded.elapsed() < LIFETIME)
+            .map(|entry| entry.token.clone())
+    }
+
+    /// Keeps `token`, loaded under `generation`, unless something changed since.
+    pub(crate) fn put_token(&self, key_hash: &str, generation: u64, token: Token) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if generation != self.generation() {
+            return;
+        }
+        if tokens.len() >= CAPACITY {
+            tokens.retain(|_, entry| entry.loaded.elapsed() < LIFETIME);
+            if tokens.len() >= CAPACITY {
+                tokens.clear();
+            }
+        }
+        tokens.insert(
+            key_hash.to_owned(),
+            TokenEntry {
+                generation,
+                loaded: Instant::now(),
+                token,
+            },
+        );
+    }
+
     pub(crate) fn invalidate(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::SeqCst);
         entries.clear();
+        tokens.clear();
     }
 }
 

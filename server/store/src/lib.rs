@@ -132,9 +132,10 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// Whether this transaction changed who holds what: memberships, group parents, roles,
-    /// permissions, or a user's or group's own flags. Cached principals are stale once it
-    /// commits. The writes below set it beside their SQL, so no caller can forget to.
+    /// Whether this transaction changed who holds what (memberships, group parents, roles,
+    /// permissions, a user's or group's own flags) or which key opens which account (a token
+    /// changed, re-keyed or deleted). Cached principals and tokens are stale once it commits.
+    /// The writes set it beside their SQL, so no caller can forget to.
     pub fn identities_changed(&self) -> bool {
         self.identities_changed
     }

@@ -436,6 +436,24 @@ pub mod providers {
         Ok(items.pop())
     }
 
+    /// The providers `pks` (those that exist), without the outposts serving each: the summary
+    /// shapes (an outpost's `providers_obj`) do not show them, and a provider behind a
+    /// thousand outposts would cost a thousand rows per summary.
+    pub async fn summaries(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ProviderRecord>> {
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE p.id IN {} ORDER BY p.id",
+            placeholders(1, pks.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for pk in pks {
+            query = query.bind(*pk);
+        }
+        query.fetch_all(conn).await?.iter().map(decode).collect()
+    }
+
     async fn attach_outposts(conn: &mut AnyConnection, items: &mut [ProviderRecord]) -> Result<()> {
         if items.is_empty() {
             return Ok(());

@@ -150,6 +150,7 @@ pub async fn insert(tx: &mut Tx, token: &Token, key: &StoredKey, now: DateTime<U
 
 /// Writes every field; the row is found by its UUID so the identifier itself may change.
 pub async fn update(tx: &mut Tx, token: &Token, now: DateTime<Utc>) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query(
         "UPDATE tokens SET identifier = $2, intent = $3, user_id = $4, description = $5, expires = $6, \
@@ -170,6 +171,7 @@ pub async fn update(tx: &mut Tx, token: &Token, now: DateTime<Utc>) -> Result<()
 }
 
 pub async fn set_key(tx: &mut Tx, uuid: Uuid, key: &StoredKey) -> Result<()> {
+    tx.touch_identities();
     let conn = tx.conn();
     sqlx::query("UPDATE tokens SET key_hash = $2, key_sealed = $3 WHERE uuid = $1")
         .bind(uuid.to_string())
@@ -181,6 +183,7 @@ pub async fn set_key(tx: &mut Tx, uuid: Uuid, key: &StoredKey) -> Result<()> {
 }
 
 pub async fn delete(tx: &mut Tx, identifier: &str) -> Result<bool> {
+    tx.touch_identities();
     let conn = tx.conn();
     let done = sqlx::query("DELETE FROM tokens WHERE identifier = $1")
         .bind(identifier.to_owned())

@@ -1000,3 +1000,33 @@ both_stores!(
         }
     }
 );
+
+both_stores!(
+    a_deleted_token_stops_at_once_here_and_on_another_replica,
+    |env: common::Env| async move {
+        let (_, key) = user_holding(&env, "fern", &[]).await;
+        let other = env.services.as_another_replica();
+        other.follow_identity_changes();
+        // Both replicas look the token up once and keep it.
+        for replica in [&env.services, &other] {
+            assert!(replica.authenticate_token(&key).await.unwrap().is_some());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        env.services
+            .delete_token(&Caller::cli(), "fern-token")
+            .await
+            .unwrap();
+        assert!(
+            env.services.authenticate_token(&key).await.unwrap().is_none(),
+            "the replica that deleted it still let it in"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while other.authenticate_token(&key).await.unwrap().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the other replica kept the deleted token"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+);

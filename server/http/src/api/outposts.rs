@@ -280,14 +280,14 @@ impl Related {
             providers: HashMap::new(),
             connections: HashMap::new(),
         };
+        // Every provider of the page in one query; one the caller may not view is left out.
+        let mut pks: Vec<i64> = outposts.iter().flat_map(|o| o.providers.iter().copied()).collect();
+        pks.sort_unstable();
+        pks.dedup();
+        for provider in state.services.provider_summaries(caller, &pks).await? {
+            related.providers.insert(provider.pk, Some(ProviderJson::new(&provider)));
+        }
         for outpost in outposts {
-            for pk in &outpost.providers {
-                if !related.providers.contains_key(pk) {
-                    let provider = state.services.get_provider(caller, *pk, None).await;
-                    let json = if_visible(provider)?.map(|p| ProviderJson::new(&p));
-                    related.providers.insert(*pk, json);
-                }
-            }
             if let Some(uuid) = outpost.service_connection {
                 if !related.connections.contains_key(&uuid) {
                     let connection = state

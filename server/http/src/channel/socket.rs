@@ -55,7 +55,15 @@ pub async fn outpost_socket(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let instance = instance_id(&query);
+    // Outposts send a HELLO of a few hundred bytes every 10 s and receive frames as small:
+    // tungstenite's 128 KiB read buffer per connection would cost 1.3 GB at 10,000 instances.
+    // The buffer still grows for a larger message, up to the 1 MiB limit; writes go out at
+    // once (each frame is flushed anyway), and a peer that stops reading cannot pile up more
+    // than the hub's queue.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
         .max_message_size(1024 * 1024)
         .on_upgrade(move |socket| serve(state, outpost, instance, socket))
 }

@@ -321,6 +321,26 @@ impl Services {
         self.get_provider_on(reader.conn(), caller, pk, kind).await
     }
 
+    /// The providers among `pks` the caller may view, in one query and without the outposts
+    /// serving each (`outposts` is left empty): what an outpost's summary shows of them.
+    pub async fn provider_summaries(
+        &self,
+        caller: &Caller,
+        pks: &[i64],
+    ) -> ServiceResult<Vec<Provider>> {
+        let mut reader = self.read().await?;
+        store::summaries(reader.conn(), pks)
+            .await?
+            .into_iter()
+            .filter(|record| {
+                caller
+                    .principal
+                    .has_on(&permission(record.kind, "view"), &record.pk.to_string())
+            })
+            .map(|record| self.provider_of(record))
+            .collect()
+    }
+
     /// A provider the caller may view; with `kind`, only one of that kind (else not found).
     pub async fn get_provider_on(
         &self,
