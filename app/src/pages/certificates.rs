@@ -30,7 +30,7 @@ fn short_fingerprint(fingerprint: &str) -> String {
 }
 
 fn expiry_date(keypair: &CertificateKeyPair) -> String {
-    keypair.cert_expiry.format("%Y-%m-%d %H:%M UTC").to_string()
+    super::utc_time(keypair.cert_expiry, false)
 }
 
 fn expiry_badge(expiry: Expiry) -> Option<impl IntoView> {

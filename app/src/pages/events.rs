@@ -69,7 +69,7 @@ pub fn EventsPage() -> impl IntoView {
                             <tbody>
                                 {p.items.into_iter().map(|e| view! {
                                     <tr>
-                                        <td>{e.created.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                                        <td>{super::utc_time(e.created, true)}</td>
                                         <td><span class=format!("action {}", e.action)>{e.action.clone()}</span></td>
                                         <td>{e.user.get("username").and_then(|v| v.as_str()).unwrap_or("").to_owned()}</td>
                                         <td>{subject(&e)}</td>

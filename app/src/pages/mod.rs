@@ -61,6 +61,23 @@ pub(crate) fn search_suffix(search: &str) -> String {
 }
 
 /// A small label; `class` is one of the badge classes (`badge ok`, `badge warn`, …).
+/// `2026-12-01 13:05 UTC` (with `seconds`, `…13:05:09 UTC`). Written out by hand: chrono's
+/// `format` brings its whole strftime machinery into the browser bundle.
+pub(crate) fn utc_time(at: chrono::DateTime<chrono::Utc>, seconds: bool) -> String {
+    use chrono::{Datelike, Timelike};
+    let date = format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day());
+    match seconds {
+        true => format!("{date} {} UTC", clock(at)),
+        false => format!("{date} {:02}:{:02} UTC", at.hour(), at.minute()),
+    }
+}
+
+/// `13:05:09`.
+pub(crate) fn clock(at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+}
+
 pub(crate) fn badge(class: &'static str, text: String) -> impl IntoView {
     view! { <span class=class>{text}</span> }
 }

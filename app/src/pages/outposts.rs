@@ -12,7 +12,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{OtherFieldErrors, badge, hydrated, list_params, search_suffix};
+use super::{OtherFieldErrors, badge, clock, hydrated, list_params, search_suffix};
 use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
 use crate::functions::{
     CreateOutpost, DeleteOutpost, DeployToken, InstancesNow, OutpostRow, ProviderChoice,
@@ -604,7 +604,7 @@ fn HealthTimeline(found: InstancesNow, current_hash: String) -> impl IntoView {
                     let (left, right) = (x(*from), x(*to));
                     view! {
                         <rect class="up" x=left y={y + 5.0} width={(right - left).max(1.0)} height={ROW - 10.0}>
-                            <title>{format!("connected {} – {}", from.format("%H:%M:%S"), to.format("%H:%M:%S"))}</title>
+                            <title>{format!("connected {} – {}", clock(*from), clock(*to))}</title>
                         </rect>
                     }
                 })
@@ -617,7 +617,7 @@ fn HealthTimeline(found: InstancesNow, current_hash: String) -> impl IntoView {
                     let left = x(*at);
                     view! {
                         <line class=class x1=left x2=left y1={y + 2.0} y2={y + ROW - 2.0}>
-                            <title>{format!("{} took up configuration {}", at.format("%H:%M:%S"), short_hash(hash))}</title>
+                            <title>{format!("{} took up configuration {}", clock(*at), short_hash(hash))}</title>
                         </line>
                     }
                 })

@@ -37,7 +37,7 @@ pub fn UsersPage() -> impl IntoView {
                                         <td>{u.email}</td>
                                         <td>{u.user_type.as_str()}</td>
                                         <td>{if u.is_active { "yes" } else { "no" }}</td>
-                                        <td>{u.last_login.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</td>
+                                        <td>{u.last_login.map(|t| super::utc_time(t, false)).unwrap_or_else(|| "never".into())}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

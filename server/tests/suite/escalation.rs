@@ -226,30 +226,47 @@ both_stores!(
     }
 );
 
+/// How long one phase of a case (building its Garrison, one attempt, one check, closing it)
+/// may take before the test fails naming it. A whole run once stopped with every thread idle
+/// in the SQLite case; if that happens again, this says where.
+const PHASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+async fn within<T>(case: &Case, what: &str, phase: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(PHASE_LIMIT, phase).await {
+        Ok(value) => value,
+        Err(_) => panic!("with {case}, {what} did not finish within {PHASE_LIMIT:?}"),
+    }
+}
+
 /// Runs every attempt of the plan for one case and checks the rule after each.
 async fn run_case(postgres: bool, case: Case, catalogue: Arc<Vec<Permission>>) -> Tally {
     let mut tally = Tally::default();
-    let mut world = World::build(postgres, &case, catalogue.clone()).await;
+    let mut world = within(&case, "building its Garrison", World::build(postgres, &case, catalogue.clone())).await;
     let mut plan = world.plan();
     let mut index = 0;
     while index < plan.len() {
         let attempt = &plan[index];
-        let obtained = world.perform(attempt).await;
-        let now = world.check(&case, &attempt.name, &obtained).await;
+        let obtained = within(&case, &format!("attempt {:?}", attempt.name), world.perform(attempt)).await;
+        let now = within(
+            &case,
+            &format!("the check after {:?}", attempt.name),
+            world.check(&case, &attempt.name, &obtained),
+        )
+        .await;
         tally.attempts += 1;
         index += 1;
         // An attempt mallory was entitled to may still change the setting (she or the victim
         // lost a right, a setup group or token changed, her credentials stopped working); the
         // attempts after it would then prove nothing, so they get a fresh Garrison set up the
         // same way.
-        if index < plan.len() && !world.intact(&now).await {
-            world.finish(&case).await;
-            world = World::build(postgres, &case, catalogue.clone()).await;
+        if index < plan.len() && !within(&case, "the setting's check", world.intact(&now)).await {
+            within(&case, "closing its Garrison", world.finish(&case)).await;
+            world = within(&case, "rebuilding its Garrison", World::build(postgres, &case, catalogue.clone())).await;
             plan = world.plan();
             tally.rebuilds += 1;
         }
     }
-    world.finish(&case).await;
+    within(&case, "closing its Garrison", world.finish(&case)).await;
     tally
 }
 
@@ -1945,6 +1962,38 @@ impl World {
             )],
             vec![],
         );
+        // The outpost and keypair pages: what they hand over after a plain form post is read
+        // back as the page would (see `perform`).
+        let outpost_pk = self.served.outpost.to_string();
+        let certificate_pk = self.served.certificate.to_string();
+        let proxy_pk = self.served.proxy.to_string();
+        add(
+            "reveal victim-outpost's token through its page",
+            vec![form("reveal_outpost_token", vec![("pk", outpost_pk.as_str())])],
+            vec![],
+        );
+        add(
+            "rotate victim-outpost's token through its page",
+            vec![form("rotate_outpost_token", vec![("pk", outpost_pk.as_str())])],
+            vec![],
+        );
+        add(
+            "show victim-cert's private key through its page",
+            vec![form("show_private_key", vec![("pk", certificate_pk.as_str())])],
+            vec![],
+        );
+        add(
+            "create an outpost serving victim-proxy through the outpost form",
+            vec![form(
+                "create_outpost",
+                vec![
+                    ("name", "esc-ui-outpost"),
+                    ("outpost_type", "proxy"),
+                    ("providers[]", proxy_pk.as_str()),
+                ],
+            )],
+            vec![],
+        );
         plan
     }
 
@@ -1984,7 +2033,45 @@ impl World {
                         }
                     }
                 }
-                Step::Ui { function, fields } => self.ui_post(function, fields).await,
+                Step::Ui { function, fields } => {
+                    self.ui_post(function, fields).await;
+                    // A secret a form reveals waits for the page it redirects to: take it as
+                    // the page would, and treat it as an answer.
+                    let take = match *function {
+                        "reveal_outpost_token" | "rotate_outpost_token" => Some("take_revealed_token"),
+                        "show_private_key" => Some("take_shown_private_key"),
+                        _ => None,
+                    };
+                    if let Some(take) = take {
+                        let pk = fields
+                            .iter()
+                            .find(|(name, _)| *name == "pk")
+                            .map(|(_, value)| value.as_str())
+                            .unwrap_or_default();
+                        let (_, _, body) = self
+                            .env
+                            .send(
+                                Request::get(format!("/ui-fn/{take}?pk={}", encode(pk)))
+                                    .header(header::COOKIE, &self.cookies)
+                                    .body(Body::empty())
+                                    .unwrap(),
+                            )
+                            .await;
+                        let text = String::from_utf8_lossy(&body).into_owned();
+                        if let Ok(answer) = serde_json::from_str::<Value>(&text) {
+                            if let Some(key) = answer.get("key").and_then(Value::as_str) {
+                                probes.push(Probe::Key(key.to_owned()));
+                            }
+                        }
+                        for secret in &self.secrets {
+                            if text.contains(&secret.needle)
+                                && !revealed.iter().any(|r| r.what == secret.what)
+                            {
+                                revealed.push(secret.clone());
+                            }
+                        }
+                    }
+                }
             }
         }
         probes.extend(attempt.probes.iter().cloned());
