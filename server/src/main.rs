@@ -342,7 +342,14 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     let (main, metrics_result) = tokio::join!(main_server, metrics_server);
     main?;
     metrics_result?;
-    services.close().await;
+    // Connections still checked out (a request that outlived the grace period) must not keep
+    // the process from exiting.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), services.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections were still in use after 10 s; exiting anyway");
+    }
     tracing::info!("garrison stopped");
     Ok(())
 }

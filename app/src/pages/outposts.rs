@@ -107,6 +107,16 @@ fn ago(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// What authentik calls an outpost of this type (its providers are "Proxy Provider" etc.).
+fn type_label(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Proxy => "Proxy",
+        ProviderKind::Ldap => "LDAP",
+        ProviderKind::Radius => "RADIUS",
+        ProviderKind::Rac => "RAC",
+    }
+}
+
 fn short_hash(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
@@ -449,7 +459,7 @@ fn OutpostFacts(
         <section class="card">
             <h2>"Outpost"</h2>
             <dl class="facts">
-                <dt>"Type"</dt><dd>{outpost.outpost_type.verbose_name()}</dd>
+                <dt>"Type"</dt><dd>{type_label(outpost.outpost_type)}</dd>
                 <dt>"Managed"</dt><dd>{managed}</dd>
                 <Suspense fallback=|| ()>
                     <dt>"Service connection"</dt><dd>{connection_name}</dd>
