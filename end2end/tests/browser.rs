@@ -188,6 +188,35 @@ async fn log_in(client: &fantoccini::Client, base: &str) -> Result<(), fantoccin
     Ok(())
 }
 
+/// Waits for the input `css` and types `text` into it.
+async fn type_into(
+    client: &fantoccini::Client,
+    css: &str,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await?
+        .send_keys(text)
+        .await
+}
+
+/// Waits for the element and clicks it (an option, a checkbox, a button).
+async fn click(
+    client: &fantoccini::Client,
+    what: Locator<'_>,
+) -> Result<(), fantoccini::error::CmdError> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(what)
+        .await?
+        .click()
+        .await
+}
+
 /// Waits until the current URL's path starts with `prefix` and is longer than it.
 async fn wait_for_path(
     client: &fantoccini::Client,
@@ -357,93 +386,35 @@ async fn operator_deploys_an_outpost_and_sees_its_agent_connected() {
         // A proxy provider.
         client.goto(&format!("{base}/providers")).await?;
         let form = "[data-testid=create-provider]";
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(&format!("{form} input[name=name]")))
-            .await?
-            .send_keys("e2e-proxy")
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} select[name=kind] option[value=proxy]")))
-            .await?
-            .click()
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} input[name=external_host]")))
-            .await?
-            .send_keys("https://app.e2e.example")
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} input[name=internal_host]")))
-            .await?
-            .send_keys("http://127.0.0.1:8080")
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} button[type=submit]")))
-            .await?
-            .click()
-            .await?;
+        type_into(client, &format!("{form} input[name=name]"), "e2e-proxy").await?;
+        click(client, Locator::Css(&format!("{form} select[name=kind] option[value=proxy]"))).await?;
+        type_into(client, &format!("{form} input[name=external_host]"), "https://app.e2e.example").await?;
+        type_into(client, &format!("{form} input[name=internal_host]"), "http://127.0.0.1:8080").await?;
+        click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
         wait_for_path(client, "/providers/").await?;
 
         // An application using it.
         client.goto(&format!("{base}/applications")).await?;
         let form = "[data-testid=create-application]";
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(&format!("{form} input[name=name]")))
-            .await?
-            .send_keys("E2E application")
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} input[name=slug]")))
-            .await?
-            .send_keys("e2e-application")
-            .await?;
-        client
-            .find(Locator::XPath(
-                "//*[@data-testid='create-application']//select[@name='provider']/option[contains(., 'e2e-proxy')]",
-            ))
-            .await?
-            .click()
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} button[type=submit]")))
-            .await?
-            .click()
-            .await?;
+        type_into(client, &format!("{form} input[name=name]"), "E2E application").await?;
+        type_into(client, &format!("{form} input[name=slug]"), "e2e-application").await?;
+        click(client, Locator::XPath(
+            "//*[@data-testid='create-application']//select[@name='provider']/option[contains(., 'e2e-proxy')]",
+        ))
+        .await?;
+        click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
         wait_for_path(client, "/applications/").await?;
 
         // An outpost serving it.
         client.goto(&format!("{base}/outposts")).await?;
         let form = "[data-testid=create-outpost]";
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(&format!("{form} input[name=name]")))
-            .await?
-            .send_keys("e2e-outpost")
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} select[name=outpost_type] option[value=proxy]")))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::XPath(
-                "//*[@data-testid='create-outpost']//label[contains(., 'e2e-proxy')]//input[@type='checkbox']",
-            ))
-            .await?
-            .click()
-            .await?;
-        client
-            .find(Locator::Css(&format!("{form} button[type=submit]")))
-            .await?
-            .click()
-            .await?;
+        type_into(client, &format!("{form} input[name=name]"), "e2e-outpost").await?;
+        click(client, Locator::Css(&format!("{form} select[name=outpost_type] option[value=proxy]"))).await?;
+        click(client, Locator::XPath(
+            "//*[@data-testid='create-outpost']//label[contains(., 'e2e-proxy')]//input[@type='checkbox']",
+        ))
+        .await?;
+        click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
         let page = wait_for_path(client, "/outposts/").await?;
         let hash = wait_for_text(client, "code.digest", Duration::from_secs(20), |text| {
             text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit())
