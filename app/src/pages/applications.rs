@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::{OtherFieldErrors, list_params, search_suffix};
-use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
+use super::{OtherFieldErrors, PagedList, list_params};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
 use crate::functions::{
     CreateApplication, DeleteApplication, ProviderChoice, UiError, UpdateApplication,
     get_application, list_applications, provider_choices,
@@ -50,20 +50,10 @@ pub fn ApplicationsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Applications"</h1>
         </div>
-        <SearchBox value=search.get_untracked()/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || applications.get().map(|result| match result {
-                Ok(p) => {
-                    let total = p.total_pages();
-                    let choices = providers.get().and_then(Result::ok).unwrap_or_default();
-                    view! {
-                        <ApplicationTable applications=p.items providers=choices/>
-                        <Pager base="/applications" page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
-                    }.into_any()
-                }
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Suspense>
+        <PagedList list=applications base="/applications" search table=move |applications| {
+            let providers = providers.get().and_then(Result::ok).unwrap_or_default();
+            view! { <ApplicationTable applications providers/> }
+        }/>
         <section class="card">
             <h2>"New application"</h2>
             <ActionForm action=create attr:class="form" attr:data-testid="create-application">

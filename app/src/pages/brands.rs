@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{OtherFieldErrors, badge, list_params, search_suffix};
-use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
+use super::{OtherFieldErrors, PagedList, badge, list_params};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
 use crate::functions::{
     BrandRow, CertificateChoice, CreateBrand, DeleteBrand, UiError, UpdateBrand,
     certificate_choices, get_brand, list_brands,
@@ -45,19 +45,7 @@ pub fn BrandsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Brands"</h1>
         </div>
-        <SearchBox value=search.get_untracked()/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || brands.get().map(|result| match result {
-                Ok(p) => {
-                    let total = p.total_pages();
-                    view! {
-                        <BrandTable rows=p.items/>
-                        <Pager base="/brands" page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
-                    }.into_any()
-                }
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Suspense>
+        <PagedList list=brands base="/brands" search table=|rows| view! { <BrandTable rows/> }/>
         <section class="card">
             <h2>"New brand"</h2>
             <ActionForm action=create attr:class="form" attr:data-testid="create-brand">

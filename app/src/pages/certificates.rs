@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::{OtherFieldErrors, badge, list_params, search_suffix};
-use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
+use super::{OtherFieldErrors, PagedList, badge, list_params};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
 use crate::functions::{
     CertificateInfo, CertificateRow, CertificateUses, DeleteCertificate, EXPIRY_WARNING_DAYS,
     Expiry, GenerateCertificate, RenameCertificate, ShowPrivateKey, UiError, UploadCertificate,
@@ -114,19 +114,7 @@ pub fn CertificatesPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Certificate keypairs"</h1>
         </div>
-        <SearchBox value=search.get_untracked()/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || certificates.get().map(|result| match result {
-                Ok(p) => {
-                    let total = p.total_pages();
-                    view! {
-                        <CertificateTable rows=p.items/>
-                        <Pager base="/certificates" page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
-                    }.into_any()
-                }
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Suspense>
+        <PagedList list=certificates base="/certificates" search table=|rows| view! { <CertificateTable rows/> }/>
         <div class="columns">
             <ActionForm action=generate attr:class="card form" attr:data-testid="generate-certificate">
                 <h2>"Generate"</h2>

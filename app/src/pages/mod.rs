@@ -30,6 +30,7 @@ use garrison_model::FieldErrors;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::{LoadError, Pager, SearchBox};
 use crate::functions::UiError;
 
 /// `page` and `search` from the URL.
@@ -111,5 +112,40 @@ pub(crate) fn OtherFieldErrors(
             .collect();
         (!messages.is_empty())
             .then(|| view! { <p class="form-error" role="alert">{messages.join(" ")}</p> })
+    }
+}
+
+/// A list page's body: the search box, then the current page drawn by `table` with its pager,
+/// or why the page could not be read.
+#[component]
+pub(crate) fn PagedList<T, F, V>(
+    list: Resource<Result<garrison_model::Page<T>, UiError>>,
+    base: &'static str,
+    search: Memo<String>,
+    table: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(Vec<T>) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <SearchBox value=search.get_untracked()/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let table = table.clone();
+                list.get().map(move |result| match result {
+                    Ok(p) => {
+                        let total = p.total_pages();
+                        view! {
+                            {table(p.items)}
+                            <Pager base=base page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                })
+            }}
+        </Suspense>
     }
 }

@@ -12,8 +12,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{OtherFieldErrors, badge, clock, hydrated, list_params, search_suffix};
-use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
+use super::{OtherFieldErrors, PagedList, badge, clock, hydrated, list_params};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
 use crate::functions::{
     CreateOutpost, DeleteOutpost, DeployToken, InstancesNow, OutpostRow, ProviderChoice,
     RevealOutpostToken, RotateOutpostToken, UiError, UpdateOutpost, connection_choices,
@@ -139,19 +139,7 @@ pub fn OutpostsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Outposts"</h1>
         </div>
-        <SearchBox value=search.get_untracked()/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || outposts.get().map(|result| match result {
-                Ok(p) => {
-                    let total = p.total_pages();
-                    view! {
-                        <OutpostTable rows=p.items/>
-                        <Pager base="/outposts" page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
-                    }.into_any()
-                }
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Suspense>
+        <PagedList list=outposts base="/outposts" search table=|rows| view! { <OutpostTable rows/> }/>
         <section class="card">
             <h2>"New outpost"</h2>
             <ActionForm action=create attr:class="form" attr:data-testid="create-outpost">

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::{OtherFieldErrors, hydrated, list_params, search_suffix};
-use crate::components::{CsrfField, FieldError, FormError, LoadError, Pager, SearchBox};
+use super::{OtherFieldErrors, PagedList, hydrated, list_params};
+use crate::components::{CsrfField, FieldError, FormError, LoadError};
 use crate::functions::{
     CreateProvider, DeleteProvider, UiError, UpdateProvider, get_provider, list_providers,
 };
@@ -50,19 +50,7 @@ pub fn ProvidersPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Providers"</h1>
         </div>
-        <SearchBox value=search.get_untracked()/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || providers.get().map(|result| match result {
-                Ok(p) => {
-                    let total = p.total_pages();
-                    view! {
-                        <ProviderTable providers=p.items/>
-                        <Pager base="/providers" page=p.request.page total_pages=total count=p.count query=search_suffix(&search.get_untracked())/>
-                    }.into_any()
-                }
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Suspense>
+        <PagedList list=providers base="/providers" search table=|providers| view! { <ProviderTable providers/> }/>
         <section class="card">
             <h2>"New provider"</h2>
             <ActionForm action=create attr:class="form" attr:data-testid="create-provider">
