@@ -150,7 +150,10 @@ async fn with_browser(
 }
 
 /// Logs in as the bootstrap administrator and waits for the hydrated dashboard.
-async fn log_in(client: &fantoccini::Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+async fn log_in(
+    client: &fantoccini::Client,
+    base: &str,
+) -> Result<(), fantoccini::error::CmdError> {
     client.goto(&format!("{base}/")).await?;
     // Not logged in: sent to the login page.
     client
@@ -262,108 +265,110 @@ async fn wait_for_text(
 
 #[tokio::test]
 async fn admin_logs_in_creates_a_group_and_sees_it_audited() {
-    with_browser("groups", |client, server, shots| Box::pin(async move {
-        let base = &server.url;
-        log_in(client, base).await?;
-        let who = client
-            .find(Locator::Css("[data-testid=current-user]"))
-            .await?
-            .text()
-            .await?;
-        assert!(who.contains("akadmin"), "{who}");
-        std::fs::write(shots.join("dashboard.png"), client.screenshot().await?).ok();
+    with_browser("groups", |client, server, shots| {
+        Box::pin(async move {
+            let base = &server.url;
+            log_in(client, base).await?;
+            let who = client
+                .find(Locator::Css("[data-testid=current-user]"))
+                .await?
+                .text()
+                .await?;
+            assert!(who.contains("akadmin"), "{who}");
+            std::fs::write(shots.join("dashboard.png"), client.screenshot().await?).ok();
 
-        client
-            .find(Locator::LinkText("Groups"))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::LinkText("New group"))
-            .await?
-            .click()
-            .await?;
-        let name = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("input[name=name]"))
-            .await?;
-        name.send_keys("e2e-team").await?;
-        client
-            .find(Locator::Css("button[type=submit].primary"))
-            .await?
-            .click()
-            .await?;
+            client
+                .find(Locator::LinkText("Groups"))
+                .await?
+                .click()
+                .await?;
+            client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::LinkText("New group"))
+                .await?
+                .click()
+                .await?;
+            let name = client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("input[name=name]"))
+                .await?;
+            name.send_keys("e2e-team").await?;
+            client
+                .find(Locator::Css("button[type=submit].primary"))
+                .await?
+                .click()
+                .await?;
 
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let listed = match client.find(Locator::Css("[data-testid=groups]")).await {
-                Ok(table) => table.text().await?.contains("e2e-team"),
-                Err(_) => false,
-            };
-            if listed {
-                break;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let listed = match client.find(Locator::Css("[data-testid=groups]")).await {
+                    Ok(table) => table.text().await?.contains("e2e-team"),
+                    Err(_) => false,
+                };
+                if listed {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the new group did not appear in the list"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
+            std::fs::write(shots.join("groups.png"), client.screenshot().await?).ok();
+
+            client
+                .find(Locator::LinkText("Events"))
+                .await?
+                .click()
+                .await?;
+            let events = client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("[data-testid=events]"))
+                .await?;
+            let text = events.text().await?;
             assert!(
-                Instant::now() < deadline,
-                "the new group did not appear in the list"
+                text.contains("e2e-team (authentik_core.group)") && text.contains("model_created"),
+                "{text}"
             );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        std::fs::write(shots.join("groups.png"), client.screenshot().await?).ok();
+            std::fs::write(shots.join("events.png"), client.screenshot().await?).ok();
 
-        client
-            .find(Locator::LinkText("Events"))
-            .await?
-            .click()
-            .await?;
-        let events = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=events]"))
-            .await?;
-        let text = events.text().await?;
-        assert!(
-            text.contains("e2e-team (authentik_core.group)") && text.contains("model_created"),
-            "{text}"
-        );
-        std::fs::write(shots.join("events.png"), client.screenshot().await?).ok();
-
-        // The plugins page, reached by client-side navigation: the built-ins are running and
-        // a plugin's review screen opens from its name.
-        client
-            .find(Locator::LinkText("Plugins"))
-            .await?
-            .click()
-            .await?;
-        let plugins = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=plugins]"))
-            .await?;
-        let text = plugins.text().await?;
-        assert!(
-            text.contains("provider-proxy") && text.contains("running"),
-            "{text}"
-        );
-        std::fs::write(shots.join("plugins.png"), client.screenshot().await?).ok();
-        client
-            .find(Locator::LinkText("provider-ldap"))
-            .await?
-            .click()
-            .await?;
-        let review = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=review]"))
-            .await?;
-        let text = review.text().await?;
-        assert!(text.contains("It requests nothing"), "{text}");
-        std::fs::write(shots.join("plugin.png"), client.screenshot().await?).ok();
-        Ok(())
-    }))
+            // The plugins page, reached by client-side navigation: the built-ins are running and
+            // a plugin's review screen opens from its name.
+            client
+                .find(Locator::LinkText("Plugins"))
+                .await?
+                .click()
+                .await?;
+            let plugins = client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("[data-testid=plugins]"))
+                .await?;
+            let text = plugins.text().await?;
+            assert!(
+                text.contains("provider-proxy") && text.contains("running"),
+                "{text}"
+            );
+            std::fs::write(shots.join("plugins.png"), client.screenshot().await?).ok();
+            client
+                .find(Locator::LinkText("provider-ldap"))
+                .await?
+                .click()
+                .await?;
+            let review = client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("[data-testid=review]"))
+                .await?;
+            let text = review.text().await?;
+            assert!(text.contains("It requests nothing"), "{text}");
+            std::fs::write(shots.join("plugin.png"), client.screenshot().await?).ok();
+            Ok(())
+        })
+    })
     .await;
 }
 

@@ -138,7 +138,10 @@ fn run_agent(url: &str, token: &str, insecure: bool, update_jitter_ms: u64) -> a
     use garrison_agent::{Agent, AgentConfig, AgentEvent};
     let mut config = AgentConfig::new(url.to_owned(), token.to_owned(), insecure);
     config.update_jitter = std::time::Duration::from_millis(update_jitter_ms);
-    println!("garrison agent {} (instance {}) for {}", config.version, config.instance, config.url);
+    println!(
+        "garrison agent {} (instance {}) for {}",
+        config.version, config.instance, config.url
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

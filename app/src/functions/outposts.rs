@@ -8,8 +8,8 @@
 //! in the page for hydration.
 use chrono::{DateTime, Utc};
 use garrison_model::{
-    Application, InstanceHealth, InstanceTrack, Outpost, Page, Provider, ProviderKind, ServiceConnection,
-    ServiceConnectionState,
+    Application, InstanceHealth, InstanceTrack, Outpost, Page, Provider, ProviderKind,
+    ServiceConnection, ServiceConnectionState,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -236,7 +236,6 @@ fn provider_changes(
     ))
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Outposts
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +305,9 @@ pub async fn outpost_instances(pk: String) -> Result<InstancesNow, UiError> {
     let instances = services.outpost_health(&caller, pk).await?;
     let now = Utc::now();
     let since = now - chrono::Duration::hours(1);
-    let events = services.outpost_history(&caller, pk, since - chrono::Duration::hours(23)).await?;
+    let events = services
+        .outpost_history(&caller, pk, since - chrono::Duration::hours(23))
+        .await?;
     let live: Vec<String> = instances
         .iter()
         .filter(|i| i.state.connected)

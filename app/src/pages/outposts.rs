@@ -405,7 +405,10 @@ fn OutpostFacts(
     };
     // What the deployment backend last reported (the seam the Docker and Kubernetes backends
     // fill); without a service connection the operator runs instances by hand.
-    let deployment = match (&outpost.service_connection, outpost.deploy_state.as_object()) {
+    let deployment = match (
+        &outpost.service_connection,
+        outpost.deploy_state.as_object(),
+    ) {
         (None, _) => "by hand: run instances with the token (see Deploy)".to_owned(),
         (Some(_), Some(state)) if !state.is_empty() => state
             .iter()
@@ -481,7 +484,12 @@ fn DeployCard(
     let image = OutpostConfig::parse(&outpost.config)
         .ok()
         .and_then(|config| config.container_image)
-        .unwrap_or_else(|| format!("<authentik's {} outpost image>", outpost.outpost_type.as_str()));
+        .unwrap_or_else(|| {
+            format!(
+                "<authentik's {} outpost image>",
+                outpost.outpost_type.as_str()
+            )
+        });
     let reveal_error = Signal::derive(move || reveal.value().get().and_then(Result::err));
     let rotate_error = Signal::derive(move || rotate.value().get().and_then(Result::err));
     // The newest key wins: a rotation replaces what was revealed before it.
@@ -632,8 +640,18 @@ fn HealthTimeline(found: InstancesNow, current_hash: String) -> impl IntoView {
         .into_iter()
         .map(|minutes| {
             let left = LABEL + (60 - minutes) as f64 / 60.0 * (WIDTH - LABEL);
-            let text = if minutes == 0 { "now".to_owned() } else { format!("−{minutes} min") };
-            let anchor = if minutes == 0 { "end" } else if minutes == 60 { "start" } else { "middle" };
+            let text = if minutes == 0 {
+                "now".to_owned()
+            } else {
+                format!("−{minutes} min")
+            };
+            let anchor = if minutes == 0 {
+                "end"
+            } else if minutes == 60 {
+                "start"
+            } else {
+                "middle"
+            };
             view! { <text class="axis" x=left y=axis_y text-anchor=anchor>{text}</text> }
         })
         .collect_view();

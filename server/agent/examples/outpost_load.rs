@@ -60,7 +60,12 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: &'static str, path: String, body: Option<Value>) -> Result<Value, Failure> {
+    async fn call(
+        &self,
+        method: &'static str,
+        path: String,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
         let api = self.clone();
         tokio::task::spawn_blocking(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -117,7 +122,10 @@ impl Api {
                 Some(json!({"name": name, "type": "proxy", "providers": [provider], "config": {}})),
             )
             .await?;
-        let uuid = outpost["pk"].as_str().ok_or("the outpost has no pk")?.to_owned();
+        let uuid = outpost["pk"]
+            .as_str()
+            .ok_or("the outpost has no pk")?
+            .to_owned();
         let token = self
             .call("GET", format!("/outposts/instances/{uuid}/token/"), None)
             .await?;
@@ -161,7 +169,9 @@ impl std::fmt::Display for Figures {
 }
 
 async fn fanout(api: Api, agents: usize, rounds: usize) -> Result<(), Failure> {
-    let (provider, _, token) = api.outpost(&format!("bench-fanout-{}", std::process::id())).await?;
+    let (provider, _, token) = api
+        .outpost(&format!("bench-fanout-{}", std::process::id()))
+        .await?;
     let (events_tx, mut events) = mpsc::channel::<(usize, AgentEvent)>(agents * 4);
     for index in 0..agents {
         let mut config = AgentConfig::new(api.url.clone(), token.clone(), false);
@@ -191,10 +201,15 @@ async fn fanout(api: Api, agents: usize, rounds: usize) -> Result<(), Failure> {
                 return Err(format!("an agent could not connect: {reason}").into());
             }
             Ok(Some(_)) => {}
-            _ => return Err(format!("only {open} of {agents} agents connected within 60 s").into()),
+            _ => {
+                return Err(format!("only {open} of {agents} agents connected within 60 s").into());
+            }
         }
     }
-    println!("{agents} agents connected in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "{agents} agents connected in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let mut latencies = Vec::with_capacity(agents * rounds);
@@ -320,7 +335,9 @@ fn process_usage(pid: u32) -> Result<(u64, u64), Failure> {
 }
 
 async fn idle(api: Api, connections: usize, seconds: u64, server: u32) -> Result<(), Failure> {
-    let (_, uuid, token) = api.outpost(&format!("bench-idle-{}", std::process::id())).await?;
+    let (_, uuid, token) = api
+        .outpost(&format!("bench-idle-{}", std::process::id()))
+        .await?;
     let (_, rss_before) = process_usage(server)?;
     let ws = api.url.replacen("http", "ws", 1);
     let opening = Arc::new(Semaphore::new(256));

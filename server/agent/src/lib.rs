@@ -44,7 +44,10 @@ impl AgentConfig {
         let token = std::env::var("AUTHENTIK_TOKEN")
             .map_err(|_| AgentError::Config("AUTHENTIK_TOKEN is not set".into()))?;
         let insecure = matches!(
-            std::env::var("AUTHENTIK_INSECURE").as_deref().map(str::to_lowercase).as_deref(),
+            std::env::var("AUTHENTIK_INSECURE")
+                .as_deref()
+                .map(str::to_lowercase)
+                .as_deref(),
             Ok("true" | "1" | "yes")
         );
         Ok(Self::new(url, token, insecure))

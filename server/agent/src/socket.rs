@@ -167,7 +167,10 @@ async fn fetched(events: &mpsc::Sender<AgentEvent>, held: &Fetched) -> bool {
     .await
 }
 
-pub(crate) async fn run(config: AgentConfig, events: mpsc::Sender<AgentEvent>) -> Result<(), AgentError> {
+pub(crate) async fn run(
+    config: AgentConfig,
+    events: mpsc::Sender<AgentEvent>,
+) -> Result<(), AgentError> {
     let mut attempt: u32 = 0;
     loop {
         // Fetch first (authentik's outposts retry every 3 s until their outpost is found).
@@ -176,7 +179,15 @@ pub(crate) async fn run(config: AgentConfig, events: mpsc::Sender<AgentEvent>) -
             Err(error) => {
                 let retry_in = backoff(attempt);
                 attempt = attempt.saturating_add(1);
-                if !emit(&events, AgentEvent::Disconnected { reason: error.to_string(), retry_in }).await {
+                if !emit(
+                    &events,
+                    AgentEvent::Disconnected {
+                        reason: error.to_string(),
+                        retry_in,
+                    },
+                )
+                .await
+                {
                     return Ok(());
                 }
                 tokio::time::sleep(retry_in).await;
@@ -327,8 +338,13 @@ mod tests {
     fn backoff_doubles_to_five_minutes_with_jitter() {
         for attempt in 0..20 {
             let wait = backoff(attempt);
-            let base = BACKOFF_FIRST.saturating_mul(1u32 << attempt.min(16)).min(BACKOFF_MAX);
-            assert!(wait >= base && wait <= base + base / 2, "{attempt}: {wait:?}");
+            let base = BACKOFF_FIRST
+                .saturating_mul(1u32 << attempt.min(16))
+                .min(BACKOFF_MAX);
+            assert!(
+                wait >= base && wait <= base + base / 2,
+                "{attempt}: {wait:?}"
+            );
         }
         assert!(backoff(30) <= BACKOFF_MAX + BACKOFF_MAX / 2);
     }

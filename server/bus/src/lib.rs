@@ -297,13 +297,21 @@ mod tests {
             found.sort();
             assert_eq!(
                 found,
-                vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())],
+                vec![
+                    ("a".to_owned(), "1".to_owned()),
+                    ("b".to_owned(), "2".to_owned())
+                ],
                 "{}",
                 bus.kind()
             );
             tokio::time::sleep(Duration::from_millis(900)).await;
             let found = bus.values_with_prefix(&prefix).await.unwrap();
-            assert_eq!(found, vec![("b".to_owned(), "2".to_owned())], "{}", bus.kind());
+            assert_eq!(
+                found,
+                vec![("b".to_owned(), "2".to_owned())],
+                "{}",
+                bus.kind()
+            );
             bus.delete(&format!("{prefix}b")).await.unwrap();
         }
     }

@@ -130,7 +130,13 @@ impl RedisBus {
                         fred::types::ClusterHash::Random,
                         false,
                     ),
-                    vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "200".into()],
+                    vec![
+                        cursor.clone(),
+                        "MATCH".into(),
+                        pattern.clone(),
+                        "COUNT".into(),
+                        "200".into(),
+                    ],
                 )
                 .await
                 .map_err(command)?;

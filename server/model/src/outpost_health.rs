@@ -117,7 +117,9 @@ pub enum HealthEventKind {
     Disconnected,
     /// The instance reported holding a configuration with this hash (a fetch, or its first
     /// hello).
-    Holds { config_hash: String },
+    Holds {
+        config_hash: String,
+    },
 }
 
 /// One instance's row in the timeline: when it was connected, and when it took up a
@@ -237,7 +239,10 @@ mod tests {
             ..Default::default()
         };
         assert!(state("2025.1.0", "").health("").version_outdated);
-        assert!(state("2099.1.0", "").health("").version_outdated, "newer counts too");
+        assert!(
+            state("2099.1.0", "").health("").version_outdated,
+            "newer counts too"
+        );
         assert!(!state(VERSION_SHOULD, "").health("").version_outdated);
         assert!(!state("2025.1.0", "dev").health("").version_outdated);
         assert!(!InstanceState::default().health("").version_outdated);
@@ -279,9 +284,16 @@ mod tests {
         let names: Vec<&str> = tracks.iter().map(|t| t.instance.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(tracks[0].connected, [(at(10), at(20)), (at(25), at(60))]);
-        assert_eq!(tracks[0].holds, [(at(40), "h2".to_owned())], "h1 was before the window");
+        assert_eq!(
+            tracks[0].holds,
+            [(at(40), "h2".to_owned())],
+            "h1 was before the window"
+        );
         assert_eq!(tracks[1].connected, [(at(30), at(60))]);
-        assert_eq!(tracks[2].connected, [(at(45), at(50))], "ends at its last sign of life");
+        assert_eq!(
+            tracks[2].connected,
+            [(at(45), at(50))],
+            "ends at its last sign of life"
+        );
     }
 }
-

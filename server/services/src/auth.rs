@@ -49,7 +49,8 @@ impl Services {
         let generation = self.principals().generation();
         let principal = self.load_principal(user_pk).await?;
         if let Some(principal) = &principal {
-            self.principals().put(user_pk, generation, principal.clone());
+            self.principals()
+                .put(user_pk, generation, principal.clone());
         }
         Ok(principal)
     }
@@ -195,7 +196,8 @@ impl Services {
                 let Some(token) = tokens::get_by_key_hash(reader.conn(), &key_hash).await? else {
                     return Ok(None);
                 };
-                self.principals().put_token(&key_hash, generation, token.clone());
+                self.principals()
+                    .put_token(&key_hash, generation, token.clone());
                 token
             }
         };

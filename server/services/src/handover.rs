@@ -15,7 +15,10 @@ const LIFETIME: Duration = Duration::from_secs(60);
 
 fn key(caller: &Caller, label: &str) -> Option<String> {
     let session = caller.session.as_ref()?;
-    Some(format!("handover/{}/{label}", crypto::sha256_hex(&session.0)))
+    Some(format!(
+        "handover/{}/{label}",
+        crypto::sha256_hex(&session.0)
+    ))
 }
 
 impl Services {
@@ -29,7 +32,11 @@ impl Services {
     }
 
     /// What was left for the caller's session under `label`, once.
-    pub async fn take_handed_over(&self, caller: &Caller, label: &str) -> ServiceResult<Option<String>> {
+    pub async fn take_handed_over(
+        &self,
+        caller: &Caller,
+        label: &str,
+    ) -> ServiceResult<Option<String>> {
         let Some(key) = key(caller, label) else {
             return Ok(None);
         };

@@ -295,7 +295,9 @@ impl Store {
                 tokio::time::timeout(WRITE_LOCK_WAIT, lock.clone().lock_owned())
                     .await
                     .map_err(|_| {
-                        tracing::error!("a write waited {WRITE_LOCK_WAIT:?} for SQLite's write lock");
+                        tracing::error!(
+                            "a write waited {WRITE_LOCK_WAIT:?} for SQLite's write lock"
+                        );
                         StoreError::Busy(WRITE_LOCK_WAIT)
                     })?,
             ),

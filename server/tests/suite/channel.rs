@@ -36,12 +36,18 @@ async fn another_replica(env: &common::Env) -> axum::Router {
         // One process, one in-process bus: the replica shares it under its own origin.
         env.services.as_another_replica()
     };
-    let registry = garrison::start_registry(&env.config, &services).await.unwrap();
+    let registry = garrison::start_registry(&env.config, &services)
+        .await
+        .unwrap();
     let metrics = garrison::metrics_for(&registry);
     garrison::router(services, registry, &env.config, metrics)
 }
 
-async fn next_event(events: &mut mpsc::Receiver<AgentEvent>, what: &str, want: impl Fn(&AgentEvent) -> bool) -> AgentEvent {
+async fn next_event(
+    events: &mut mpsc::Receiver<AgentEvent>,
+    what: &str,
+    want: impl Fn(&AgentEvent) -> bool,
+) -> AgentEvent {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let event = tokio::time::timeout_at(deadline, events.recv())
@@ -73,7 +79,13 @@ async fn outpost(env: &common::Env) -> (String, i64) {
     .await["pk"]
         .as_i64()
         .unwrap();
-    ok(env, "POST", "/core/applications/", json!({"name": "Web", "slug": "web", "provider": provider})).await;
+    ok(
+        env,
+        "POST",
+        "/core/applications/",
+        json!({"name": "Web", "slug": "web", "provider": provider}),
+    )
+    .await;
     let outpost = ok(
         env,
         "POST",
@@ -89,7 +101,11 @@ async fn outpost(env: &common::Env) -> (String, i64) {
 
 async fn health(env: &common::Env, outpost: &str) -> Value {
     let (status, body) = env
-        .admin("GET", &format!("/outposts/instances/{outpost}/health/"), None)
+        .admin(
+            "GET",
+            &format!("/outposts/instances/{outpost}/health/"),
+            None,
+        )
         .await;
     assert_eq!(status, axum::http::StatusCode::OK, "{body}");
     body
@@ -107,7 +123,11 @@ both_stores!(
     |env: common::Env| async move {
         let (outpost, provider) = outpost(&env).await;
         let (_, token) = env
-            .admin("GET", &format!("/outposts/instances/{outpost}/token/"), None)
+            .admin(
+                "GET",
+                &format!("/outposts/instances/{outpost}/token/"),
+                None,
+            )
             .await;
         let key = token["key"].as_str().unwrap().to_owned();
         // Three replicas on one database and cache: A serves the API, an agent connects to
@@ -117,7 +137,10 @@ both_stores!(
         config_b.update_jitter = Duration::ZERO;
         let (sender_b, mut events_b) = mpsc::channel(64);
         let agent_b = tokio::spawn(Agent::new(config_b).run(sender_b));
-        next_event(&mut events_b, "B's connection", |e| matches!(e, AgentEvent::Connected { .. })).await;
+        next_event(&mut events_b, "B's connection", |e| {
+            matches!(e, AgentEvent::Connected { .. })
+        })
+        .await;
         let replica_c = serve(another_replica(&env).await).await;
         let mut config = AgentConfig::new(replica_c, key.clone(), false);
         config.update_jitter = Duration::ZERO;
@@ -125,24 +148,43 @@ both_stores!(
         let (sender, mut events) = mpsc::channel(64);
         let agent = tokio::spawn(Agent::new(config).run(sender));
 
-        let fetched = next_event(&mut events, "the first fetch", |e| matches!(e, AgentEvent::Fetched { .. })).await;
-        let AgentEvent::Fetched { config_hash, providers, .. } = fetched else { unreachable!() };
+        let fetched = next_event(&mut events, "the first fetch", |e| {
+            matches!(e, AgentEvent::Fetched { .. })
+        })
+        .await;
+        let AgentEvent::Fetched {
+            config_hash,
+            providers,
+            ..
+        } = fetched
+        else {
+            unreachable!()
+        };
         assert_eq!(providers, 1);
         assert_eq!(config_hash, current_hash(&env, &outpost).await);
-        next_event(&mut events, "a connection", |e| matches!(e, AgentEvent::Connected { .. })).await;
+        next_event(&mut events, "a connection", |e| {
+            matches!(e, AgentEvent::Connected { .. })
+        })
+        .await;
 
         // Truthful health: connected now, the current configuration.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let list = health(&env, &outpost).await;
-            let me = list.as_array().and_then(|l| l.iter().find(|i| i["uid"] == instance.as_str())).cloned();
+            let me = list
+                .as_array()
+                .and_then(|l| l.iter().find(|i| i["uid"] == instance.as_str()))
+                .cloned();
             if let Some(me) = me.filter(|m| m["config_current"] == true) {
                 assert_eq!(me["connected"], true);
                 assert_eq!(me["version_outdated"], false);
                 assert_eq!(me["config_hash"], config_hash.as_str());
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "health never showed the agent: {list}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health never showed the agent: {list}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
 
@@ -156,14 +198,21 @@ both_stores!(
         .await;
         let changed = current_hash(&env, &outpost).await;
         assert_ne!(changed, config_hash, "the hash follows the change");
-        next_event(&mut events, "TRIGGER_UPDATE", |e| matches!(e, AgentEvent::UpdateTriggered { .. })).await;
-        next_event(&mut events, "the refetch", |e| {
-            matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == changed)
+        next_event(&mut events, "TRIGGER_UPDATE", |e| {
+            matches!(e, AgentEvent::UpdateTriggered { .. })
         })
         .await;
-        next_event(&mut events_b, "B's refetch", |e| {
-            matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == changed)
-        })
+        next_event(
+            &mut events,
+            "the refetch",
+            |e| matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == changed),
+        )
+        .await;
+        next_event(
+            &mut events_b,
+            "B's refetch",
+            |e| matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == changed),
+        )
         .await;
         drop(events_b);
         agent_b.abort();
@@ -176,14 +225,30 @@ both_stores!(
             .unwrap();
         let caller = garrison_services::Caller::cli();
         env.services.logout(&caller, &login.session).await.unwrap();
-        let ended = next_event(&mut events, "SESSION_END", |e| matches!(e, AgentEvent::SessionEnded { .. })).await;
-        let AgentEvent::SessionEnded { session_id } = ended else { unreachable!() };
+        let ended = next_event(&mut events, "SESSION_END", |e| {
+            matches!(e, AgentEvent::SessionEnded { .. })
+        })
+        .await;
+        let AgentEvent::SessionEnded { session_id } = ended else {
+            unreachable!()
+        };
         assert_eq!(session_id.len(), 64, "the SHA-256 of the session key");
 
         // Rotating the token tells the agent to reconnect; its old key no longer works.
-        ok(&env, "POST", &format!("/outposts/instances/{outpost}/token/rotate/"), json!({})).await;
-        let gone = next_event(&mut events, "the disconnect", |e| matches!(e, AgentEvent::Disconnected { .. })).await;
-        let AgentEvent::Disconnected { reason, .. } = gone else { unreachable!() };
+        ok(
+            &env,
+            "POST",
+            &format!("/outposts/instances/{outpost}/token/rotate/"),
+            json!({}),
+        )
+        .await;
+        let gone = next_event(&mut events, "the disconnect", |e| {
+            matches!(e, AgentEvent::Disconnected { .. })
+        })
+        .await;
+        let AgentEvent::Disconnected { reason, .. } = gone else {
+            unreachable!()
+        };
         assert!(reason.contains("token rotated"), "{reason}");
         let (status, _) = env
             .api("GET", "/outposts/instances/", Some(&key), None)
@@ -199,7 +264,10 @@ both_stores!(
     |env: common::Env| async move {
         let (outpost, _) = outpost(&env).await;
         let base = serve(env.router.clone()).await;
-        let url = format!("{}/ws/outpost/{outpost}/?instance_uuid=x", base.replace("http://", "ws://"));
+        let url = format!(
+            "{}/ws/outpost/{outpost}/?instance_uuid=x",
+            base.replace("http://", "ws://")
+        );
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let attempt = |bearer: Option<String>| {
             let url = url.clone();
@@ -243,7 +311,11 @@ both_stores!(
         assert!(attempt(Some(key)).await.is_err());
         // The outpost's own token opens it, and a HELLO is answered with exactly an ACK.
         let (_, token) = env
-            .admin("GET", &format!("/outposts/instances/{outpost}/token/"), None)
+            .admin(
+                "GET",
+                &format!("/outposts/instances/{outpost}/token/"),
+                None,
+            )
             .await;
         let (mut socket, _) = attempt(Some(token["key"].as_str().unwrap().to_owned()))
             .await
@@ -267,11 +339,15 @@ both_stores!(
         assert_eq!(reply, json!({"instruction": 0, "args": {}}));
         // An ACK gets no reply.
         socket
-            .send(Message::Text(json!({"instruction": 0, "args": {}}).to_string().into()))
+            .send(Message::Text(
+                json!({"instruction": 0, "args": {}}).to_string().into(),
+            ))
             .await
             .unwrap();
         assert!(
-            tokio::time::timeout(Duration::from_millis(300), socket.next()).await.is_err(),
+            tokio::time::timeout(Duration::from_millis(300), socket.next())
+                .await
+                .is_err(),
             "nothing answers an ACK"
         );
         let list = health(&env, &outpost).await;
@@ -288,7 +364,11 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(config: garrison::Config, services: garrison_services::Services, address: SocketAddr) -> Replica {
+    fn start(
+        config: garrison::Config,
+        services: garrison_services::Services,
+        address: SocketAddr,
+    ) -> Replica {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, is_ready) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -315,7 +395,9 @@ impl Replica {
             });
             // Dropping the runtime here drops every connection it served.
         });
-        is_ready.recv_timeout(Duration::from_secs(30)).expect("the replica starts");
+        is_ready
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the replica starts");
         Replica {
             stop: Some(stop),
             thread: Some(thread),
@@ -333,10 +415,17 @@ both_stores!(
     |env: common::Env| async move {
         let (outpost, provider) = outpost(&env).await;
         let (_, token) = env
-            .admin("GET", &format!("/outposts/instances/{outpost}/token/"), None)
+            .admin(
+                "GET",
+                &format!("/outposts/instances/{outpost}/token/"),
+                None,
+            )
             .await;
         let key = token["key"].as_str().unwrap().to_owned();
-        let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let replica = Replica::start(env.config.clone(), env.services.clone(), address);
         let mut agents = Vec::new();
         for _ in 0..3 {
@@ -346,14 +435,20 @@ both_stores!(
             agents.push((tokio::spawn(Agent::new(config).run(sender)), events));
         }
         for (_, events) in &mut agents {
-            next_event(events, "a connection", |e| matches!(e, AgentEvent::Connected { .. })).await;
+            next_event(events, "a connection", |e| {
+                matches!(e, AgentEvent::Connected { .. })
+            })
+            .await;
         }
 
         // The server goes away; the configuration changes while it is down (through another
         // replica, as a rolling restart would have it).
         replica.stop();
         for (_, events) in &mut agents {
-            next_event(events, "the loss", |e| matches!(e, AgentEvent::Disconnected { .. })).await;
+            next_event(events, "the loss", |e| {
+                matches!(e, AgentEvent::Disconnected { .. })
+            })
+            .await;
         }
         ok(
             &env,
@@ -367,23 +462,35 @@ both_stores!(
         // Back on the same address: every agent reconnects and holds the latest configuration.
         let replica = Replica::start(env.config.clone(), env.services.clone(), address);
         for (_, events) in &mut agents {
-            next_event(events, "the latest configuration", |e| {
-                matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == latest)
+            next_event(
+                events,
+                "the latest configuration",
+                |e| matches!(e, AgentEvent::Fetched { config_hash, .. } if *config_hash == latest),
+            )
+            .await;
+            next_event(events, "a reconnection", |e| {
+                matches!(e, AgentEvent::Connected { .. })
             })
             .await;
-            next_event(events, "a reconnection", |e| matches!(e, AgentEvent::Connected { .. })).await;
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let list = health(&env, &outpost).await;
             let current = list
                 .as_array()
-                .map(|l| l.iter().filter(|i| i["connected"] == true && i["config_current"] == true).count())
+                .map(|l| {
+                    l.iter()
+                        .filter(|i| i["connected"] == true && i["config_current"] == true)
+                        .count()
+                })
                 .unwrap_or(0);
             if current == 3 {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "health after the restart: {list}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health after the restart: {list}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for (agent, _) in agents {

@@ -241,12 +241,22 @@ async fn within<T>(case: &Case, what: &str, phase: impl std::future::Future<Outp
 /// Runs every attempt of the plan for one case and checks the rule after each.
 async fn run_case(postgres: bool, case: Case, catalogue: Arc<Vec<Permission>>) -> Tally {
     let mut tally = Tally::default();
-    let mut world = within(&case, "building its Garrison", World::build(postgres, &case, catalogue.clone())).await;
+    let mut world = within(
+        &case,
+        "building its Garrison",
+        World::build(postgres, &case, catalogue.clone()),
+    )
+    .await;
     let mut plan = world.plan();
     let mut index = 0;
     while index < plan.len() {
         let attempt = &plan[index];
-        let obtained = within(&case, &format!("attempt {:?}", attempt.name), world.perform(attempt)).await;
+        let obtained = within(
+            &case,
+            &format!("attempt {:?}", attempt.name),
+            world.perform(attempt),
+        )
+        .await;
         let now = within(
             &case,
             &format!("the check after {:?}", attempt.name),
@@ -261,7 +271,12 @@ async fn run_case(postgres: bool, case: Case, catalogue: Arc<Vec<Permission>>) -
         // same way.
         if index < plan.len() && !within(&case, "the setting's check", world.intact(&now)).await {
             within(&case, "closing its Garrison", world.finish(&case)).await;
-            world = within(&case, "rebuilding its Garrison", World::build(postgres, &case, catalogue.clone())).await;
+            world = within(
+                &case,
+                "rebuilding its Garrison",
+                World::build(postgres, &case, catalogue.clone()),
+            )
+            .await;
             plan = world.plan();
             tally.rebuilds += 1;
         }
@@ -1969,17 +1984,26 @@ impl World {
         let proxy_pk = self.served.proxy.to_string();
         add(
             "reveal victim-outpost's token through its page",
-            vec![form("reveal_outpost_token", vec![("pk", outpost_pk.as_str())])],
+            vec![form(
+                "reveal_outpost_token",
+                vec![("pk", outpost_pk.as_str())],
+            )],
             vec![],
         );
         add(
             "rotate victim-outpost's token through its page",
-            vec![form("rotate_outpost_token", vec![("pk", outpost_pk.as_str())])],
+            vec![form(
+                "rotate_outpost_token",
+                vec![("pk", outpost_pk.as_str())],
+            )],
             vec![],
         );
         add(
             "show victim-cert's private key through its page",
-            vec![form("show_private_key", vec![("pk", certificate_pk.as_str())])],
+            vec![form(
+                "show_private_key",
+                vec![("pk", certificate_pk.as_str())],
+            )],
             vec![],
         );
         add(
@@ -2038,7 +2062,9 @@ impl World {
                     // A secret a form reveals waits for the page it redirects to: take it as
                     // the page would, and treat it as an answer.
                     let take = match *function {
-                        "reveal_outpost_token" | "rotate_outpost_token" => Some("take_revealed_token"),
+                        "reveal_outpost_token" | "rotate_outpost_token" => {
+                            Some("take_revealed_token")
+                        }
                         "show_private_key" => Some("take_shown_private_key"),
                         _ => None,
                     };

@@ -924,10 +924,19 @@ both_stores!(
             .await
             .unwrap();
         // The cache (Redis on the PostgreSQL store) holds it sealed, never in clear.
-        let cached = env.services.bus().values_with_prefix("handover/").await.unwrap();
+        let cached = env
+            .services
+            .bus()
+            .values_with_prefix("handover/")
+            .await
+            .unwrap();
         assert_eq!(cached.len(), 1, "{cached:?}");
         assert!(!cached[0].1.contains(secret));
-        assert!(!cached[0].0.contains(&callers[0].session.as_ref().unwrap().0));
+        assert!(
+            !cached[0]
+                .0
+                .contains(&callers[0].session.as_ref().unwrap().0)
+        );
         // Another session of the same user cannot take it, nor can a caller without one.
         for other in [&callers[1], &Caller::cli()] {
             assert_eq!(
@@ -983,8 +992,16 @@ both_stores!(
             .await
             .unwrap();
         // This replica: at once, though the cached entry had seconds to live.
-        let here = env.services.authenticate_token(&key).await.unwrap().unwrap();
-        assert!(!here.has("authentik_core.view_user"), "stale on the replica that changed it");
+        let here = env
+            .services
+            .authenticate_token(&key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !here.has("authentik_core.view_user"),
+            "stale on the replica that changed it"
+        );
         // The other: as soon as the bus message arrives, well inside the cache's 5 s.
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
         loop {
@@ -1017,7 +1034,11 @@ both_stores!(
             .await
             .unwrap();
         assert!(
-            env.services.authenticate_token(&key).await.unwrap().is_none(),
+            env.services
+                .authenticate_token(&key)
+                .await
+                .unwrap()
+                .is_none(),
             "the replica that deleted it still let it in"
         );
         let deadline = std::time::Instant::now() + Duration::from_secs(2);

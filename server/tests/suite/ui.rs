@@ -628,7 +628,11 @@ both_stores!(
         // A full page load fetches the stylesheet and the bundle after the page; none of
         // them may replace the session's CSRF cookie, or the page's forms fail.
         let cookies = log_in(&env).await;
-        for path in ["/static/garrison.css", "/static/avatar.svg", "/-/health/live/"] {
+        for path in [
+            "/static/garrison.css",
+            "/static/avatar.svg",
+            "/-/health/live/",
+        ] {
             let (_, headers, _) = env.send(get(path, &cookies)).await;
             let set: Vec<_> = headers.get_all(header::SET_COOKIE).iter().collect();
             assert!(set.is_empty(), "{path} set {set:?}");

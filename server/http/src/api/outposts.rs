@@ -281,11 +281,16 @@ impl Related {
             connections: HashMap::new(),
         };
         // Every provider of the page in one query; one the caller may not view is left out.
-        let mut pks: Vec<i64> = outposts.iter().flat_map(|o| o.providers.iter().copied()).collect();
+        let mut pks: Vec<i64> = outposts
+            .iter()
+            .flat_map(|o| o.providers.iter().copied())
+            .collect();
         pks.sort_unstable();
         pks.dedup();
         for provider in state.services.provider_summaries(caller, &pks).await? {
-            related.providers.insert(provider.pk, Some(ProviderJson::new(&provider)));
+            related
+                .providers
+                .insert(provider.pk, Some(ProviderJson::new(&provider)));
         }
         for outpost in outposts {
             if let Some(uuid) = outpost.service_connection {
@@ -522,7 +527,9 @@ pub async fn health(
         .services
         .outpost_health(&caller, outpost_uuid(&pk)?)
         .await?;
-    Ok(Json(health.into_iter().map(OutpostHealthJson::from).collect()))
+    Ok(Json(
+        health.into_iter().map(OutpostHealthJson::from).collect(),
+    ))
 }
 
 /// The default configuration for a new outpost, with `authentik_host` set to the absolute

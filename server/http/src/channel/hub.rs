@@ -125,7 +125,11 @@ impl OutpostHub {
     }
 
     pub(crate) fn unregister(&self, outpost: Uuid, id: u64) {
-        let mut map = self.inner.by_outpost.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .inner
+            .by_outpost
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(connections) = map.get_mut(&outpost) {
             connections.remove(&id);
             if connections.is_empty() {
@@ -158,7 +162,11 @@ impl OutpostHub {
 
     pub fn send_to_outpost(&self, outpost: Uuid, frame: &Frame) {
         let text = Utf8Bytes::from(frame.encode());
-        let map = self.inner.by_outpost.read().unwrap_or_else(|p| p.into_inner());
+        let map = self
+            .inner
+            .by_outpost
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(connections) = map.get(&outpost) {
             for connection in connections.values() {
                 self.offer(connection, &text);
@@ -168,7 +176,11 @@ impl OutpostHub {
 
     fn broadcast(&self, frame: &Frame) {
         let text = Utf8Bytes::from(frame.encode());
-        let map = self.inner.by_outpost.read().unwrap_or_else(|p| p.into_inner());
+        let map = self
+            .inner
+            .by_outpost
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         for connection in map.values().flat_map(HashMap::values) {
             self.offer(connection, &text);
         }
@@ -176,12 +188,19 @@ impl OutpostHub {
 
     /// Tells every instance of `outpost` to reconnect (its token changed).
     fn close_outpost(&self, outpost: Uuid) {
-        let map = self.inner.by_outpost.read().unwrap_or_else(|p| p.into_inner());
+        let map = self
+            .inner
+            .by_outpost
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(connections) = map.get(&outpost) {
             for connection in connections.values() {
                 if connection
                     .sender
-                    .try_send(Outbound::Close(4001, "token rotated; reconnect with the new token"))
+                    .try_send(Outbound::Close(
+                        4001,
+                        "token rotated; reconnect with the new token",
+                    ))
                     .is_err()
                 {
                     let _ = connection.drop.send(true);

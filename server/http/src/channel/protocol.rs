@@ -52,7 +52,10 @@ impl Frame {
     /// authentik sends the whole channel-layer event as the arguments, `type` included.
     pub fn session_end(session_id: &str) -> Self {
         let args = json!({"type": "event.session.end", "session_id": session_id});
-        Self::new(Instruction::SessionEnd, args.as_object().cloned().unwrap_or_default())
+        Self::new(
+            Instruction::SessionEnd,
+            args.as_object().cloned().unwrap_or_default(),
+        )
     }
 
     pub fn instruction(&self) -> Option<Instruction> {
@@ -81,9 +84,13 @@ mod tests {
             end,
             json!({"instruction": 4, "args": {"session_id": "abc", "type": "event.session.end"}})
         );
-        let hello = Frame::decode(r#"{"instruction": 1, "args": {"version": "2026.8.5"}}"#).unwrap();
+        let hello =
+            Frame::decode(r#"{"instruction": 1, "args": {"version": "2026.8.5"}}"#).unwrap();
         assert_eq!(hello.instruction(), Some(Instruction::Hello));
-        assert_eq!(Frame::decode(r#"{"instruction": 1}"#).unwrap().args, Map::new());
+        assert_eq!(
+            Frame::decode(r#"{"instruction": 1}"#).unwrap().args,
+            Map::new()
+        );
         assert!(Frame::decode("not json").is_none());
     }
 }

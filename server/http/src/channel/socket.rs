@@ -74,7 +74,9 @@ async fn serve(state: AppState, outpost: Outpost, instance: String, socket: WebS
     let expected = garrison_model::OutpostConfig::parse(&outpost.config)
         .map(|c| c.kubernetes_replicas)
         .unwrap_or(1);
-    state.metrics.outpost_connected(&outpost.name, &instance, expected, true);
+    state
+        .metrics
+        .outpost_connected(&outpost.name, &instance, expected, true);
     if let Err(error) = state
         .services
         .outpost_instance_connected(outpost.pk, &instance, true)
@@ -150,9 +152,15 @@ async fn serve(state: AppState, outpost: Outpost, instance: String, socket: WebS
                         &instance,
                         recorded.version.as_deref().unwrap_or(""),
                     ),
-                    Err(error) => tracing::warn!(outpost = %outpost.name, %error, "cannot record an instance's state"),
+                    Err(error) => {
+                        tracing::warn!(outpost = %outpost.name, %error, "cannot record an instance's state")
+                    }
                 }
-                if registration.sender.try_send(Outbound::Text(ack.clone())).is_err() {
+                if registration
+                    .sender
+                    .try_send(Outbound::Text(ack.clone()))
+                    .is_err()
+                {
                     // Not reading its replies: the writer is closing the connection.
                     break;
                 }
@@ -162,7 +170,9 @@ async fn serve(state: AppState, outpost: Outpost, instance: String, socket: WebS
 
     hub.unregister(outpost.pk, registration.id);
     writer.abort();
-    state.metrics.outpost_connected(&outpost.name, &instance, expected, false);
+    state
+        .metrics
+        .outpost_connected(&outpost.name, &instance, expected, false);
     if let Err(error) = state
         .services
         .outpost_instance_connected(outpost.pk, &instance, false)

@@ -126,15 +126,27 @@ impl Services {
         state.connected = true;
         self.save_instance(outpost, &state).await?;
         // A new configuration taken up (or the first report of one) marks the timeline.
-        if let Some(hash) = state.config_hash.clone().filter(|h| Some(h) != held_before.as_ref()) {
-            self.record_health_event(outpost, instance, HealthEventKind::Holds { config_hash: hash })
-                .await?;
+        if let Some(hash) = state
+            .config_hash
+            .clone()
+            .filter(|h| Some(h) != held_before.as_ref())
+        {
+            self.record_health_event(
+                outpost,
+                instance,
+                HealthEventKind::Holds { config_hash: hash },
+            )
+            .await?;
         }
         Ok(state)
     }
 
     /// Every instance of the outpost seen in the last 15 s, with its health.
-    pub async fn outpost_health(&self, caller: &Caller, outpost: Uuid) -> ServiceResult<Vec<InstanceHealth>> {
+    pub async fn outpost_health(
+        &self,
+        caller: &Caller,
+        outpost: Uuid,
+    ) -> ServiceResult<Vec<InstanceHealth>> {
         let found: Outpost = self.get_outpost(caller, outpost).await?;
         let prefix = format!("outpost-state/{}/", outpost.simple());
         let mut states: Vec<InstanceState> = self
@@ -151,4 +163,3 @@ impl Services {
             .collect())
     }
 }
-
