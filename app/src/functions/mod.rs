@@ -120,14 +120,7 @@ mod ssr {
     /// redirect, so a secret it reveals must be handed over to the page (`hand_over`).
     pub fn posted_without_javascript() -> bool {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(http::header::ACCEPT)
-                    .and_then(|value| value.to_str().ok())
-                    .map(|accept| accept.contains("text/html"))
-            })
-            .unwrap_or(false)
+            .is_some_and(|parts| garrison_web::asks_for_html(&parts.headers))
     }
 
     /// State-changing server functions take the form's `csrf_token` as an argument, so the

@@ -27,21 +27,51 @@ const CAPACITY: usize = 10_000;
 pub(crate) struct PrincipalCache {
     /// Bumped on every invalidation; a load that began under an older generation is not kept.
     generation: AtomicU64,
-    entries: Mutex<HashMap<i64, Entry>>,
+    principals: Shelf<i64, Principal>,
     /// API tokens by the SHA-256 of their key (never the key itself).
-    tokens: Mutex<HashMap<String, TokenEntry>>,
+    tokens: Shelf<String, Token>,
 }
 
-struct TokenEntry {
-    generation: u64,
-    loaded: Instant,
-    token: Token,
+/// Values with the generation they were loaded under and when.
+struct Shelf<K, V>(Mutex<HashMap<K, (u64, Instant, V)>>);
+
+impl<K, V> Default for Shelf<K, V> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
 }
 
-struct Entry {
-    generation: u64,
-    loaded: Instant,
-    principal: Principal,
+impl<K: std::hash::Hash + Eq, V: Clone> Shelf<K, V> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u64, Instant, V)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get<Q>(&self, key: &Q, generation: u64) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.lock()
+            .get(key)
+            .filter(|(kept, loaded, _)| *kept == generation && loaded.elapsed() < LIFETIME)
+            .map(|(_, _, value)| value.clone())
+    }
+
+    /// Keeps `value`, loaded under `generation`, unless `current` moved on since: checked
+    /// under the lock that `invalidate` also takes.
+    fn put(&self, key: K, generation: u64, current: &AtomicU64, value: V) {
+        let mut map = self.lock();
+        if generation != current.load(Ordering::SeqCst) {
+            return;
+        }
+        if map.len() >= CAPACITY {
+            map.retain(|_, (_, loaded, _)| loaded.elapsed() < LIFETIME);
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(key, (generation, Instant::now(), value));
+    }
 }
 
 impl PrincipalCache {
@@ -50,72 +80,30 @@ impl PrincipalCache {
     }
 
     pub(crate) fn get(&self, user_pk: i64) -> Option<Principal> {
-        let generation = self.generation();
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(&user_pk)
-            .filter(|entry| entry.generation == generation && entry.loaded.elapsed() < LIFETIME)
-            .map(|entry| entry.principal.clone())
+        self.principals.get(&user_pk, self.generation())
     }
 
     /// Keeps `principal`, loaded under `generation`, unless something changed since.
     pub(crate) fn put(&self, user_pk: i64, generation: u64, principal: Principal) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if generation != self.generation() {
-            return;
-        }
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, entry| entry.loaded.elapsed() < LIFETIME);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            user_pk,
-            Entry {
-                generation,
-                loaded: Instant::now(),
-                principal,
-            },
-        );
+        self.principals
+            .put(user_pk, generation, &self.generation, principal);
     }
 
     pub(crate) fn token(&self, key_hash: &str) -> Option<Token> {
-        let generation = self.generation();
-        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        tokens
-            .get(key_hash)
-            .filter(|entry| entry.generation == generation && entry.loaded.elapsed() < LIFETIME)
-            .map(|entry| entry.token.clone())
+        self.tokens.get(key_hash, self.generation())
     }
 
     /// Keeps `token`, loaded under `generation`, unless something changed since.
     pub(crate) fn put_token(&self, key_hash: &str, generation: u64, token: Token) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        if generation != self.generation() {
-            return;
-        }
-        if tokens.len() >= CAPACITY {
-            tokens.retain(|_, entry| entry.loaded.elapsed() < LIFETIME);
-            if tokens.len() >= CAPACITY {
-                tokens.clear();
-            }
-        }
-        tokens.insert(
-            key_hash.to_owned(),
-            TokenEntry {
-                generation,
-                loaded: Instant::now(),
-                token,
-            },
-        );
+        self.tokens
+            .put(key_hash.to_owned(), generation, &self.generation, token);
     }
 
     pub(crate) fn invalidate(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let mut principals = self.principals.lock();
+        let mut tokens = self.tokens.lock();
         self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
+        principals.clear();
         tokens.clear();
     }
 }

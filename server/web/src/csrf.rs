@@ -147,11 +147,7 @@ pub async fn protect(
     // API calls without a session cookie carry no ambient authority: authentication decides.
     let api_without_session = request.uri().path().starts_with("/api/") && !cookie_borne;
     if unsafe_method && credential != Some(Credential::Bearer) && !api_without_session {
-        let wants_html = request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
+        let wants_html = crate::asks_for_html(request.headers());
         let server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
         let Some(expected) = cookie.as_deref() else {
             return refuse(

@@ -17,3 +17,13 @@ pub mod upload;
 /// literal, so `garrison-app` spells it in each attribute; a test in the integration suite
 /// checks every registered server function against this one.
 pub const SERVER_FN_PREFIX: &str = "/ui-fn/";
+
+/// Whether a request asks for a page (`Accept` names HTML): a browser's plain form post does,
+/// a hydrated page's fetch does not. The CSRF refusal and the server functions that hand a
+/// secret over to the page both decide by it, as server_fn's own redirect does.
+pub fn asks_for_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
