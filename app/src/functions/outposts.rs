@@ -247,20 +247,36 @@ pub async fn list_outposts(page: u64, search: String) -> Result<Page<OutpostRow>
         .list_outposts(&caller, &list_query(page, search), Default::default())
         .await?;
     // Names are a convenience: a caller who may see outposts but not providers or connections
-    // still gets the list, with references by number.
+    // still gets the list, with references by number. Names, like health, are read for the
+    // whole page at once.
+    let mut provider_pks: Vec<i64> = outposts
+        .items
+        .iter()
+        .flat_map(|o| o.providers.iter().copied())
+        .collect();
+    provider_pks.sort_unstable();
+    provider_pks.dedup();
     let provider_names: std::collections::BTreeMap<i64, String> = services
-        .list_providers(&caller, &every_row(), Default::default())
+        .provider_summaries(&caller, &provider_pks)
         .await
-        .map(|page| page.items.into_iter().map(|p| (p.pk, p.name)).collect())
+        .map(|found| found.into_iter().map(|p| (p.pk, p.name)).collect())
         .unwrap_or_default();
+    let mut connection_uuids: Vec<Uuid> = outposts
+        .items
+        .iter()
+        .filter_map(|o| o.service_connection)
+        .collect();
+    connection_uuids.sort_unstable();
+    connection_uuids.dedup();
     let connection_names: std::collections::BTreeMap<Uuid, String> = services
-        .list_service_connections(&caller, &every_row(), Default::default())
+        .service_connection_summaries(&caller, &connection_uuids)
         .await
-        .map(|page| page.items.into_iter().map(|c| (c.pk, c.name)).collect())
+        .map(|found| found.into_iter().map(|c| (c.pk, c.name)).collect())
         .unwrap_or_default();
+    let mut health = services.outposts_health(&caller, &outposts.items).await?;
     let mut rows = Vec::with_capacity(outposts.items.len());
     for outpost in outposts.items {
-        let instances = services.outpost_health(&caller, outpost.pk).await?;
+        let instances = health.remove(&outpost.pk).unwrap_or_default();
         rows.push(OutpostRow {
             provider_names: outpost
                 .providers
@@ -302,11 +318,10 @@ pub async fn get_outpost(pk: String) -> Result<Outpost, UiError> {
 pub async fn outpost_instances(pk: String) -> Result<InstancesNow, UiError> {
     let (services, caller) = ssr::caller("/outposts")?;
     let pk = uuid_of(&pk, "outpost")?;
-    let instances = services.outpost_health(&caller, pk).await?;
     let now = Utc::now();
     let since = now - chrono::Duration::hours(1);
-    let events = services
-        .outpost_history(&caller, pk, since - chrono::Duration::hours(23))
+    let (instances, events) = services
+        .outpost_status(&caller, pk, since - chrono::Duration::hours(23))
         .await?;
     let live: Vec<String> = instances
         .iter()

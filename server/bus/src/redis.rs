@@ -146,12 +146,18 @@ impl RedisBus {
             }
             cursor = next;
         }
-        let mut found = Vec::new();
-        for key in keys {
-            // A key can expire between SCAN and GET: skip it.
-            let value: Option<String> = self.client.get(&key).await.map_err(command)?;
-            if let Some(value) = value {
-                found.push((key[full.len()..].to_owned(), value));
+        // One MGET per chunk rather than one GET per key. SCAN may report a key twice, and
+        // a key can expire between SCAN and MGET (its value comes back empty): skip both.
+        keys.sort_unstable();
+        keys.dedup();
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let values: Vec<Option<String>> =
+                self.client.mget(chunk.to_vec()).await.map_err(command)?;
+            for (key, value) in chunk.iter().zip(values) {
+                if let Some(value) = value {
+                    found.push((key[full.len()..].to_owned(), value));
+                }
             }
         }
         Ok(found)

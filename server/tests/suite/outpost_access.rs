@@ -352,3 +352,64 @@ both_stores!(
         eprintln!("outpost access matrix: {checked} checks");
     }
 );
+
+both_stores!(
+    an_outpost_summary_shows_only_the_related_objects_the_caller_may_view,
+    |env: common::Env| async move {
+        let w = world(&env).await;
+        let connection = ok(
+            &env,
+            "POST",
+            "/outposts/service_connections/docker/",
+            json!({"name": "engine", "local": true, "url": "unix:///var/run/docker.sock"}),
+        )
+        .await["pk"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok(
+            &env,
+            "PATCH",
+            &format!("/outposts/instances/{}/", w.outpost_a),
+            json!({"service_connection": connection}),
+        )
+        .await;
+        let outposts_only = [("authentik_outposts.view_outpost", "")];
+        let (_, only_outposts) =
+            crate::security::user_holding(&env, "outposts-only", &outposts_only).await;
+        let (_, with_related) = crate::security::user_holding(
+            &env,
+            "with-related",
+            &[
+                ("authentik_outposts.view_outpost", ""),
+                ("authentik_providers_proxy.view_proxyprovider", ""),
+                ("authentik_outposts.view_dockerserviceconnection", ""),
+            ],
+        )
+        .await;
+        let summary = |token: String| {
+            let env = &env;
+            let path = "/outposts/instances/?name__iexact=a".to_owned();
+            async move {
+                let (status, list) = env.api("GET", &path, Some(&token), None).await;
+                assert_eq!(status, StatusCode::OK, "{list}");
+                list["results"][0].clone()
+            }
+        };
+        // The references stay (they are the outpost's own fields); the objects behind them
+        // are shown only to whoever may view them.
+        let hidden = summary(only_outposts).await;
+        assert_eq!(hidden["providers"], json!([w.proxy]), "{hidden}");
+        assert_eq!(hidden["providers_obj"], json!([]), "{hidden}");
+        assert_eq!(hidden["service_connection"], json!(connection), "{hidden}");
+        assert_eq!(hidden["service_connection_obj"], Value::Null, "{hidden}");
+        let shown = summary(with_related).await;
+        assert_eq!(shown["providers_obj"][0]["pk"], json!(w.proxy), "{shown}");
+        assert_eq!(shown["providers_obj"][0]["name"], json!("web"), "{shown}");
+        assert_eq!(
+            shown["service_connection_obj"]["name"],
+            json!("engine"),
+            "{shown}"
+        );
+    }
+);

@@ -13,7 +13,11 @@ use uuid::Uuid;
 
 /// A user holding exactly `grants` (permission, object pk; "" for global) through a role on a
 /// group of their own, with an API token. Returns (user pk, token key).
-async fn user_holding(env: &common::Env, name: &str, grants: &[(&str, &str)]) -> (i64, String) {
+pub(crate) async fn user_holding(
+    env: &common::Env,
+    name: &str,
+    grants: &[(&str, &str)],
+) -> (i64, String) {
     let system = Caller::cli();
     let s = &env.services;
     let role = s

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::service_connections::ServiceConnectionJson;
 use crate::api::extract::{ApiCaller, JsonBody, ListParams};
-use crate::api::providers::{ProviderJson, UsedBy, if_visible};
+use crate::api::providers::{ProviderJson, UsedBy};
 use crate::api::schema::{Paginated, TokenView, double_option};
 use crate::{ApiError, AppState};
 
@@ -292,17 +292,21 @@ impl Related {
                 .providers
                 .insert(provider.pk, Some(ProviderJson::new(&provider)));
         }
-        for outpost in outposts {
-            if let Some(uuid) = outpost.service_connection {
-                if !related.connections.contains_key(&uuid) {
-                    let connection = state
-                        .services
-                        .get_service_connection(caller, uuid, None)
-                        .await;
-                    let json = if_visible(connection)?.map(ServiceConnectionJson::from);
-                    related.connections.insert(uuid, json);
-                }
-            }
+        // Likewise every integration of the page; one the caller may not view shows as none.
+        let mut uuids: Vec<Uuid> = outposts
+            .iter()
+            .filter_map(|o| o.service_connection)
+            .collect();
+        uuids.sort_unstable();
+        uuids.dedup();
+        for connection in state
+            .services
+            .service_connection_summaries(caller, &uuids)
+            .await?
+        {
+            related
+                .connections
+                .insert(connection.pk, Some(ServiceConnectionJson::from(connection)));
         }
         Ok(related)
     }

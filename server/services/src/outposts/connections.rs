@@ -216,6 +216,25 @@ impl Services {
         })
     }
 
+    /// The connections among `uuids` the caller may view, in one query: what an outpost's
+    /// summary shows of its integration.
+    pub async fn service_connection_summaries(
+        &self,
+        caller: &Caller,
+        uuids: &[Uuid],
+    ) -> ServiceResult<Vec<ServiceConnection>> {
+        let mut reader = self.read().await?;
+        Ok(store::many(reader.conn(), uuids)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                caller
+                    .principal
+                    .has_on(&perm(c.kind, "view"), &c.pk.to_string())
+            })
+            .collect())
+    }
+
     pub async fn get_service_connection(
         &self,
         caller: &Caller,

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use garrison_model::{HealthEvent, HealthEventKind, InstanceHealth, InstanceState, Outpost};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::authz::Caller;
@@ -19,8 +20,10 @@ pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 /// How long the timeline's events are kept.
 pub const HISTORY_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+const STATE_PREFIX: &str = "outpost-state/";
+
 fn key(outpost: Uuid, instance: &str) -> String {
-    format!("outpost-state/{}/{instance}", outpost.simple())
+    format!("{STATE_PREFIX}{}/{instance}", outpost.simple())
 }
 
 fn history_prefix(outpost: Uuid) -> String {
@@ -93,26 +96,6 @@ impl Services {
         Ok(())
     }
 
-    /// The outpost's health events since `since` (at most a day back), oldest first.
-    pub async fn outpost_history(
-        &self,
-        caller: &Caller,
-        outpost: Uuid,
-        since: DateTime<Utc>,
-    ) -> ServiceResult<Vec<HealthEvent>> {
-        self.get_outpost(caller, outpost).await?;
-        let mut events: Vec<HealthEvent> = self
-            .bus()
-            .values_with_prefix(&history_prefix(outpost))
-            .await?
-            .into_iter()
-            .filter_map(|(_, text)| serde_json::from_str::<HealthEvent>(&text).ok())
-            .filter(|event| event.at >= since)
-            .collect();
-        events.sort_by_key(|event| event.at);
-        Ok(events)
-    }
-
     /// An instance sent a message other than ACK (`hello`: the arguments of a HELLO).
     pub async fn record_outpost_message(
         &self,
@@ -148,7 +131,73 @@ impl Services {
         outpost: Uuid,
     ) -> ServiceResult<Vec<InstanceHealth>> {
         let found: Outpost = self.get_outpost(caller, outpost).await?;
-        let prefix = format!("outpost-state/{}/", outpost.simple());
+        self.health_of(&found).await
+    }
+
+    /// The outpost's instances now and its health events since `since` (at most a day
+    /// back, oldest first): what its page polls, with the outpost read once.
+    pub async fn outpost_status(
+        &self,
+        caller: &Caller,
+        outpost: Uuid,
+        since: DateTime<Utc>,
+    ) -> ServiceResult<(Vec<InstanceHealth>, Vec<HealthEvent>)> {
+        let found: Outpost = self.get_outpost(caller, outpost).await?;
+        let instances = self.health_of(&found).await?;
+        let mut events: Vec<HealthEvent> = self
+            .bus()
+            .values_with_prefix(&history_prefix(outpost))
+            .await?
+            .into_iter()
+            .filter_map(|(_, text)| serde_json::from_str::<HealthEvent>(&text).ok())
+            .filter(|event| event.at >= since)
+            .collect();
+        events.sort_by_key(|event| event.at);
+        Ok((instances, events))
+    }
+
+    /// The instances of each of `outposts` the caller may view, from one read of the shared
+    /// cache rather than one per outpost: what a page of the outposts list shows.
+    pub async fn outposts_health(
+        &self,
+        caller: &Caller,
+        outposts: &[Outpost],
+    ) -> ServiceResult<HashMap<Uuid, Vec<InstanceHealth>>> {
+        let view = super::instances::perm("view");
+        let wanted: HashMap<Uuid, &Outpost> = outposts
+            .iter()
+            .filter(|o| caller.principal.has_on(&view, &o.pk.to_string()))
+            .map(|o| (o.pk, o))
+            .collect();
+        let mut health: HashMap<Uuid, Vec<InstanceHealth>> =
+            wanted.keys().map(|pk| (*pk, Vec::new())).collect();
+        if wanted.is_empty() {
+            return Ok(health);
+        }
+        for (rest, text) in self.bus().values_with_prefix(STATE_PREFIX).await? {
+            // `rest` is "<outpost uuid, simple>/<instance uid>".
+            let Some(outpost) = rest
+                .split_once('/')
+                .and_then(|(uuid, _)| Uuid::try_parse(uuid).ok())
+                .and_then(|uuid| wanted.get(&uuid))
+            else {
+                continue;
+            };
+            if let Ok(state) = serde_json::from_str::<InstanceState>(&text) {
+                health
+                    .entry(outpost.pk)
+                    .or_default()
+                    .push(state.health(&outpost.config_hash));
+            }
+        }
+        for instances in health.values_mut() {
+            instances.sort_by(|a, b| a.state.uid.cmp(&b.state.uid));
+        }
+        Ok(health)
+    }
+
+    async fn health_of(&self, outpost: &Outpost) -> ServiceResult<Vec<InstanceHealth>> {
+        let prefix = format!("{STATE_PREFIX}{}/", outpost.pk.simple());
         let mut states: Vec<InstanceState> = self
             .bus()
             .values_with_prefix(&prefix)
@@ -159,7 +208,7 @@ impl Services {
         states.sort_by(|a, b| a.uid.cmp(&b.uid));
         Ok(states
             .into_iter()
-            .map(|s| s.health(&found.config_hash))
+            .map(|s| s.health(&outpost.config_hash))
             .collect())
     }
 }

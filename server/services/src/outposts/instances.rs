@@ -53,7 +53,7 @@ impl Audited for Outpost {
     }
 }
 
-fn perm(action: &str) -> String {
+pub(super) fn perm(action: &str) -> String {
     OUTPOST.permission(action)
 }
 
