@@ -2,6 +2,7 @@
 //! and the HTTP routers (REST API, UI, health, metrics). `main.rs` only parses the command
 //! line and calls into here; integration tests build the same router.
 pub mod assets;
+pub mod blueprints;
 pub mod config;
 pub mod telemetry;
 

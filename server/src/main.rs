@@ -47,6 +47,9 @@ enum Command {
     /// Plugin tools.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Blueprint tools.
+    #[command(subcommand)]
+    Blueprint(BlueprintCommand),
     /// Run a reference outpost against a Garrison (or authentik) server: fetch the outpost's
     /// configuration, hold its websocket, refetch on updates, print what it holds. Reads
     /// authentik's AUTHENTIK_HOST, AUTHENTIK_TOKEN and AUTHENTIK_INSECURE when the flags are
@@ -83,6 +86,18 @@ enum PluginCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum BlueprintCommand {
+    /// Checks blueprint files without a store: YAML, structure, tag shapes, keys authentik
+    /// would ignore, and that every entry's model is one Garrison implements. Prints each
+    /// finding as FILE:LINE; exits 1 when any file has an error, 0 otherwise.
+    Validate {
+        /// Blueprint files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let cli = Cli::parse();
@@ -99,6 +114,10 @@ fn main() -> anyhow::Result<()> {
     }) = &cli.command
     {
         return inspect_plugin(file, manifest.as_deref(), *json);
+    }
+    if let Command::Blueprint(BlueprintCommand::Validate { files }) = &cli.command {
+        let clean = validate_blueprints(files);
+        std::process::exit(if clean { 0 } else { 1 });
     }
     if let Command::Agent {
         url,
@@ -127,9 +146,69 @@ fn main() -> anyhow::Result<()> {
                 email,
                 with_token,
             } => bootstrap(config, username, email, with_token).await,
-            Command::Config | Command::Plugin(_) | Command::Agent { .. } => Ok(()),
+            Command::Config
+            | Command::Plugin(_)
+            | Command::Blueprint(_)
+            | Command::Agent { .. } => Ok(()),
         }
     })
+}
+
+/// `garrison blueprint validate`: one line per finding, then a summary. True when no file
+/// has an error.
+fn validate_blueprints(files: &[PathBuf]) -> bool {
+    use garrison::blueprints::{Severity, validate};
+    let (mut errors, mut warnings, mut entries) = (0, 0, 0);
+    let mut unsupported: Vec<String> = Vec::new();
+    for file in files {
+        let shown = file.display();
+        let text = match std::fs::read(file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    println!(
+                        "{shown}: error: not UTF-8 text (byte {})",
+                        e.utf8_error().valid_up_to()
+                    );
+                    errors += 1;
+                    continue;
+                }
+            },
+            Err(e) => {
+                println!("{shown}: error: cannot read it: {e}");
+                errors += 1;
+                continue;
+            }
+        };
+        let report = validate(&text);
+        for finding in &report.findings {
+            let kind = match finding.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            println!("{shown}:{}: {kind}: {}", finding.line, finding.message);
+        }
+        errors += report.errors();
+        warnings += report.warnings();
+        entries += report.entries;
+        for model in report.unsupported_models {
+            if !unsupported.contains(&model) {
+                unsupported.push(model);
+            }
+        }
+    }
+    println!(
+        "{} file(s), {entries} entries: {errors} error(s), {warnings} warning(s)",
+        files.len()
+    );
+    if !unsupported.is_empty() {
+        unsupported.sort();
+        println!(
+            "models Garrison does not implement: {}",
+            unsupported.join(", ")
+        );
+    }
+    errors == 0
 }
 
 /// `garrison agent`: needs no configuration or database of its own, only the server's URL and
