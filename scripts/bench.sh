@@ -67,7 +67,10 @@ run() {
   port=$((port + 1))
 }
 
-run "SQLite (embedded default)"
+# BENCH_STORES=postgres (or sqlite) runs one store only.
+stores="${BENCH_STORES:-sqlite postgres}"
+[[ $stores == *sqlite* ]] && run "SQLite (embedded default)"
+[[ $stores == *postgres* ]] || exit 0
 db="garrison_bench_$(date +%s)"
 psql "$GARRISON_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
 run "PostgreSQL + Redis" GARRISON_DATABASE_URL="${GARRISON_TEST_DATABASE_URL%/*}/$db" GARRISON_REDIS_URL="$GARRISON_TEST_REDIS_URL"

@@ -243,24 +243,14 @@ fn provider_changes(
 #[server(prefix = "/ui-fn", endpoint = "list_outposts", input = GetUrl)]
 pub async fn list_outposts(page: u64, search: String) -> Result<Page<OutpostRow>, UiError> {
     let (services, caller) = ssr::caller("/outposts")?;
-    let outposts = services
-        .list_outposts(&caller, &list_query(page, search), Default::default())
+    let (outposts, providers) = services
+        .list_outposts_with_providers(&caller, &list_query(page, search), Default::default())
         .await?;
     // Names are a convenience: a caller who may see outposts but not providers or connections
     // still gets the list, with references by number. Names, like health, are read for the
     // whole page at once.
-    let mut provider_pks: Vec<i64> = outposts
-        .items
-        .iter()
-        .flat_map(|o| o.providers.iter().copied())
-        .collect();
-    provider_pks.sort_unstable();
-    provider_pks.dedup();
-    let provider_names: std::collections::BTreeMap<i64, String> = services
-        .provider_summaries(&caller, &provider_pks)
-        .await
-        .map(|found| found.into_iter().map(|p| (p.pk, p.name)).collect())
-        .unwrap_or_default();
+    let provider_names: std::collections::BTreeMap<i64, String> =
+        providers.into_iter().map(|p| (p.pk, p.name)).collect();
     let mut connection_uuids: Vec<Uuid> = outposts
         .items
         .iter()

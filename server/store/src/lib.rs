@@ -230,7 +230,11 @@ impl Store {
             backend: backend.name(),
             source,
         })?;
+        // No ping before handing out a pooled connection: on PostgreSQL that ping was a
+        // round trip on every request. A connection that died while idle fails its first
+        // query instead (that request gets an error, and the pool drops the connection).
         let pool_options = AnyPoolOptions::new()
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .max_connections(match backend {
                 Backend::Sqlite => 8,

@@ -76,6 +76,36 @@ async fn count_and_page<T>(
     Ok((items, count as u64))
 }
 
+/// The integer ids linked to each of `keys` through a link table, in id order:
+/// `SELECT {key_column}, {id_column} FROM {table} WHERE {key_column} IN (keys)`.
+async fn linked_ids(
+    conn: &mut AnyConnection,
+    table: &str,
+    key_column: &str,
+    id_column: &str,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<i64>>> {
+    let mut by_key: HashMap<String, Vec<i64>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(by_key);
+    }
+    let sql = format!(
+        "SELECT {key_column}, {id_column} FROM {table} WHERE {key_column} IN {} ORDER BY {id_column}",
+        placeholders(1, keys.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for key in keys {
+        query = query.bind(key.clone());
+    }
+    for row in query.fetch_all(conn).await? {
+        by_key
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    Ok(by_key)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Certificate keypairs
 
@@ -454,6 +484,45 @@ pub mod providers {
         query.fetch_all(conn).await?.iter().map(decode).collect()
     }
 
+    /// Which providers each of `outposts` serves (outpost, provider id), and those providers
+    /// once each (summaries, as [`summaries`] reads them, by id): one query for what a page
+    /// of outposts shows of their providers.
+    pub async fn serving_summaries(
+        conn: &mut AnyConnection,
+        outposts: &[Uuid],
+    ) -> Result<(Vec<(Uuid, i64)>, Vec<ProviderRecord>)> {
+        if outposts.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // The provider joins of FROM, led by the outposts' links.
+        let from = FROM.replacen(
+            "providers p",
+            "outpost_providers op JOIN providers p ON p.id = op.provider_id",
+            1,
+        );
+        let sql = format!(
+            "SELECT op.outpost_uuid, {COLUMNS} FROM {from} WHERE op.outpost_uuid IN {} ORDER BY p.id",
+            placeholders(1, outposts.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for uuid in outposts {
+            query = query.bind(uuid.to_string());
+        }
+        let mut links = Vec::new();
+        let mut providers: Vec<ProviderRecord> = Vec::new();
+        for row in query.fetch_all(conn).await? {
+            let outpost: String = row.try_get("outpost_uuid")?;
+            let outpost = codec::uuid("outpost_providers", "outpost_uuid", &outpost)?;
+            let id: i64 = row.try_get("id")?;
+            // Rows come by provider: a provider serving many outposts is decoded once.
+            if providers.last().is_none_or(|last| last.pk != id) {
+                providers.push(decode(&row)?);
+            }
+            links.push((outpost, id));
+        }
+        Ok((links, providers))
+    }
+
     async fn attach_outposts(conn: &mut AnyConnection, items: &mut [ProviderRecord]) -> Result<()> {
         if items.is_empty() {
             return Ok(());
@@ -681,25 +750,15 @@ pub mod applications {
         conn: &mut AnyConnection,
         items: &mut [Application],
     ) -> Result<()> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "SELECT application_uuid, provider_id FROM application_backchannel_providers \
-             WHERE application_uuid IN {} ORDER BY provider_id",
-            placeholders(1, items.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for item in items.iter() {
-            query = query.bind(item.pk.to_string());
-        }
-        let mut by_app: HashMap<String, Vec<i64>> = HashMap::new();
-        for row in query.fetch_all(conn).await? {
-            by_app
-                .entry(row.try_get(0)?)
-                .or_default()
-                .push(row.try_get(1)?);
-        }
+        let keys: Vec<String> = items.iter().map(|item| item.pk.to_string()).collect();
+        let mut by_app = linked_ids(
+            conn,
+            "application_backchannel_providers",
+            "application_uuid",
+            "provider_id",
+            &keys,
+        )
+        .await?;
         for item in items.iter_mut() {
             item.backchannel_providers = by_app.remove(&item.pk.to_string()).unwrap_or_default();
         }
@@ -1024,12 +1083,8 @@ pub mod outposts {
         descending: false,
     };
 
-    /// The providers come as one comma-separated column (both databases have `string_agg`,
-    /// SQLite since 3.44) so that a page of outposts is one round trip, not two.
     const COLUMNS: &str = "o.uuid, o.name, o.type, o.service_connection, o.config, o.managed, \
-        o.deploy_state, o.expansion_error, o.config_hash, \
-        (SELECT string_agg(CAST(op.provider_id AS TEXT), ',' ORDER BY op.provider_id) \
-         FROM outpost_providers op WHERE op.outpost_uuid = o.uuid) AS provider_ids";
+        o.deploy_state, o.expansion_error, o.config_hash";
     const FROM: &str =
         "outposts o LEFT JOIN service_connections sc ON sc.uuid = o.service_connection";
 
@@ -1040,7 +1095,7 @@ pub mod outposts {
             pk: codec::uuid(t, "uuid", &row.try_get::<String, _>("uuid")?)?,
             name: row.try_get("name")?,
             outpost_type: ProviderKind::parse(&kind).ok_or_else(|| corrupt(t, "type", &kind))?,
-            providers: provider_ids(row.try_get("provider_ids")?)?,
+            providers: Vec::new(),
             service_connection: opt_uuid(
                 t,
                 "service_connection",
@@ -1098,6 +1153,21 @@ pub mod outposts {
         filter: &Filter,
         paging: Paging,
     ) -> Result<(Vec<Outpost>, u64)> {
+        let (mut items, count) = count_and_page(
+            conn,
+            filter_where(filter),
+            FROM,
+            COLUMNS,
+            "o.uuid",
+            paging,
+            decode,
+        )
+        .await?;
+        attach_providers(conn, &mut items).await?;
+        Ok((items, count))
+    }
+
+    fn filter_where(filter: &Filter) -> Where {
         let mut w = Where::new();
         if let Some(term) = filter.search.as_deref().filter(|t| !t.is_empty()) {
             let pattern = format!(
@@ -1165,7 +1235,36 @@ pub mod outposts {
             let p = w.arg(Bind::Text(connection.to_string()));
             w.and(format!("o.service_connection = {p}"));
         }
-        count_and_page(conn, w, FROM, COLUMNS, "o.uuid", paging, decode).await
+        w
+    }
+
+    /// A page of outposts with the providers each serves, in one query less than [`list`]
+    /// followed by [`super::providers::summaries`]: what a list of outposts shows.
+    pub async fn list_with_providers(
+        conn: &mut AnyConnection,
+        filter: &Filter,
+        paging: Paging,
+    ) -> Result<(Vec<Outpost>, u64, Vec<super::providers::ProviderRecord>)> {
+        let (mut items, count) = count_and_page(
+            conn,
+            filter_where(filter),
+            FROM,
+            COLUMNS,
+            "o.uuid",
+            paging,
+            decode,
+        )
+        .await?;
+        let uuids: Vec<Uuid> = items.iter().map(|o| o.pk).collect();
+        let (links, providers) = super::providers::serving_summaries(conn, &uuids).await?;
+        let mut by_outpost: HashMap<Uuid, Vec<i64>> = HashMap::new();
+        for (outpost, provider) in links {
+            by_outpost.entry(outpost).or_default().push(provider);
+        }
+        for item in &mut items {
+            item.providers = by_outpost.remove(&item.pk).unwrap_or_default();
+        }
+        Ok((items, count, providers))
     }
 
     pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Outpost>> {
@@ -1175,7 +1274,10 @@ pub mod outposts {
         .bind(uuid.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-        row.as_ref().map(decode).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut items = vec![decode(&row)?];
+        attach_providers(conn, &mut items).await?;
+        Ok(items.pop())
     }
 
     pub async fn get_managed(conn: &mut AnyConnection, managed: &str) -> Result<Option<Outpost>> {
@@ -1201,17 +1303,20 @@ pub mod outposts {
         }
     }
 
-    fn provider_ids(joined: Option<String>) -> Result<Vec<i64>> {
-        let Some(joined) = joined else {
-            return Ok(Vec::new());
-        };
-        joined
-            .split(',')
-            .map(|id| {
-                id.parse()
-                    .map_err(|_| corrupt("outpost_providers", "provider_id", id))
-            })
-            .collect()
+    async fn attach_providers(conn: &mut AnyConnection, items: &mut [Outpost]) -> Result<()> {
+        let keys: Vec<String> = items.iter().map(|item| item.pk.to_string()).collect();
+        let mut by_outpost = linked_ids(
+            conn,
+            "outpost_providers",
+            "outpost_uuid",
+            "provider_id",
+            &keys,
+        )
+        .await?;
+        for item in items.iter_mut() {
+            item.providers = by_outpost.remove(&item.pk.to_string()).unwrap_or_default();
+        }
+        Ok(())
     }
 
     pub async fn name_taken(

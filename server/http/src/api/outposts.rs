@@ -271,28 +271,39 @@ struct Related {
 }
 
 impl Related {
+    /// What `outposts` show of their providers and integrations, read in one query each.
     async fn load(
         state: &AppState,
         caller: &Caller,
         outposts: &[Outpost],
     ) -> Result<Self, ApiError> {
-        let mut related = Related {
-            providers: HashMap::new(),
-            connections: HashMap::new(),
-        };
-        // Every provider of the page in one query; one the caller may not view is left out.
+        // A provider the caller may not view is left out.
         let mut pks: Vec<i64> = outposts
             .iter()
             .flat_map(|o| o.providers.iter().copied())
             .collect();
         pks.sort_unstable();
         pks.dedup();
-        for provider in state.services.provider_summaries(caller, &pks).await? {
-            related
-                .providers
-                .insert(provider.pk, Some(ProviderJson::new(&provider)));
-        }
-        // Likewise every integration of the page; one the caller may not view shows as none.
+        let providers = state.services.provider_summaries(caller, &pks).await?;
+        Self::with_providers(state, caller, outposts, providers).await
+    }
+
+    /// Like [`Related::load`], with the providers already read (those the caller may view).
+    async fn with_providers(
+        state: &AppState,
+        caller: &Caller,
+        outposts: &[Outpost],
+        providers: Vec<garrison_model::Provider>,
+    ) -> Result<Self, ApiError> {
+        let mut related = Related {
+            providers: providers
+                .iter()
+                .map(|p| (p.pk, Some(ProviderJson::new(p))))
+                .collect(),
+            connections: HashMap::new(),
+        };
+        // Every integration of the page in one query; one the caller may not view shows as
+        // none.
         let mut uuids: Vec<Uuid> = outposts
             .iter()
             .filter_map(|o| o.service_connection)
@@ -320,8 +331,13 @@ impl Related {
         let service_connection_obj = outpost
             .service_connection
             .and_then(|uuid| self.connections.get(&uuid).cloned().flatten());
-        let refresh_interval_s = OutpostConfig::parse(&outpost.config)
-            .map(|config| config.refresh_interval_s())
+        // Only the one key is read: parsing the whole configuration for it cost a list of
+        // outposts a deserialisation per row.
+        let refresh_interval_s = outpost
+            .config
+            .get("refresh_interval")
+            .and_then(Value::as_str)
+            .map_or(Ok(300), garrison_model::refresh_interval_seconds)
             .unwrap_or(300);
         OutpostJson {
             pk: outpost.pk,
@@ -428,11 +444,11 @@ pub async fn list(
     params: ListParams,
 ) -> Result<Json<Paginated<OutpostJson>>, ApiError> {
     let filter = outpost_filter(&params, &uri)?;
-    let page = state
+    let (page, providers) = state
         .services
-        .list_outposts(&caller, &params.query, filter)
+        .list_outposts_with_providers(&caller, &params.query, filter)
         .await?;
-    let related = Related::load(&state, &caller, &page.items).await?;
+    let related = Related::with_providers(&state, &caller, &page.items, providers).await?;
     Ok(Json(Paginated::new(page, |o| related.outpost(o))))
 }
 

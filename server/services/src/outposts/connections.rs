@@ -223,6 +223,9 @@ impl Services {
         caller: &Caller,
         uuids: &[Uuid],
     ) -> ServiceResult<Vec<ServiceConnection>> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut reader = self.read().await?;
         Ok(store::many(reader.conn(), uuids)
             .await?

@@ -53,6 +53,32 @@ impl Audited for Outpost {
     }
 }
 
+/// The store's filter for what the caller asked and may see; `None` when the caller may see
+/// no outpost at all.
+fn outpost_filter(
+    caller: &Caller,
+    query: &ListQuery,
+    filter: OutpostFilter,
+) -> ServiceResult<Option<store::Filter>> {
+    let Some(only) = super::visible(caller, &perm("view"))? else {
+        return Ok(None);
+    };
+    Ok(Some(store::Filter {
+        search: query.search.clone(),
+        only,
+        name_iexact: filter.name_iexact,
+        name_icontains: filter.name_icontains,
+        managed_iexact: filter.managed_iexact,
+        managed_icontains: filter.managed_icontains,
+        service_connection_name_iexact: filter.service_connection_name_iexact,
+        service_connection_name_icontains: filter.service_connection_name_icontains,
+        providers_isnull: filter.providers_isnull,
+        providers_by_pk: filter.providers_by_pk,
+        provider: None,
+        service_connection: None,
+    }))
+}
+
 pub(super) fn perm(action: &str) -> String {
     OUTPOST.permission(action)
 }
@@ -65,22 +91,8 @@ impl Services {
         filter: OutpostFilter,
     ) -> ServiceResult<Page<Outpost>> {
         let paging = super::paging(query, store::ORDERING, store::DEFAULT_ORDERING)?;
-        let Some(only) = super::visible(caller, &perm("view"))? else {
+        let Some(store_filter) = outpost_filter(caller, query, filter)? else {
             return Ok(Page::empty(query.page));
-        };
-        let store_filter = store::Filter {
-            search: query.search.clone(),
-            only,
-            name_iexact: filter.name_iexact,
-            name_icontains: filter.name_icontains,
-            managed_iexact: filter.managed_iexact,
-            managed_icontains: filter.managed_icontains,
-            service_connection_name_iexact: filter.service_connection_name_iexact,
-            service_connection_name_icontains: filter.service_connection_name_icontains,
-            providers_isnull: filter.providers_isnull,
-            providers_by_pk: filter.providers_by_pk,
-            provider: None,
-            service_connection: None,
         };
         let mut reader = self.read().await?;
         let (items, count) = store::list(reader.conn(), &store_filter, paging).await?;
@@ -89,6 +101,33 @@ impl Services {
             count,
             request: query.page,
         })
+    }
+
+    /// A page of outposts and the providers they serve that the caller may view (summaries,
+    /// as [`Services::provider_summaries`] gives them), read together: what a list of
+    /// outposts shows.
+    pub async fn list_outposts_with_providers(
+        &self,
+        caller: &Caller,
+        query: &ListQuery,
+        filter: OutpostFilter,
+    ) -> ServiceResult<(Page<Outpost>, Vec<garrison_model::Provider>)> {
+        let paging = super::paging(query, store::ORDERING, store::DEFAULT_ORDERING)?;
+        let Some(store_filter) = outpost_filter(caller, query, filter)? else {
+            return Ok((Page::empty(query.page), Vec::new()));
+        };
+        let mut reader = self.read().await?;
+        let (items, count, providers) =
+            store::list_with_providers(reader.conn(), &store_filter, paging).await?;
+        let providers = self.visible_provider_summaries(caller, providers)?;
+        Ok((
+            Page {
+                items,
+                count,
+                request: query.page,
+            },
+            providers,
+        ))
     }
 
     pub async fn get_outpost(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Outpost> {

@@ -17,6 +17,7 @@ mod service_account;
 
 pub use applications::ApplicationFilter;
 pub use brands::BrandFilter;
+pub(crate) use brands::{REFERENCE_FIELDS as BRAND_REFERENCES, TEXT_FIELDS as BRAND_TEXTS};
 pub use certificates::{CertificateFilter, GenerateCertificate};
 pub use connections::ConnectionFilter;
 pub use health::STATE_TTL;

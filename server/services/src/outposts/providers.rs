@@ -328,9 +328,21 @@ impl Services {
         caller: &Caller,
         pks: &[i64],
     ) -> ServiceResult<Vec<Provider>> {
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut reader = self.read().await?;
-        store::summaries(reader.conn(), pks)
-            .await?
+        let records = store::summaries(reader.conn(), pks).await?;
+        self.visible_provider_summaries(caller, records)
+    }
+
+    /// Of `records`, those the caller may view, as providers.
+    pub(crate) fn visible_provider_summaries(
+        &self,
+        caller: &Caller,
+        records: Vec<store::ProviderRecord>,
+    ) -> ServiceResult<Vec<Provider>> {
+        records
             .into_iter()
             .filter(|record| {
                 caller
