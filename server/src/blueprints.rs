@@ -1,11 +1,12 @@
-//! `garrison blueprint validate`: what can be checked of a blueprint file without a store —
-//! YAML, structure, tag shapes, keys authentik would silently ignore, and whether each entry's
-//! model is one Garrison implements. (Planning against the store joins it with the engine.)
-use garrison_blueprint::{Blueprint, Limits, NodeValue, parse};
-use garrison_model::models::ModelName;
+//! The blueprint commands' library side. `validate` checks what can be checked of a file
+//! without a store — YAML, structure, tag shapes, keys authentik would silently ignore, and
+//! whether the engine can write each entry's model; `render_outcome` draws what a plan
+//! or an apply did, entry by entry, as a diff.
+use std::fmt::Write as _;
 
-/// The one meta model authentik registers (always spelled in lower case).
-pub const META_APPLY_BLUEPRINT: &str = "authentik_blueprints.metaapplyblueprint";
+use garrison_blueprint::{Blueprint, Limits, NodeValue, parse};
+use garrison_services::blueprints::{Action, Outcome, check_model};
+use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -47,20 +48,6 @@ impl Report {
     }
 }
 
-/// Whether `model` (`app_label.model_name`) names a model a blueprint entry can write:
-/// authentik's model names are matched with the model part in any case, as authentik's
-/// registry does; the meta model only in lower case, as authentik's meta registry does.
-pub fn implements(model: &str) -> bool {
-    if model == META_APPLY_BLUEPRINT {
-        return true;
-    }
-    let Some((app, name)) = model.split_once('.') else {
-        return false;
-    };
-    app != "authentik_blueprints"
-        && ModelName::find(&format!("{app}.{}", name.to_lowercase())).is_some()
-}
-
 /// Checks one blueprint's text.
 pub fn validate(text: &str) -> Report {
     let mut report = Report::default();
@@ -89,17 +76,17 @@ fn check_models(blueprint: &Blueprint, report: &mut Report) {
         let NodeValue::Str(model) = &entry.model.value else {
             continue;
         };
-        if implements(model) {
+        // The engine's own check: what validate refuses, a run refuses. authentik fails the
+        // whole blueprint on an unknown model, even in an entry whose conditions are false;
+        // so does Garrison, naming the entry.
+        let Err(why) = check_model(model) else {
             continue;
-        }
-        // authentik fails the whole blueprint on an unknown model, even in an entry whose
-        // conditions are false; so does Garrison, naming the entry.
+        };
         report.findings.push(Finding {
             severity: Severity::Error,
             line: entry.line,
             message: format!(
-                "{}: model `{model}` is not one Garrison implements, so this blueprint cannot be \
-                 applied",
+                "{}: {why}, so this blueprint cannot be applied",
                 entry.label()
             ),
         });
@@ -109,19 +96,146 @@ fn check_models(blueprint: &Blueprint, report: &mut Report) {
     }
 }
 
+/// A value as a plan shows it: strings quoted, everything else as JSON.
+fn shown(value: &Value) -> String {
+    value.to_string()
+}
+
+/// What a run did, one block per entry: `+` created (with every field set), `~` updated (each
+/// differing field as old → new), `-` deleted, `=` unchanged, `·` skipped (with why); then the
+/// failure, if any, as FILE:LINE. `file` names the blueprint in messages.
+pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
+    let mut out = String::new();
+    for entry in &outcome.entries {
+        let identifiers = if entry.identifiers.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", Value::Object(entry.identifiers.clone()))
+        };
+        let head = |sign: &str, verb: &str| {
+            format!(
+                "{sign} entry {} (line {}) {verb} {}{identifiers}",
+                entry.index + 1,
+                entry.line,
+                entry.model
+            )
+        };
+        match &entry.action {
+            Action::Created { fields } => {
+                let _ = writeln!(out, "{}", head("+", "create"));
+                for change in fields {
+                    let _ = writeln!(out, "      {}: {}", change.field, shown(&change.new));
+                }
+            }
+            Action::Updated { fields } => {
+                let _ = writeln!(out, "{}", head("~", "update"));
+                for change in fields {
+                    let _ = writeln!(
+                        out,
+                        "      {}: {} → {}",
+                        change.field,
+                        shown(&change.old),
+                        shown(&change.new)
+                    );
+                }
+            }
+            Action::Deleted => {
+                let _ = writeln!(out, "{}", head("-", "delete"));
+            }
+            Action::Unchanged => {
+                let _ = writeln!(out, "{}", head("=", "unchanged"));
+            }
+            Action::Skipped { reason } => {
+                let _ = writeln!(out, "{} ({reason})", head("·", "skip"));
+            }
+        }
+    }
+    if let Some(failure) = &outcome.failure {
+        let _ = writeln!(out, "{file}:{}: error: {}", failure.line, failure.message);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use garrison_services::blueprints::{EntryFailure, EntryOutcome, FieldChange};
+    use serde_json::json;
 
     #[test]
-    fn models_are_matched_as_authentik_matches_them() {
-        assert!(implements("authentik_core.user"));
-        assert!(implements("authentik_core.User"), "model part in any case");
-        assert!(!implements("Authentik_core.user"), "app label as written");
-        assert!(implements(META_APPLY_BLUEPRINT));
-        assert!(!implements("authentik_blueprints.MetaApplyBlueprint"));
-        assert!(!implements("authentik_flows.flow"));
-        assert!(!implements("user"));
+    fn outcomes_render_as_a_diff() {
+        let identifiers = |name: &str| {
+            let mut map = serde_json::Map::new();
+            map.insert("name".into(), json!(name));
+            map
+        };
+        let outcome = Outcome {
+            entries: vec![
+                EntryOutcome {
+                    index: 0,
+                    line: 3,
+                    model: "authentik_core.group".into(),
+                    identifiers: identifiers("a"),
+                    action: Action::Created {
+                        fields: vec![FieldChange {
+                            field: "is_superuser".into(),
+                            old: Value::Null,
+                            new: json!(false),
+                        }],
+                    },
+                },
+                EntryOutcome {
+                    index: 1,
+                    line: 7,
+                    model: "authentik_rbac.role".into(),
+                    identifiers: identifiers("r"),
+                    action: Action::Updated {
+                        fields: vec![FieldChange {
+                            field: "name".into(),
+                            old: json!("old"),
+                            new: json!("r"),
+                        }],
+                    },
+                },
+            ],
+            failure: Some(EntryFailure {
+                index: 2,
+                line: 12,
+                model: "authentik_core.user".into(),
+                identifiers: identifiers("u"),
+                message: "entry 3 (line 12): email: Enter a valid email address.".into(),
+            }),
+            changed: true,
+        };
+        let text = render_outcome("b.yaml", &outcome);
+        assert_eq!(
+            text,
+            "+ entry 1 (line 3) create authentik_core.group {\"name\":\"a\"}\n      \
+             is_superuser: false\n~ entry 2 (line 7) update authentik_rbac.role \
+             {\"name\":\"r\"}\n      name: \"old\" → \"r\"\nb.yaml:12: error: entry 3 (line \
+             12): email: Enter a valid email address.\n"
+        );
+    }
+
+    #[test]
+    fn models_are_matched_as_the_engine_matches_them() {
+        assert!(check_model("authentik_core.group").is_ok());
+        assert!(
+            check_model("authentik_core.Group").is_ok(),
+            "model part in any case"
+        );
+        assert!(
+            check_model("Authentik_core.group").is_err(),
+            "app label as written"
+        );
+        let unknown = check_model("authentik_flows.flow").unwrap_err();
+        assert!(unknown.contains("not one Garrison implements"), "{unknown}");
+        assert!(check_model("group").is_err());
+        assert!(
+            check_model("authentik_blueprints.metaapplyblueprint")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
     }
 
     #[test]
@@ -183,7 +297,8 @@ mod tests {
                 .filter(|f| f.severity == Severity::Error)
             {
                 assert!(
-                    finding.message.contains("is not one Garrison implements"),
+                    finding.message.contains("is not one Garrison implements")
+                        || finding.message.contains("not supported yet"),
                     "{}: {}",
                     file.display(),
                     finding.message
@@ -195,13 +310,8 @@ mod tests {
         }
         clean.sort();
         assert_eq!(files.len(), 39);
-        assert_eq!(
-            clean,
-            [
-                "bootstrap.yaml",
-                "default-brand.yaml",
-                "rbac-role-read-only.yaml"
-            ]
-        );
+        // bootstrap.yaml needs tokens and default-brand.yaml the meta-apply model, which the
+        // engine does not write yet.
+        assert_eq!(clean, ["rbac-role-read-only.yaml"]);
     }
 }

@@ -96,6 +96,25 @@ enum BlueprintCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Shows what applying FILE would create, change (field by field) and delete, against the
+    /// configured store, without writing anything. Exits 0 when there is nothing to do, 2 when
+    /// there are changes, 1 on an error.
+    Plan(BlueprintRun),
+    /// Applies FILE to the configured store in one transaction: every entry or none. Exits 0
+    /// on success, 1 on an error (nothing is written then).
+    Apply(BlueprintRun),
+}
+
+#[derive(clap::Args)]
+struct BlueprintRun {
+    /// The blueprint (YAML). `!File` reads only below its directory.
+    file: PathBuf,
+    /// The instance context, a JSON object merged over the blueprint's own `context`.
+    #[arg(long, default_value = "{}")]
+    context: String,
+    /// Print the outcome as JSON instead of a diff.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -146,9 +165,19 @@ fn main() -> anyhow::Result<()> {
                 email,
                 with_token,
             } => bootstrap(config, username, email, with_token).await,
+            Command::Blueprint(BlueprintCommand::Plan(run)) => {
+                let code =
+                    run_blueprint(&config, &run, garrison_services::blueprints::Mode::Plan).await?;
+                std::process::exit(code)
+            }
+            Command::Blueprint(BlueprintCommand::Apply(run)) => {
+                let code = run_blueprint(&config, &run, garrison_services::blueprints::Mode::Apply)
+                    .await?;
+                std::process::exit(code)
+            }
             Command::Config
             | Command::Plugin(_)
-            | Command::Blueprint(_)
+            | Command::Blueprint(BlueprintCommand::Validate { .. })
             | Command::Agent { .. } => Ok(()),
         }
     })
@@ -209,6 +238,65 @@ fn validate_blueprints(files: &[PathBuf]) -> bool {
         );
     }
     errors == 0
+}
+
+/// `garrison blueprint plan|apply`: runs FILE as the system (the CLI is the operator) and
+/// returns the exit code: 0 nothing to do (plan) or applied, 2 changes planned, 1 an error.
+async fn run_blueprint(
+    config: &Config,
+    run: &BlueprintRun,
+    mode: garrison_services::blueprints::Mode,
+) -> anyhow::Result<i32> {
+    use garrison_services::blueprints::{Mode, RunOptions};
+    let shown = run.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&run.file).with_context(|| format!("cannot read {shown}"))?;
+    let context: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&run.context).context("--context must be a JSON object")?;
+    let blueprint = match garrison_blueprint::parse(&text, &garrison_blueprint::Limits::default()) {
+        Ok(blueprint) => blueprint,
+        Err(error) => {
+            println!("{shown}:{}: error: {error}", error.line());
+            return Ok(1);
+        }
+    };
+    for warning in &blueprint.warnings {
+        println!("{shown}:{}: warning: {}", warning.line, warning.message);
+    }
+    let files_root = run
+        .file
+        .canonicalize()
+        .ok()
+        .and_then(|path| path.parent().map(std::path::Path::to_path_buf));
+    let services = open_services(config).await?;
+    let options = RunOptions {
+        context,
+        files_root,
+    };
+    let outcome = services
+        .run_blueprint(mode, &Caller::cli(), &blueprint, &options)
+        .await?;
+    if run.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print!("{}", garrison::blueprints::render_outcome(&shown, &outcome));
+        let changes = outcome
+            .entries
+            .iter()
+            .filter(|e| e.action.is_change())
+            .count();
+        match (mode, outcome.failure.is_some()) {
+            (_, true) => println!("nothing was written"),
+            (Mode::Plan, false) if changes == 0 => println!("nothing to do"),
+            (Mode::Plan, false) => println!("{changes} change(s) planned; nothing was written"),
+            (Mode::Apply, false) => println!("applied: {changes} change(s)"),
+        }
+    }
+    Ok(match (mode, &outcome.failure, outcome.changed) {
+        (_, Some(_), _) => 1,
+        (Mode::Plan, None, true) => 2,
+        _ => 0,
+    })
 }
 
 /// `garrison agent`: needs no configuration or database of its own, only the server's URL and

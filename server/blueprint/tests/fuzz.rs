@@ -78,8 +78,16 @@ fn data() -> impl Strategy<Value = Value> {
     })
 }
 
+/// 256 cases per property in the suite; `PROPTEST_CASES=N` for a long run by hand.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {

@@ -21,6 +21,7 @@ macro_rules! one_tx {
 mod audit;
 pub mod auth;
 pub mod authz;
+pub mod blueprints;
 mod bootstrap;
 mod crypto;
 mod delegation;

@@ -99,6 +99,18 @@ pub async fn name_taken(
     Ok(found.is_some_and(|uuid| Some(uuid) != except.map(|u| u.to_string())))
 }
 
+/// The role named `name` and its internal id (names are unique). Blueprints find roles by name.
+pub async fn get_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<(i64, Role)>> {
+    let uuid: Option<String> = sqlx::query_scalar("SELECT uuid FROM roles WHERE name = $1")
+        .bind(name.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match uuid {
+        Some(uuid) => get(conn, codec::uuid("roles", "uuid", &uuid)?).await,
+        None => Ok(None),
+    }
+}
+
 pub async fn insert(tx: &mut Tx, uuid: Uuid, name: &str) -> Result<i64> {
     let conn = tx.conn();
     let id: i64 = sqlx::query_scalar("INSERT INTO roles (uuid, name) VALUES ($1, $2) RETURNING id")

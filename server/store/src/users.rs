@@ -213,6 +213,17 @@ pub async fn get_by_username(conn: &mut AnyConnection, username: &str) -> Result
     }
 }
 
+/// The primary keys of the users with exactly this email address, lowest first (addresses
+/// are not unique). Blueprints find users by email.
+pub async fn pks_with_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1 ORDER BY id")
+            .bind(email.to_owned())
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
 pub async fn credentials(conn: &mut AnyConnection, username: &str) -> Result<Option<Credentials>> {
     let row = sqlx::query("SELECT id, password, is_active, type FROM users WHERE username = $1")
         .bind(username.to_owned())

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod blueprints;
 mod channel;
 mod config;
 mod escalation;

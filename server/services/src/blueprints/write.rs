@@ -1,0 +1,493 @@
+//! Turning an entry's data into service calls: the model's `*Changes` type, the fields that
+//! differ from the object, and the same `*_in` cores the API calls (so validation,
+//! permissions, delegation rules and audit events are the API's).
+use garrison_model::{
+    ApplicationChanges, BrandChanges, GroupChanges, PolicyEngineMode, RoleChanges, UserChanges,
+    UserType,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::registry::{BRAND_REFERENCES, BRAND_TEXTS, Kind, Object};
+use super::{EntryError, FieldChange};
+use crate::authz::Caller;
+use crate::users::PasswordChange;
+use crate::{Services, Tx, crypto};
+
+/// What a plan shows for a password: never the value.
+const HIDDEN: &str = "(hidden)";
+
+/// An entry's data as the services take it.
+#[derive(Debug)]
+pub(super) enum Prepared {
+    Group(GroupChanges),
+    Role {
+        changes: RoleChanges,
+        /// Global permissions to grant (authentik's blueprint-only field; never revoked).
+        permissions: Option<Vec<String>>,
+    },
+    User {
+        changes: UserChanges,
+        /// authentik's blueprint-only field: set (hashed) when given and not empty.
+        password: Option<String>,
+    },
+    Application(ApplicationChanges),
+    Brand(BrandChanges),
+}
+
+fn unwritable(kind: Kind, key: &str) -> String {
+    format!(
+        "{key}: {} has no field `{key}` that blueprints can write (writable: {})",
+        kind.qualified(),
+        kind.schema().writable.join(", ")
+    )
+}
+
+/// One field's value as type `T`; serde's message, prefixed with the field, when it is not.
+fn field<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, String> {
+    serde_json::from_value(value.clone()).map_err(|error| format!("{key}: {error}"))
+}
+
+/// Converts an entry's data (attrs merged with identifiers, without `pk`) to the model's
+/// changes, checking every key and type first.
+///
+/// Garrison is stricter than authentik here, on purpose: authentik's serializers drop a key
+/// they do not know (a typo such as `is_superuer: true` is silently ignored, and the
+/// blueprint "succeeds" without doing what it says); Garrison refuses it, naming the key and
+/// the fields that can be written. Only the keys authentik's serializers have that Garrison
+/// ignores (read-only fields, and fields of older authentik versions; see
+/// [`super::registry::Schema::ignored`]) pass silently.
+pub(super) fn prepare(kind: Kind, data: &Map<String, Value>) -> Result<Prepared, String> {
+    let schema = kind.schema();
+    let mut given = Vec::new();
+    for (key, value) in data {
+        let key = key.as_str();
+        if schema.ignored.contains(&key) {
+            continue;
+        }
+        if !schema.writable.contains(&key) {
+            return Err(unwritable(kind, key));
+        }
+        if value.is_null() && !schema.nullable.contains(&key) {
+            return Err(format!("{key}: This field may not be null."));
+        }
+        given.push((key, value));
+    }
+    Ok(match kind {
+        Kind::Group => {
+            let mut c = GroupChanges::default();
+            for (key, value) in given {
+                match key {
+                    "name" => c.name = Some(field(key, value)?),
+                    "is_superuser" => c.is_superuser = Some(field(key, value)?),
+                    "parents" => c.parents = Some(field(key, value)?),
+                    "attributes" => c.attributes = Some(field(key, value)?),
+                    "roles" => c.roles = Some(field(key, value)?),
+                    "users" => c.users = Some(field(key, value)?),
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Group(c)
+        }
+        Kind::Role => {
+            let mut changes = RoleChanges::default();
+            let mut permissions = None;
+            for (key, value) in given {
+                match key {
+                    "name" => changes.name = Some(field(key, value)?),
+                    "permissions" => {
+                        let mut list: Vec<String> = field(key, value)?;
+                        list.sort();
+                        list.dedup();
+                        permissions = Some(list);
+                    }
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Role {
+                changes,
+                permissions,
+            }
+        }
+        Kind::User => {
+            let mut c = UserChanges::default();
+            let mut password = None;
+            for (key, value) in given {
+                match key {
+                    "username" => c.username = Some(field(key, value)?),
+                    "name" => c.name = Some(field(key, value)?),
+                    "email" => c.email = Some(field(key, value)?),
+                    "is_active" => c.is_active = Some(field(key, value)?),
+                    "type" => c.user_type = Some(field::<UserType>(key, value)?),
+                    "path" => c.path = Some(field(key, value)?),
+                    "attributes" => c.attributes = Some(field(key, value)?),
+                    "groups" => c.groups = Some(field(key, value)?),
+                    "roles" => c.roles = Some(field(key, value)?),
+                    "password" => password = field::<Option<String>>(key, value)?,
+                    "permissions" => {
+                        // authentik assigns these through the user's own managed role, which
+                        // Garrison does not have yet; refused rather than silently dropped.
+                        let list: Vec<String> = field(key, value)?;
+                        if !list.is_empty() {
+                            return Err("permissions: assigning permissions to a user in a \
+                                        blueprint is not supported yet (give the user a group \
+                                        with a role instead)"
+                                .into());
+                        }
+                    }
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::User {
+                changes: c,
+                password,
+            }
+        }
+        Kind::Application => {
+            let mut c = ApplicationChanges::default();
+            for (key, value) in given {
+                match key {
+                    "name" => c.name = Some(field(key, value)?),
+                    "slug" => c.slug = Some(field(key, value)?),
+                    "provider" => c.provider = Some(field::<Option<i64>>(key, value)?),
+                    "backchannel_providers" => c.backchannel_providers = Some(field(key, value)?),
+                    "open_in_new_tab" => c.open_in_new_tab = Some(field(key, value)?),
+                    "meta_launch_url" => c.meta_launch_url = Some(field(key, value)?),
+                    "meta_icon" => c.meta_icon = Some(field(key, value)?),
+                    "meta_description" => c.meta_description = Some(field(key, value)?),
+                    "meta_publisher" => c.meta_publisher = Some(field(key, value)?),
+                    "policy_engine_mode" => {
+                        c.policy_engine_mode = Some(field::<PolicyEngineMode>(key, value)?)
+                    }
+                    "group" => c.group = Some(field(key, value)?),
+                    "meta_hide" => c.meta_hide = Some(field(key, value)?),
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Application(c)
+        }
+        Kind::Brand => {
+            let mut c = BrandChanges::default();
+            for (key, value) in given {
+                match key {
+                    "domain" => c.domain = Some(field(key, value)?),
+                    "default" => c.default = Some(field(key, value)?),
+                    "web_certificate" => {
+                        c.web_certificate = Some(field::<Option<Uuid>>(key, value)?)
+                    }
+                    "client_certificates" => c.client_certificates = Some(field(key, value)?),
+                    "attributes" => c.attributes = Some(field(key, value)?),
+                    // Texts and references go into `settings`, where the brand service checks
+                    // them as it does for the API.
+                    other if BRAND_TEXTS.contains(&other) || BRAND_REFERENCES.contains(&other) => {
+                        c.settings.insert(other.to_owned(), value.clone());
+                    }
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Brand(c)
+        }
+    })
+}
+
+/// The supplied fields whose values differ from `before` (the object's serialized form), or
+/// all supplied fields for a new object (`before == None`, old values `null`). Ignored fields
+/// and those the model's adapter handles itself ([`super::registry::Schema::special`]) are
+/// left out.
+pub(super) fn changed_fields(
+    kind: Kind,
+    before: Option<&Map<String, Value>>,
+    data: &Map<String, Value>,
+) -> Vec<FieldChange> {
+    let schema = kind.schema();
+    let mut changes = Vec::new();
+    for (key, new) in data {
+        let name = key.as_str();
+        if schema.ignored.contains(&name) || schema.special.contains(&name) {
+            continue;
+        }
+        let old = match before {
+            None => Value::Null,
+            Some(view) => {
+                let old = view.get(key).cloned().unwrap_or(Value::Null);
+                if same(schema.sets.contains(&name), &old, new) {
+                    continue;
+                }
+                old
+            }
+        };
+        changes.push(FieldChange {
+            field: key.clone(),
+            old,
+            new: new.clone(),
+        });
+    }
+    changes
+}
+
+/// Whether a stored value and a supplied one mean the same: UUIDs in any case, and for a
+/// many-to-many field the same members in any order.
+pub(super) fn same(set: bool, old: &Value, new: &Value) -> bool {
+    let (old, new) = (normalize(old), normalize(new));
+    if set && let (Value::Array(a), Value::Array(b)) = (&old, &new) {
+        return members(a) == members(b);
+    }
+    match (&old, &new) {
+        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
+        _ => old == new,
+    }
+}
+
+fn members(items: &[Value]) -> Vec<String> {
+    let mut members: Vec<String> = items.iter().map(Value::to_string).collect();
+    members.sort();
+    members.dedup();
+    members
+}
+
+fn normalize(value: &Value) -> Value {
+    match value {
+        Value::String(text) if text.len() == 36 => match Uuid::parse_str(text) {
+            Ok(uuid) => Value::String(uuid.to_string()),
+            Err(_) => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), normalize(value)))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+/// `data` restricted to the fields in `changes`.
+fn only(data: &Map<String, Value>, changes: &[FieldChange]) -> Map<String, Value> {
+    changes
+        .iter()
+        .filter_map(|change| {
+            data.get(&change.field)
+                .map(|value| (change.field.clone(), value.clone()))
+        })
+        .collect()
+}
+
+fn failed(message: String) -> EntryError {
+    EntryError::Failed(message)
+}
+
+/// Creates the object through the model's create core. Returns it with every field the
+/// entry set.
+pub(super) async fn create(
+    services: &Services,
+    tx: &mut Tx,
+    caller: &Caller,
+    kind: Kind,
+    data: &Map<String, Value>,
+) -> Result<(Object, Vec<FieldChange>), EntryError> {
+    let prepared = prepare(kind, data).map_err(failed)?;
+    let mut fields = changed_fields(kind, None, data);
+    let object = match prepared {
+        Prepared::Group(changes) => {
+            Object::Group(services.create_group_in(tx, caller, changes).await?)
+        }
+        Prepared::Role {
+            changes,
+            permissions,
+        } => {
+            let mut role = services.create_role_in(tx, caller, changes).await?;
+            if let Some(permissions) = permissions.filter(|list| !list.is_empty()) {
+                fields.push(FieldChange {
+                    field: "permissions".into(),
+                    old: Value::Null,
+                    new: json!(permissions),
+                });
+                role = services
+                    .change_role_permissions_in(tx, caller, role.pk, &permissions, None, true)
+                    .await?;
+            }
+            Object::Role(role)
+        }
+        Prepared::User {
+            mut changes,
+            password,
+        } => {
+            // An empty password leaves the account without a usable one, as in authentik.
+            if password.as_deref().is_some_and(|p| !p.is_empty()) {
+                fields.push(FieldChange {
+                    field: "password".into(),
+                    old: Value::Null,
+                    new: json!(HIDDEN),
+                });
+            }
+            changes.password = password;
+            Object::User(services.create_user_in(tx, caller, changes).await?)
+        }
+        Prepared::Application(changes) => {
+            Object::Application(services.create_application_in(tx, caller, changes).await?)
+        }
+        Prepared::Brand(changes) => {
+            Object::Brand(services.create_brand_in(tx, caller, changes).await?)
+        }
+    };
+    Ok((object, fields))
+}
+
+/// Checks an entry's data without writing (`state: created` on an existing object: authentik
+/// still validates the entry there).
+pub(super) fn validate(kind: Kind, data: &Map<String, Value>) -> Result<(), EntryError> {
+    prepare(kind, data).map(|_| ()).map_err(failed)
+}
+
+/// A partial update of `existing` with the supplied fields that differ from it. Nothing
+/// differs: no core is called, nothing is written or audited, and the list is empty.
+pub(super) async fn update(
+    services: &Services,
+    tx: &mut Tx,
+    caller: &Caller,
+    existing: &Object,
+    data: &Map<String, Value>,
+) -> Result<(Object, Vec<FieldChange>), EntryError> {
+    let kind = existing.kind();
+    // Every supplied field is checked, changed or not.
+    let supplied = prepare(kind, data).map_err(failed)?;
+    let mut fields = changed_fields(kind, Some(&existing.view()), data);
+    let general = !fields.is_empty();
+    let prepared = prepare(kind, &only(data, &fields)).map_err(failed)?;
+    let mut object = existing.clone();
+    match (existing, prepared, supplied) {
+        (Object::Group(group), Prepared::Group(changes), _) => {
+            if general {
+                object = Object::Group(
+                    services
+                        .update_group_in(tx, caller, group.pk, changes, true)
+                        .await?,
+                );
+            }
+        }
+        (
+            Object::Role(role),
+            Prepared::Role { changes, .. },
+            Prepared::Role {
+                permissions: wanted,
+                ..
+            },
+        ) => {
+            if general {
+                object = Object::Role(
+                    services
+                        .update_role_in(tx, caller, role.pk, changes, true)
+                        .await?,
+                );
+            }
+            // Additive, as authentik assigns them: what the role lacks is granted, nothing is
+            // revoked.
+            let missing: Vec<String> = wanted
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|permission| !role.permissions.contains(permission))
+                .collect();
+            if !missing.is_empty() {
+                let mut all = role.permissions.clone();
+                all.extend(missing.iter().cloned());
+                all.sort();
+                all.dedup();
+                fields.push(FieldChange {
+                    field: "permissions".into(),
+                    old: json!(role.permissions),
+                    new: json!(all),
+                });
+                object = Object::Role(
+                    services
+                        .change_role_permissions_in(tx, caller, role.pk, &missing, None, true)
+                        .await?,
+                );
+            }
+        }
+        (Object::User(user), Prepared::User { changes, .. }, Prepared::User { password, .. }) => {
+            if general {
+                object = Object::User(
+                    services
+                        .update_user_in(tx, caller, user.pk, changes, true)
+                        .await?,
+                );
+            }
+            // A password is set when it is not the one the account has already, so that a
+            // re-apply writes nothing. An empty one changes nothing.
+            if let Some(password) = password.filter(|p| !p.is_empty()) {
+                let username = match &object {
+                    Object::User(after) => after.username.clone(),
+                    _ => user.username.clone(),
+                };
+                let stored = garrison_store::users::credentials(tx.conn(), &username)
+                    .await?
+                    .map(|credentials| credentials.password_hash);
+                if !crypto::verify_password_blocking(&password, stored).await? {
+                    fields.push(FieldChange {
+                        field: "password".into(),
+                        old: json!(HIDDEN),
+                        new: json!(HIDDEN),
+                    });
+                    services
+                        .set_user_password_in(
+                            tx,
+                            caller,
+                            user.pk,
+                            PasswordChange {
+                                new_password: &password,
+                                current_password: None,
+                            },
+                        )
+                        .await?;
+                }
+            }
+        }
+        (Object::Application(app), Prepared::Application(changes), _) => {
+            if general {
+                object = Object::Application(
+                    services
+                        .update_application_in(tx, caller, &app.slug, changes, true)
+                        .await?,
+                );
+            }
+        }
+        (Object::Brand(brand), Prepared::Brand(changes), _) => {
+            if general {
+                object = Object::Brand(
+                    services
+                        .update_brand_in(tx, caller, brand.pk, changes, true)
+                        .await?,
+                );
+            }
+        }
+        _ => {
+            return Err(EntryError::Infra(crate::ServiceError::Internal(format!(
+                "blueprint data for {} did not match its object",
+                kind.qualified()
+            ))));
+        }
+    }
+    Ok((object, fields))
+}
+
+/// Deletes the object through the model's delete core.
+pub(super) async fn delete(
+    services: &Services,
+    tx: &mut Tx,
+    caller: &Caller,
+    existing: &Object,
+) -> Result<(), EntryError> {
+    match existing {
+        Object::Group(group) => services.delete_group_in(tx, caller, group.pk).await?,
+        Object::Role(role) => services.delete_role_in(tx, caller, role.pk).await?,
+        Object::User(user) => services.delete_user_in(tx, caller, user.pk).await?,
+        Object::Application(app) => {
+            services
+                .delete_application_in(tx, caller, &app.slug)
+                .await?
+        }
+        Object::Brand(brand) => services.delete_brand_in(tx, caller, brand.pk).await?,
+    }
+    Ok(())
+}

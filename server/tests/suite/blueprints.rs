@@ -1,0 +1,493 @@
+//! Blueprints applied and planned through the services, on both stores: one transaction per
+//! run, every entry through the API's own cores (validation, permissions, audit events).
+use crate::common;
+
+use garrison_blueprint::{Blueprint, Limits, parse};
+use garrison_model::{Group, GroupChanges, Role, RoleChanges, User};
+use garrison_services::blueprints::{Action, FieldChange, Outcome, RunOptions};
+use garrison_services::{Caller, GroupFilter, UserFilter, Via};
+use serde_json::json;
+
+fn blueprint(text: &str) -> Blueprint {
+    parse(text, &Limits::default()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The 1-based line of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> u32 {
+    let index = text
+        .lines()
+        .position(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} is in the blueprint"));
+    u32::try_from(index + 1).unwrap()
+}
+
+async fn group(env: &common::Env, name: &str) -> Option<Group> {
+    env.services
+        .list_groups(
+            &Caller::cli(),
+            &Default::default(),
+            GroupFilter {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+}
+
+async fn role(env: &common::Env, name: &str) -> Option<Role> {
+    let query = garrison_model::ListQuery {
+        search: Some(name.into()),
+        ..Default::default()
+    };
+    env.services
+        .list_roles(&Caller::cli(), &query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|role| role.name == name)
+}
+
+async fn user(env: &common::Env, username: &str) -> Option<User> {
+    env.services
+        .list_users(
+            &Caller::cli(),
+            &Default::default(),
+            UserFilter {
+                username: Some(username.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+}
+
+async fn event_count(env: &common::Env) -> u64 {
+    env.services
+        .list_events(&Caller::cli(), &Default::default(), Default::default())
+        .await
+        .unwrap()
+        .count
+}
+
+async fn apply(env: &common::Env, caller: &Caller, text: &str) -> Outcome {
+    env.services
+        .apply_blueprint(caller, &blueprint(text), &RunOptions::default())
+        .await
+        .expect("no infrastructure failure")
+}
+
+fn actions(outcome: &Outcome) -> Vec<&Action> {
+    outcome.entries.iter().map(|entry| &entry.action).collect()
+}
+
+const LINKED: &str = r#"version: 1
+metadata:
+  name: linked objects
+entries:
+  - model: authentik_rbac.role
+    id: viewers
+    identifiers:
+      name: bp-viewers
+    attrs:
+      permissions:
+        - authentik_core.view_user
+        - authentik_core.view_group
+  - model: authentik_core.group
+    id: parent
+    identifiers:
+      name: bp-parent
+  - model: authentik_core.group
+    identifiers:
+      name: bp-staff
+    attrs:
+      parents: [!KeyOf parent]
+      roles: [!KeyOf viewers]
+      attributes:
+        team: blue
+  - model: authentik_core.user
+    identifiers:
+      username: bp-alice
+    attrs:
+      name: Alice
+      email: alice@example.com
+      groups:
+        - !Find [authentik_core.group, [name, bp-staff]]
+      password: alice-secret-123
+"#;
+
+both_stores!(
+    apply_creates_linked_objects_and_a_reapply_changes_nothing,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let outcome = apply(&env, &system, LINKED).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        assert!(outcome.changed);
+        assert_eq!(outcome.entries.len(), 4);
+        assert!(
+            outcome
+                .entries
+                .iter()
+                .all(|entry| matches!(entry.action, Action::Created { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.entries[3].model, "authentik_core.user");
+
+        let viewers = role(&env, "bp-viewers").await.expect("role created");
+        assert_eq!(
+            viewers.permissions,
+            ["authentik_core.view_group", "authentik_core.view_user"]
+        );
+        let parent = group(&env, "bp-parent").await.expect("parent created");
+        let staff = group(&env, "bp-staff").await.expect("group created");
+        assert_eq!(staff.parents, [parent.pk], "!KeyOf gave the parent");
+        assert_eq!(staff.roles, [viewers.pk], "!KeyOf gave the role");
+        assert_eq!(staff.attributes["team"], json!("blue"));
+        let alice = user(&env, "bp-alice").await.expect("user created");
+        assert_eq!(alice.groups, [staff.pk], "!Find found the group");
+        assert_eq!(alice.email, "alice@example.com");
+        assert!(
+            env.services
+                .login("bp-alice", "alice-secret-123", None, "test")
+                .await
+                .is_ok(),
+            "the blueprint's password works"
+        );
+
+        // The same blueprint again: everything is already so; nothing is written or audited.
+        let events = event_count(&env).await;
+        let again = apply(&env, &system, LINKED).await;
+        assert!(again.succeeded(), "{:?}", again.failure);
+        assert!(!again.changed);
+        assert_eq!(
+            actions(&again),
+            [&Action::Unchanged; 4],
+            "every entry unchanged: {again:?}"
+        );
+        assert_eq!(event_count(&env).await, events, "no audit event");
+    }
+);
+
+const FAILS_LAST: &str = r#"version: 1
+entries:
+  - model: authentik_rbac.role
+    identifiers:
+      name: bp-doomed-role
+  - model: authentik_core.group
+    identifiers:
+      name: bp-doomed-group
+  - model: authentik_core.user
+    identifiers:
+      username: bp-doomed-user
+    attrs:
+      email: not an email
+"#;
+
+const UNKNOWN_LAST: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: bp-doomed-group
+  - model: authentik_flows.flow
+    conditions:
+      - false
+    identifiers:
+      slug: some-flow
+"#;
+
+both_stores!(
+    a_failing_last_entry_leaves_the_store_unchanged,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let events = event_count(&env).await;
+
+        let outcome = apply(&env, &system, FAILS_LAST).await;
+        let failure = outcome.failure.clone().expect("the user entry fails");
+        assert_eq!(failure.index, 2);
+        assert_eq!(failure.line, line_of(FAILS_LAST, "authentik_core.user"));
+        assert_eq!(failure.model, "authentik_core.user");
+        assert_eq!(failure.identifiers["username"], json!("bp-doomed-user"));
+        assert!(
+            failure.message.starts_with(&format!(
+                "entry 3 (line {}) authentik_core.user {{username: bp-doomed-user}}: email:",
+                failure.line
+            )),
+            "{}",
+            failure.message
+        );
+        assert_eq!(outcome.entries.len(), 2, "the entries before it ran");
+        assert!(group(&env, "bp-doomed-group").await.is_none());
+        assert!(role(&env, "bp-doomed-role").await.is_none());
+        assert!(user(&env, "bp-doomed-user").await.is_none());
+
+        // An unknown model fails the blueprint even when its entry's conditions are false.
+        let outcome = apply(&env, &system, UNKNOWN_LAST).await;
+        let failure = outcome.failure.expect("the unknown model fails");
+        assert_eq!(failure.index, 1);
+        assert_eq!(failure.line, line_of(UNKNOWN_LAST, "authentik_flows.flow"));
+        assert_eq!(failure.model, "authentik_flows.flow");
+        assert!(
+            failure
+                .message
+                .contains("model `authentik_flows.flow` is not one Garrison implements"),
+            "{}",
+            failure.message
+        );
+        assert!(group(&env, "bp-doomed-group").await.is_none());
+        assert_eq!(event_count(&env).await, events, "nothing audited either");
+    }
+);
+
+const PLANNED: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: bp-existing
+    attrs:
+      attributes:
+        level: 2
+  - model: authentik_core.group
+    identifiers:
+      name: bp-new
+    attrs:
+      is_superuser: false
+"#;
+
+both_stores!(
+    a_plan_reports_changes_and_writes_nothing,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let existing = env
+            .services
+            .create_group(
+                &system,
+                GroupChanges {
+                    name: Some("bp-existing".into()),
+                    attributes: Some(json!({"level": 1}).as_object().unwrap().clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let events = event_count(&env).await;
+
+        let outcome = env
+            .services
+            .plan_blueprint(&system, &blueprint(PLANNED), &RunOptions::default())
+            .await
+            .unwrap();
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        assert!(outcome.changed);
+        assert_eq!(
+            outcome.entries[0].action,
+            Action::Updated {
+                fields: vec![FieldChange {
+                    field: "attributes".into(),
+                    old: json!({"level": 1}),
+                    new: json!({"level": 2}),
+                }]
+            }
+        );
+        let Action::Created { fields } = &outcome.entries[1].action else {
+            panic!("bp-new would be created: {outcome:?}");
+        };
+        assert!(fields.contains(&FieldChange {
+            field: "name".into(),
+            old: json!(null),
+            new: json!("bp-new"),
+        }));
+        assert!(fields.iter().any(|field| field.field == "is_superuser"));
+
+        assert!(group(&env, "bp-new").await.is_none(), "nothing created");
+        let after = group(&env, "bp-existing").await.unwrap();
+        assert_eq!(after.attributes, existing.attributes, "nothing changed");
+        assert_eq!(event_count(&env).await, events, "nothing audited");
+    }
+);
+
+const CREATED_ONCE: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    state: created
+    identifiers:
+      name: bp-once
+    attrs:
+      attributes:
+        v: 1
+"#;
+
+const MUST_CREATE: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    state: must_created
+    identifiers:
+      name: bp-once
+"#;
+
+const ABSENT: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    state: absent
+    identifiers:
+      name: bp-once
+"#;
+
+both_stores!(
+    states_created_must_created_and_absent,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+
+        // created: made once ...
+        let outcome = apply(&env, &system, CREATED_ONCE).await;
+        assert!(
+            matches!(outcome.entries[0].action, Action::Created { .. }),
+            "{outcome:?}"
+        );
+        let once = group(&env, "bp-once").await.expect("created");
+        assert_eq!(once.attributes["v"], json!(1));
+        // ... and never overwritten: a manual change survives the next apply.
+        env.services
+            .update_group(
+                &system,
+                once.pk,
+                GroupChanges {
+                    attributes: Some(json!({"v": 2}).as_object().unwrap().clone()),
+                    ..Default::default()
+                },
+                true,
+            )
+            .await
+            .unwrap();
+        let outcome = apply(&env, &system, CREATED_ONCE).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        assert!(!outcome.changed);
+        assert!(
+            matches!(&outcome.entries[0].action, Action::Skipped { reason } if reason.contains("exists")),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            group(&env, "bp-once").await.unwrap().attributes["v"],
+            json!(2)
+        );
+
+        // must_created: fails when the object exists.
+        let outcome = apply(&env, &system, MUST_CREATE).await;
+        let failure = outcome.failure.expect("the object exists");
+        assert!(
+            failure.message.contains("must_created"),
+            "{}",
+            failure.message
+        );
+        assert!(group(&env, "bp-once").await.is_some());
+
+        // absent: deleted, then nothing to delete.
+        let outcome = apply(&env, &system, ABSENT).await;
+        assert_eq!(actions(&outcome), [&Action::Deleted], "{outcome:?}");
+        assert!(outcome.changed);
+        assert!(group(&env, "bp-once").await.is_none());
+        let outcome = apply(&env, &system, ABSENT).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        assert!(!outcome.changed);
+        assert!(
+            matches!(&outcome.entries[0].action, Action::Skipped { .. }),
+            "{outcome:?}"
+        );
+    }
+);
+
+const BACKDOOR: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: bp-backdoor
+    attrs:
+      roles:
+        - !Context powerful_role
+"#;
+
+const PLAIN_GROUP: &str = r#"version: 1
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: bp-plain
+"#;
+
+both_stores!(
+    a_blueprint_cannot_pass_on_rights_its_author_lacks,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let powerful = env
+            .services
+            .create_role(
+                &system,
+                RoleChanges {
+                    name: Some("bp-powerful".into()),
+                },
+            )
+            .await
+            .unwrap();
+        env.services
+            .change_role_permissions(
+                &system,
+                powerful.pk,
+                &["authentik_core.delete_user".to_owned()],
+                None,
+                true,
+            )
+            .await
+            .unwrap();
+        let (mallory, _) =
+            crate::security::user_holding(&env, "mallory", &[("authentik_core.add_group", "")])
+                .await;
+        let principal = env
+            .services
+            .principal_for(mallory)
+            .await
+            .unwrap()
+            .expect("an active user");
+        let caller = Caller::new(principal, None, Via::Cli, None);
+
+        // She may create a plain group (so the refusal below is about the role) ...
+        let outcome = env
+            .services
+            .plan_blueprint(&caller, &blueprint(PLAIN_GROUP), &RunOptions::default())
+            .await
+            .unwrap();
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+
+        // ... but not one that confers a role whose permission she does not hold.
+        let events = event_count(&env).await;
+        let options = RunOptions {
+            context: json!({"powerful_role": powerful.pk.to_string()})
+                .as_object()
+                .unwrap()
+                .clone(),
+            ..Default::default()
+        };
+        let outcome = env
+            .services
+            .apply_blueprint(&caller, &blueprint(BACKDOOR), &options)
+            .await
+            .unwrap();
+        let failure = outcome.failure.expect("refused");
+        assert_eq!(failure.index, 0);
+        assert!(
+            failure.message.contains("authentik_core.delete_user"),
+            "{}",
+            failure.message
+        );
+        assert!(group(&env, "bp-backdoor").await.is_none());
+        assert!(
+            group(&env, "bp-plain").await.is_none(),
+            "a plan writes nothing"
+        );
+        assert_eq!(event_count(&env).await, events);
+    }
+);
