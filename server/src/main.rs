@@ -272,6 +272,7 @@ async fn run_blueprint(
     let options = RunOptions {
         context,
         files_root,
+        env: None,
     };
     let outcome = services
         .run_blueprint(mode, &Caller::cli(), &blueprint, &options)

@@ -2,8 +2,11 @@
 //! run, every entry through the API's own cores (validation, permissions, audit events).
 use crate::common;
 
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
 use garrison_blueprint::{Blueprint, Limits, parse};
-use garrison_model::{Group, GroupChanges, Role, RoleChanges, User};
+use garrison_model::{Group, GroupChanges, Role, RoleChanges, TokenIntent, User};
 use garrison_services::blueprints::{Action, FieldChange, Outcome, RunOptions};
 use garrison_services::{Caller, GroupFilter, UserFilter, Via};
 use serde_json::json;
@@ -489,5 +492,262 @@ both_stores!(
             "a plan writes nothing"
         );
         assert_eq!(event_count(&env).await, events);
+    }
+);
+
+/// authentik's shipped bootstrap blueprint, if the corpus is present.
+fn shipped_bootstrap() -> Option<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/authentik-blueprints/system/bootstrap.yaml"
+    );
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(error) => {
+            eprintln!("SKIPPED: authentik's bootstrap.yaml is absent ({error})");
+            None
+        }
+    }
+}
+
+const BOOTSTRAP_PASSWORD: &str = "bootstrap password 1234";
+const BOOTSTRAP_KEY: &str = "bp-bootstrap-key-0123456789abcdefghijklmnopqrstuv";
+
+/// The environment the run's `!Env` reads (the process's is left alone: tests run side by
+/// side in one process).
+fn bootstrap_options(variables: &[(&str, &str)]) -> RunOptions {
+    let env: BTreeMap<String, String> = variables
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    RunOptions {
+        env: Some(env),
+        ..Default::default()
+    }
+}
+
+both_stores!(
+    authentiks_bootstrap_blueprint_sets_up_an_empty_garrison,
+    empty,
+    |env: common::Env| async move {
+        let Some(text) = shipped_bootstrap() else {
+            return;
+        };
+        let system = Caller::cli();
+        let bootstrap = blueprint(&text);
+
+        // Without a token variable, the token entry is skipped by its condition.
+        let planned = env
+            .services
+            .plan_blueprint(
+                &system,
+                &bootstrap,
+                &bootstrap_options(&[("AUTHENTIK_BOOTSTRAP_PASSWORD", BOOTSTRAP_PASSWORD)]),
+            )
+            .await
+            .unwrap();
+        assert!(planned.succeeded(), "{:?}", planned.failure);
+        assert_eq!(planned.entries.len(), 3, "{planned:?}");
+        assert!(matches!(planned.entries[0].action, Action::Created { .. }));
+        assert!(matches!(planned.entries[1].action, Action::Created { .. }));
+        assert_eq!(
+            planned.entries[2].action,
+            Action::Skipped {
+                reason: "conditions are false".into()
+            }
+        );
+        assert!(
+            user(&env, "akadmin").await.is_none(),
+            "a plan writes nothing"
+        );
+
+        // With both variables: group, user and token.
+        let options = bootstrap_options(&[
+            ("AUTHENTIK_BOOTSTRAP_PASSWORD", BOOTSTRAP_PASSWORD),
+            ("AUTHENTIK_BOOTSTRAP_TOKEN", BOOTSTRAP_KEY),
+        ]);
+        let outcome = env
+            .services
+            .apply_blueprint(&system, &bootstrap, &options)
+            .await
+            .expect("no infrastructure failure");
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        assert!(outcome.changed);
+        assert!(
+            outcome
+                .entries
+                .iter()
+                .all(|entry| matches!(entry.action, Action::Created { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.entries[2].model, "authentik_core.token");
+        let Action::Created { fields } = &outcome.entries[2].action else {
+            unreachable!();
+        };
+        assert!(
+            fields.contains(&FieldChange {
+                field: "key".into(),
+                old: json!(null),
+                new: json!("(hidden)"),
+            }),
+            "{fields:?}"
+        );
+        let shown = serde_json::to_string(&outcome).unwrap();
+        assert!(!shown.contains(BOOTSTRAP_KEY), "the key is never shown");
+        assert!(!shown.contains(BOOTSTRAP_PASSWORD), "nor the password");
+
+        let admins = group(&env, "authentik Admins")
+            .await
+            .expect("group created");
+        assert!(admins.is_superuser);
+        let admin = user(&env, "akadmin").await.expect("user created");
+        assert_eq!(admin.name, "authentik Default Admin");
+        assert_eq!(admin.email, "root@example.com", "!Env's default");
+        assert_eq!(admin.groups, [admins.pk], "!KeyOf gave the group");
+        assert!(
+            env.services
+                .login("akadmin", BOOTSTRAP_PASSWORD, None, "test")
+                .await
+                .is_ok(),
+            "the password from the environment works"
+        );
+        let token = env
+            .services
+            .get_token(&system, "authentik-bootstrap-token")
+            .await
+            .expect("token created");
+        assert_eq!(token.user, admin.pk, "!KeyOf gave the user's pk");
+        assert_eq!(token.intent, TokenIntent::Api);
+        assert!(!token.expiring);
+        assert_eq!(token.expires, None);
+        let (status, me) = env
+            .api("GET", "/core/users/me/", Some(BOOTSTRAP_KEY), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "the key authenticates: {me}");
+        assert_eq!(me["user"]["username"], "akadmin");
+        assert_eq!(me["user"]["is_superuser"], true);
+
+        // Again: every object exists (state created), nothing is written.
+        let again = env
+            .services
+            .apply_blueprint(&system, &bootstrap, &options)
+            .await
+            .expect("no infrastructure failure");
+        assert!(again.succeeded(), "{:?}", again.failure);
+        assert!(!again.changed, "{again:?}");
+        assert_eq!(again.entries.len(), 3);
+        assert!(
+            again
+                .entries
+                .iter()
+                .all(|entry| matches!(entry.action, Action::Unchanged | Action::Skipped { .. })),
+            "{again:?}"
+        );
+        let (status, _) = env
+            .api("GET", "/core/users/me/", Some(BOOTSTRAP_KEY), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "the key still authenticates");
+    }
+);
+
+const TOKEN_PRESENT: &str = r#"version: 1
+entries:
+  - model: authentik_core.user
+    id: owner
+    identifiers:
+      username: bp-token-owner
+  - model: authentik_core.token
+    identifiers:
+      identifier: bp-token
+    attrs:
+      user: !KeyOf owner
+      intent: api
+      expiring: false
+      description: !Context description
+      key: !Context key
+"#;
+
+const TOKEN_KEY_A: &str = "bp-token-key-a-0123456789abcdefghijklmnop";
+const TOKEN_KEY_B: &str = "bp-token-key-b-0123456789abcdefghijklmnop";
+
+async fn apply_with(env: &common::Env, bp: &Blueprint, options: RunOptions) -> Outcome {
+    env.services
+        .apply_blueprint(&Caller::cli(), bp, &options)
+        .await
+        .expect("no infrastructure failure")
+}
+
+fn token_options(description: &str, key: &str) -> RunOptions {
+    RunOptions {
+        context: json!({"description": description, "key": key})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ..Default::default()
+    }
+}
+
+both_stores!(
+    a_token_key_is_set_only_when_it_differs_and_never_shown,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let bp = blueprint(TOKEN_PRESENT);
+
+        let created = apply_with(&env, &bp, token_options("first", TOKEN_KEY_A)).await;
+        assert!(created.succeeded(), "{:?}", created.failure);
+        let (status, _) = env
+            .api("GET", "/core/users/me/", Some(TOKEN_KEY_A), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "the blueprint's key authenticates");
+
+        // The same key: unchanged, nothing written.
+        let same = apply_with(&env, &bp, token_options("first", TOKEN_KEY_A)).await;
+        assert!(same.succeeded(), "{:?}", same.failure);
+        assert!(!same.changed, "{same:?}");
+        assert_eq!(actions(&same), [&Action::Unchanged, &Action::Unchanged]);
+
+        // Another key and description: both updated, the key as "(hidden)".
+        let changed = apply_with(&env, &bp, token_options("second", TOKEN_KEY_B)).await;
+        assert!(changed.succeeded(), "{:?}", changed.failure);
+        assert_eq!(
+            changed.entries[1].action,
+            Action::Updated {
+                fields: vec![
+                    FieldChange {
+                        field: "description".into(),
+                        old: json!("first"),
+                        new: json!("second"),
+                    },
+                    FieldChange {
+                        field: "key".into(),
+                        old: json!("(hidden)"),
+                        new: json!("(hidden)"),
+                    },
+                ]
+            }
+        );
+        let shown = serde_json::to_string(&changed).unwrap();
+        assert!(!shown.contains(TOKEN_KEY_A) && !shown.contains(TOKEN_KEY_B));
+        let (status, _) = env
+            .api("GET", "/core/users/me/", Some(TOKEN_KEY_B), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "the new key authenticates");
+        let (status, _) = env
+            .api("GET", "/core/users/me/", Some(TOKEN_KEY_A), None)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "the old one no longer");
+
+        // A key too short is the token service's refusal, without the key in the message.
+        let short = "tiny-key-42";
+        let refused = apply_with(&env, &bp, token_options("second", short)).await;
+        let failure = refused.failure.expect("too short");
+        assert!(failure.message.contains("key"), "{}", failure.message);
+        assert!(!failure.message.contains(short), "{}", failure.message);
+        let token = env
+            .services
+            .get_token(&system, "bp-token")
+            .await
+            .expect("the token is still there");
+        assert_eq!(token.description, "second");
     }
 );

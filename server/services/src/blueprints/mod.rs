@@ -23,6 +23,12 @@
 //!    existing object, `absent` deletes;
 //! 7. the object becomes the target of `!KeyOf <id>`.
 //!
+//! The models a blueprint can write: `authentik_core.group`, `authentik_rbac.role`,
+//! `authentik_core.user`, `authentik_core.application`, `authentik_brands.brand` and
+//! `authentik_core.token` (see [`registry`]). Write-only secrets — a user's `password`, a
+//! token's `key` — are compared with what is stored without being read back, and never
+//! shown: a plan says `"(hidden)"`.
+//!
 //! Not yet supported, and refused rather than ignored: object `permissions:` on entries,
 //! `permissions` on users, and `authentik_blueprints.metaapplyblueprint`.
 mod lookup;
@@ -33,6 +39,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use garrison_blueprint::{Blueprint, Entry, Evaluator, Value as BpValue, deep_merge};
@@ -59,13 +66,34 @@ pub enum Mode {
 }
 
 /// What a run needs besides the blueprint.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 pub struct RunOptions {
     /// The instance's context, merged over the blueprint's own `context` (which is merged over
     /// the built-in defaults).
     pub context: Map<String, Value>,
     /// The directory `!File` may read below. `None`: `!File` always gives its default.
     pub files_root: Option<PathBuf>,
+    /// The environment `!Env` reads instead of the process's, when given: for instances whose
+    /// environment is given explicitly, and for tests (which run side by side in one process
+    /// and must not change its environment). A variable it lacks reads as unset. The same
+    /// rules apply as to the process's environment: only a superuser's blueprint reads it,
+    /// and `GARRISON_*` names read as unset. Its values may be secrets: they are neither
+    /// serialized nor shown by `Debug`.
+    #[serde(skip)]
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("context", &self.context)
+            .field("files_root", &self.files_root)
+            .field(
+                "env",
+                &self.env.as_ref().map(|env| env.keys().collect::<Vec<_>>()),
+            )
+            .finish()
+    }
 }
 
 /// What a run did (or, planned, would do).
@@ -269,6 +297,21 @@ fn json_map(value: &BpValue) -> Map<String, Value> {
     }
 }
 
+/// Identifiers as an outcome or a failure message repeats them: a secret given as one (a
+/// mistake, refused by the lookup) shows as `"(hidden)"`.
+fn shown_identifiers(kind: Kind, identifiers: &BpValue) -> Map<String, Value> {
+    let mut shown = json_map(identifiers);
+    for (key, value) in shown.iter_mut() {
+        let field = key
+            .split_once("__")
+            .map_or(key.as_str(), |(field, _)| field);
+        if kind.schema().secrets.contains(&field) {
+            *value = Value::String(write::HIDDEN.to_owned());
+        }
+    }
+    shown
+}
+
 /// authentik flattens an identifier given as a mapping with a `pk` (a `!FindObject` result)
 /// to that pk.
 fn flatten_pk_mappings(identifiers: BpValue) -> BpValue {
@@ -334,7 +377,7 @@ fn evaluate(
         }
         Err(error) => return Err(format!("`identifiers`: {error}")),
     };
-    progress.identifiers = json_map(&identifiers);
+    progress.identifiers = shown_identifiers(kind, &identifiers);
     // An entry that deletes writes nothing: its attrs are not needed.
     let attrs = if state == State::Absent {
         BpValue::Map(Default::default())

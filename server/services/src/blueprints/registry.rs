@@ -3,13 +3,15 @@
 //! One [`Kind`] per model, keyed by authentik's `app_label.model` from
 //! [`garrison_model::models`]; one [`Schema`] per kind saying which fields its serialized form
 //! has, which a blueprint may write and which authentik accepts but Garrison ignores; one
-//! [`Object`] variant holding a loaded object. Adding a model (a provider, an outpost, a
-//! token, …) is a variant here (kind, schema, object, view, loads) plus its conversion and
-//! its create/update/delete calls in `write.rs`.
+//! [`Object`] variant holding a loaded object. Adding a model (a provider, an outpost, …) is
+//! a variant here (kind, schema, object, view, loads) plus its conversion and its
+//! create/update/delete calls in `write.rs`.
 use garrison_model::models::{self, ModelName};
-use garrison_model::{Application, Brand, Group, Role, User};
+use garrison_model::{Application, Brand, Group, Role, Token, User};
 use garrison_store::outposts::{Paging, applications as app_store, brands as brand_store};
-use garrison_store::{Conn, groups as group_store, roles as role_store, users as user_store};
+use garrison_store::{
+    Conn, groups as group_store, roles as role_store, tokens as token_store, users as user_store,
+};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -27,6 +29,7 @@ pub(super) enum Kind {
     User,
     Application,
     Brand,
+    Token,
 }
 
 /// What a blueprint may do with a model's fields.
@@ -44,10 +47,16 @@ pub(super) struct Schema {
     /// Writable fields the model's adapter handles itself instead of the generic comparison
     /// (write-only secrets, additive permission lists).
     pub special: &'static [&'static str],
+    /// Write-only secrets: their values are never shown, not in a plan's fields (which say
+    /// `"(hidden)"`), nor among the identifiers an outcome or a failure message repeats.
+    pub secrets: &'static [&'static str],
     /// Many-to-many fields: compared as sets (order and repeats do not matter).
     pub sets: &'static [&'static str],
     /// Fields that may be written as `null`.
     pub nullable: &'static [&'static str],
+    /// Date-time fields: compared as instants, so that `…T00:00:00Z` and `…T00:00:00+00:00`
+    /// are the same value.
+    pub timestamps: &'static [&'static str],
     /// A unique field with an index: a lookup by it reads one row instead of the table.
     pub natural_key: &'static str,
 }
@@ -86,8 +95,10 @@ static GROUP_SCHEMA: Schema = Schema {
         "children_obj",
     ],
     special: &[],
+    secrets: &[],
     sets: &["parents", "users", "roles", "children"],
     nullable: &[],
+    timestamps: &[],
     natural_key: "name",
 };
 
@@ -98,8 +109,10 @@ static ROLE_SCHEMA: Schema = Schema {
     writable: &["name", "permissions"],
     ignored: &[],
     special: &["permissions"],
+    secrets: &[],
     sets: &["permissions"],
     nullable: &[],
+    timestamps: &[],
     natural_key: "name",
 };
 
@@ -150,8 +163,10 @@ static USER_SCHEMA: Schema = Schema {
         "roles_obj",
     ],
     special: &["password", "permissions"],
+    secrets: &["password"],
     sets: &["groups", "roles"],
     nullable: &["password"],
+    timestamps: &[],
     natural_key: "username",
 };
 
@@ -196,8 +211,10 @@ static APPLICATION_SCHEMA: Schema = Schema {
         "meta_icon_themed_urls",
     ],
     special: &[],
+    secrets: &[],
     sets: &["backchannel_providers"],
     nullable: &["provider"],
+    timestamps: &[],
     natural_key: "slug",
 };
 
@@ -254,6 +271,7 @@ static BRAND_SCHEMA: Schema = Schema {
     ],
     ignored: &["brand_uuid"],
     special: &[],
+    secrets: &[],
     sets: &["client_certificates"],
     nullable: &[
         "flow_authentication",
@@ -268,16 +286,51 @@ static BRAND_SCHEMA: Schema = Schema {
         "default_application",
         "web_certificate",
     ],
+    timestamps: &[],
     natural_key: "domain",
 };
 
+static TOKEN_SCHEMA: Schema = Schema {
+    model: models::TOKEN,
+    fields: &[
+        "pk",
+        "managed",
+        "identifier",
+        "intent",
+        "user",
+        "description",
+        "expires",
+        "expiring",
+    ],
+    // `key` is blueprint-only, as in authentik (its API never shows a key in the serialized
+    // token). `user` is the owner's integer pk (what `!KeyOf` gives for a user entry).
+    writable: &[
+        "identifier",
+        "intent",
+        "user",
+        "description",
+        "expires",
+        "expiring",
+        "key",
+    ],
+    // `managed` is read-only in authentik's serializer: tokens the server manages are its own.
+    ignored: &["managed", "user_obj"],
+    special: &["key"],
+    secrets: &["key"],
+    sets: &[],
+    nullable: &["expires"],
+    timestamps: &["expires"],
+    natural_key: "identifier",
+};
+
 impl Kind {
-    pub(super) const ALL: [Kind; 5] = [
+    pub(super) const ALL: [Kind; 6] = [
         Kind::Group,
         Kind::Role,
         Kind::User,
         Kind::Application,
         Kind::Brand,
+        Kind::Token,
     ];
 
     pub(super) fn schema(self) -> &'static Schema {
@@ -287,6 +340,7 @@ impl Kind {
             Kind::User => &USER_SCHEMA,
             Kind::Application => &APPLICATION_SCHEMA,
             Kind::Brand => &BRAND_SCHEMA,
+            Kind::Token => &TOKEN_SCHEMA,
         }
     }
 
@@ -317,6 +371,7 @@ pub(super) enum Object {
     User(User),
     Application(Application),
     Brand(Brand),
+    Token(Token),
 }
 
 impl Object {
@@ -327,6 +382,7 @@ impl Object {
             Object::User(_) => Kind::User,
             Object::Application(_) => Kind::Application,
             Object::Brand(_) => Kind::Brand,
+            Object::Token(_) => Kind::Token,
         }
     }
 
@@ -338,6 +394,7 @@ impl Object {
             Object::User(user) => Value::from(user.pk),
             Object::Application(app) => Value::String(app.pk.to_string()),
             Object::Brand(brand) => Value::String(brand.pk.to_string()),
+            Object::Token(token) => Value::String(token.pk.to_string()),
         }
     }
 
@@ -416,6 +473,17 @@ impl Object {
                 view.insert("attributes".into(), json!(b.attributes));
                 Value::Object(view)
             }
+            // Never the key: authentik's serializer has none, and Garrison's token has none.
+            Object::Token(t) => json!({
+                "pk": t.pk,
+                "managed": t.managed,
+                "identifier": t.identifier,
+                "intent": t.intent.as_str(),
+                "user": t.user,
+                "description": t.description,
+                "expires": t.expires,
+                "expiring": t.expiring,
+            }),
         };
         match value {
             Value::Object(map) => map,
@@ -427,9 +495,13 @@ impl Object {
     /// caller may view, nothing more, so a blueprint cannot probe for objects hidden from
     /// its author. (The system and superusers see everything, as authentik's importer does.)
     pub(super) fn visible_to(&self, caller: &Caller) -> bool {
-        if let Object::User(user) = self
-            && caller.principal.user_pk() == Some(user.pk)
-        {
+        // Users see themselves and their own tokens, as the API shows them.
+        let own = match self {
+            Object::User(user) => Some(user.pk),
+            Object::Token(token) => Some(token.user),
+            _ => None,
+        };
+        if own.is_some() && caller.principal.user_pk() == own {
             return true;
         }
         caller
@@ -496,6 +568,15 @@ pub(super) async fn load_by_pk(
             Some(uuid) => one(brand_store::get(conn, uuid).await?.map(Object::Brand)),
             None => Vec::new(),
         },
+        Kind::Token => match as_uuid(pk) {
+            // Tokens are read by identifier; by UUID they are picked from the list.
+            Some(uuid) => load_all(conn, kind)
+                .await?
+                .into_iter()
+                .filter(|object| matches!(object, Object::Token(token) if token.pk == uuid))
+                .collect(),
+            None => Vec::new(),
+        },
     })
 }
 
@@ -539,6 +620,7 @@ pub(super) async fn load_by_natural_key(
                 .map(Object::Brand)
                 .collect()
         }
+        Kind::Token => one(token_store::get(conn, value).await?.map(Object::Token)),
     })
 }
 
@@ -609,6 +691,18 @@ pub(super) async fn load_all(conn: &mut Conn, kind: Kind) -> ServiceResult<Vec<O
         .0
         .into_iter()
         .map(Object::Brand)
+        .collect(),
+        Kind::Token => token_store::list(
+            conn,
+            &token_store::TokenFilter::default(),
+            token_store::DEFAULT_ORDERING,
+            ALL_ROWS,
+            0,
+        )
+        .await?
+        .0
+        .into_iter()
+        .map(Object::Token)
         .collect(),
     })
 }

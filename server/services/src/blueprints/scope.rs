@@ -13,7 +13,7 @@
 //! An entry with *n* lookups is evaluated *n* + 1 times; the engine bounds *n* per entry.
 //! Answers are kept for one entry only: the next entry is evaluated after this one wrote, and
 //! must see the store as it is then, as authentik's lookups do.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
@@ -59,6 +59,9 @@ pub(super) struct EngineScope {
     context: IndexMap<String, Node>,
     /// Whether `!Env` reads the environment (superusers only: see [`Scope::env`] below).
     env_allowed: bool,
+    /// The environment given with the run ([`RunOptions::env`]), read instead of the
+    /// process's.
+    env: Option<BTreeMap<String, String>>,
     files_root: Option<PathBuf>,
     /// Answers for the current entry; an answer may be an error about the query itself.
     found: HashMap<LookupKey, Result<Option<Found>, String>>,
@@ -71,6 +74,7 @@ impl EngineScope {
             key_of: HashMap::new(),
             context: merged_context(blueprint, &options.context),
             env_allowed: caller.principal.is_superuser(),
+            env: options.env.clone(),
             files_root: options.files_root.clone(),
             found: HashMap::new(),
             pending: None,
@@ -168,15 +172,18 @@ impl Scope for EngineScope {
             .map(|found| found.object))
     }
 
-    /// The environment is the server's: only a superuser's blueprint (the system's and the
-    /// command line's included) reads it, and never Garrison's own settings (`GARRISON_*`,
-    /// among them the sealing key), which read as unset. Anyone else's `!Env` gets its
-    /// default.
+    /// The environment is the server's (or the one the run was given): only a superuser's
+    /// blueprint (the system's and the command line's included) reads it, and never
+    /// Garrison's own settings (`GARRISON_*`, among them the sealing key), which read as
+    /// unset. Anyone else's `!Env` gets its default.
     fn env(&self, name: &str) -> Option<String> {
         if !self.env_allowed || name.to_ascii_uppercase().starts_with("GARRISON_") {
             return None;
         }
-        std::env::var(name).ok()
+        match &self.env {
+            Some(env) => env.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
     }
 
     /// Files are read only below the run's `files_root` (relative paths are taken from it; an

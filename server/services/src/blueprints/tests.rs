@@ -1,7 +1,9 @@
 //! The engine's pure parts: model names, states, lookups, data conversion, comparison, files,
 //! context. (Runs against the store are in the integration suite, `tests/suite/blueprints.rs`.)
 use garrison_blueprint::{Limits, NodeValue, Value as BpValue, parse};
-use garrison_model::{Application, Brand, Group, PolicyEngineMode, Role, User, UserType};
+use garrison_model::{
+    Application, Brand, Group, PolicyEngineMode, Role, Token, TokenIntent, User, UserType,
+};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -10,6 +12,7 @@ use super::registry::{Kind, Object};
 use super::scope;
 use super::write::{self, Prepared};
 use super::*;
+use crate::authz::Caller;
 
 fn map(value: Value) -> Map<String, Value> {
     match value {
@@ -78,6 +81,16 @@ fn sample_objects() -> Vec<Object> {
             web_certificate: None,
             client_certificates: vec![],
             attributes: Map::new(),
+        }),
+        Object::Token(Token {
+            pk: Uuid::new_v4(),
+            identifier: "ci-token".into(),
+            managed: None,
+            intent: TokenIntent::AppPassword,
+            user: 7,
+            description: String::new(),
+            expires: None,
+            expiring: false,
         }),
     ]
 }
@@ -534,4 +547,122 @@ fn outcomes_serialize_flat() {
     );
     assert!(!Action::Unchanged.is_change());
     assert!(Action::Deleted.is_change());
+}
+
+#[test]
+fn token_view_spells_fields_as_authentik_and_has_no_key() {
+    let token = sample_objects().remove(5);
+    assert_eq!(token.kind(), Kind::Token);
+    let view = token.view();
+    assert_eq!(view["intent"], json!("app_password"));
+    assert_eq!(view["user"], json!(7));
+    assert_eq!(view["expires"], Value::Null);
+    assert!(!view.contains_key("key"));
+    assert!(token.pk().is_string(), "a token's pk is its UUID");
+    assert_eq!(resolve_model("authentik_core.token"), Ok(Kind::Token));
+}
+
+#[test]
+fn token_keys_are_taken_and_never_shown() {
+    const KEY: &str = "a-key-nobody-may-see-0123456789abcdef";
+    let data = map(json!({
+        "identifier": "ci-token",
+        "intent": "api",
+        "user": 7,
+        "expiring": false,
+        "expires": null,
+        "managed": "ignored",
+        "key": KEY,
+    }));
+    let prepared = write::prepare(Kind::Token, &data).unwrap();
+    assert!(!format!("{prepared:?}").contains(KEY), "{prepared:?}");
+    let Prepared::Token { changes, key } = prepared else {
+        panic!("a token");
+    };
+    assert_eq!(key.as_ref().map(|key| key.expose()), Some(KEY));
+    assert_eq!(changes.identifier.as_deref(), Some("ci-token"));
+    assert_eq!(changes.intent, Some(TokenIntent::Api));
+    assert_eq!(changes.user, Some(7));
+    assert_eq!(changes.expiring, Some(false));
+    assert_eq!(changes.expires, Some(None));
+    assert_eq!(changes.managed, None, "read-only in authentik: ignored");
+
+    // A number is taken as its text, as authentik's CharField takes it.
+    let Prepared::Token { key, .. } =
+        write::prepare(Kind::Token, &map(json!({"key": 12345}))).unwrap()
+    else {
+        panic!("a token");
+    };
+    assert_eq!(key.as_ref().map(|key| key.expose()), Some("12345"));
+    // A wrong type is refused without repeating the value.
+    let error = write::prepare(Kind::Token, &map(json!({"key": [KEY]}))).unwrap_err();
+    assert_eq!(error, "key: Not a valid string.");
+    let error = write::prepare(Kind::Token, &map(json!({"key": null}))).unwrap_err();
+    assert_eq!(error, "key: This field may not be null.");
+    let error = write::prepare(Kind::User, &map(json!({"password": {"p": KEY}}))).unwrap_err();
+    assert!(!error.contains(KEY), "{error}");
+
+    // The key is the adapter's: never among the compared fields.
+    let changes = write::changed_fields(Kind::Token, None, &data);
+    assert!(
+        changes.iter().all(|change| change.field != "key"),
+        "{changes:?}"
+    );
+    assert!(!serde_json::to_string(&changes).unwrap().contains(KEY));
+
+    // Nor among the identifiers an outcome repeats.
+    let identifiers = BpValue::from_json(&json!({
+        "identifier": "t",
+        "key": KEY,
+        "key__iexact": KEY,
+    }));
+    let shown = shown_identifiers(Kind::Token, &identifiers);
+    assert_eq!(
+        Value::Object(shown),
+        json!({"identifier": "t", "key": "(hidden)", "key__iexact": "(hidden)"})
+    );
+}
+
+#[test]
+fn token_expiry_compares_as_an_instant() {
+    let before = map(json!({"expires": "2030-01-01T00:00:00Z", "expiring": true}));
+    let same = map(json!({"expires": "2030-01-01T01:00:00+01:00", "expiring": true}));
+    assert!(write::changed_fields(Kind::Token, Some(&before), &same).is_empty());
+    let later = map(json!({"expires": "2030-01-02T00:00:00Z"}));
+    assert_eq!(
+        write::changed_fields(Kind::Token, Some(&before), &later).len(),
+        1
+    );
+    let cleared = map(json!({"expires": null}));
+    assert_eq!(
+        write::changed_fields(Kind::Token, Some(&before), &cleared).len(),
+        1
+    );
+    assert!(write::same_instant(&Value::Null, &Value::Null));
+}
+
+#[test]
+fn a_given_environment_replaces_the_process_environment() {
+    use garrison_blueprint::Scope as _;
+    let blueprint = parse("version: 1\nentries: []\n", &Limits::default()).unwrap();
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("BP_TEST_GIVEN".to_owned(), "value-given".to_owned());
+    env.insert("GARRISON_SECRET_KEY".to_owned(), "value-never".to_owned());
+    let options = RunOptions {
+        env: Some(env),
+        ..Default::default()
+    };
+    let system = scope::EngineScope::new(&blueprint, &Caller::cli(), &options);
+    assert_eq!(system.env("BP_TEST_GIVEN").as_deref(), Some("value-given"));
+    assert_eq!(system.env("PATH"), None, "only the given environment");
+    assert_eq!(
+        system.env("GARRISON_SECRET_KEY"),
+        None,
+        "Garrison's own settings never"
+    );
+    // Names, never values, in debug output; nothing in the serialized options.
+    let shown = format!("{options:?}");
+    assert!(shown.contains("BP_TEST_GIVEN"), "{shown}");
+    assert!(!shown.contains("value-"), "{shown}");
+    assert!(serde_json::to_value(&options).unwrap().get("env").is_none());
 }

@@ -2,8 +2,8 @@
 //! differ from the object, and the same `*_in` cores the API calls (so validation,
 //! permissions, delegation rules and audit events are the API's).
 use garrison_model::{
-    ApplicationChanges, BrandChanges, GroupChanges, PolicyEngineMode, RoleChanges, UserChanges,
-    UserType,
+    ApplicationChanges, BrandChanges, GroupChanges, PolicyEngineMode, RoleChanges, Timestamp,
+    TokenChanges, TokenIntent, UserChanges, UserType,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -15,8 +15,27 @@ use crate::authz::Caller;
 use crate::users::PasswordChange;
 use crate::{Services, Tx, crypto};
 
-/// What a plan shows for a password: never the value.
-const HIDDEN: &str = "(hidden)";
+/// What a plan shows for a password or a token key: never the value.
+pub(super) const HIDDEN: &str = "(hidden)";
+
+/// The permission to set a token's key (authentik's `set_token_key`).
+const SET_TOKEN_KEY: &str = "authentik_core.set_token_key";
+
+/// A write-only secret taken from an entry (a token's key). Its `Debug` shows
+/// [`HIDDEN`], so that no debug output of a [`Prepared`] carries it.
+pub(super) struct Secret(String);
+
+impl Secret {
+    pub(super) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
 
 /// An entry's data as the services take it.
 #[derive(Debug)]
@@ -34,6 +53,11 @@ pub(super) enum Prepared {
     },
     Application(ApplicationChanges),
     Brand(BrandChanges),
+    Token {
+        changes: TokenChanges,
+        /// authentik's blueprint-only field: set when it is not the token's key already.
+        key: Option<Secret>,
+    },
 }
 
 fn unwritable(kind: Kind, key: &str) -> String {
@@ -47,6 +71,16 @@ fn unwritable(kind: Kind, key: &str) -> String {
 /// One field's value as type `T`; serde's message, prefixed with the field, when it is not.
 fn field<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, String> {
     serde_json::from_value(value.clone()).map_err(|error| format!("{key}: {error}"))
+}
+
+/// A secret's text, as authentik's `CharField` takes it: a string, or a number as its text.
+/// Unlike [`field`], the message never repeats the value (serde's would).
+fn secret_text(key: &str, value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(format!("{key}: Not a valid string.")),
+    }
 }
 
 /// Converts an entry's data (attrs merged with identifiers, without `pk`) to the model's
@@ -124,7 +158,8 @@ pub(super) fn prepare(kind: Kind, data: &Map<String, Value>) -> Result<Prepared,
                     "attributes" => c.attributes = Some(field(key, value)?),
                     "groups" => c.groups = Some(field(key, value)?),
                     "roles" => c.roles = Some(field(key, value)?),
-                    "password" => password = field::<Option<String>>(key, value)?,
+                    "password" if value.is_null() => password = None,
+                    "password" => password = Some(secret_text(key, value)?),
                     "permissions" => {
                         // authentik assigns these through the user's own managed role, which
                         // Garrison does not have yet; refused rather than silently dropped.
@@ -188,6 +223,27 @@ pub(super) fn prepare(kind: Kind, data: &Map<String, Value>) -> Result<Prepared,
             }
             Prepared::Brand(c)
         }
+        Kind::Token => {
+            let mut c = TokenChanges::default();
+            let mut secret = None;
+            for (key, value) in given {
+                match key {
+                    "identifier" => c.identifier = Some(field(key, value)?),
+                    "intent" => c.intent = Some(field::<TokenIntent>(key, value)?),
+                    "user" => c.user = Some(field(key, value)?),
+                    "description" => c.description = Some(field(key, value)?),
+                    "expires" => c.expires = Some(field::<Option<Timestamp>>(key, value)?),
+                    "expiring" => c.expiring = Some(field(key, value)?),
+                    // Checked (length, characters) by the token service when it is set.
+                    "key" => secret = Some(Secret(secret_text(key, value)?)),
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Token {
+                changes: c,
+                key: secret,
+            }
+        }
     })
 }
 
@@ -211,7 +267,12 @@ pub(super) fn changed_fields(
             None => Value::Null,
             Some(view) => {
                 let old = view.get(key).cloned().unwrap_or(Value::Null);
-                if same(schema.sets.contains(&name), &old, new) {
+                let unchanged = if schema.timestamps.contains(&name) {
+                    same_instant(&old, new)
+                } else {
+                    same(schema.sets.contains(&name), &old, new)
+                };
+                if unchanged {
                     continue;
                 }
                 old
@@ -236,6 +297,20 @@ pub(super) fn same(set: bool, old: &Value, new: &Value) -> bool {
     match (&old, &new) {
         (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
         _ => old == new,
+    }
+}
+
+/// Whether two date-times are the same instant, in whatever offset each is written; values
+/// that are not RFC 3339 date-times (`null`) are compared as [`same`] compares them.
+pub(super) fn same_instant(old: &Value, new: &Value) -> bool {
+    let instant = |value: &Value| {
+        value
+            .as_str()
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text.trim()).ok())
+    };
+    match (instant(old), instant(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => same(false, old, new),
     }
 }
 
@@ -329,6 +404,24 @@ pub(super) async fn create(
         }
         Prepared::Brand(changes) => {
             Object::Brand(services.create_brand_in(tx, caller, changes).await?)
+        }
+        Prepared::Token { changes, key } => {
+            // The create core draws a random key (and never takes one); a key the entry gives
+            // replaces it at once, in the same transaction, through the core that checks keys
+            // (length, characters) and the permission to set them. The drawn key is dropped
+            // unseen.
+            let created = services.create_token_in(tx, caller, changes).await?;
+            if let Some(key) = key {
+                fields.push(FieldChange {
+                    field: "key".into(),
+                    old: Value::Null,
+                    new: json!(HIDDEN),
+                });
+                services
+                    .set_token_key_in(tx, caller, &created.token.identifier, key.expose())
+                    .await?;
+            }
+            Object::Token(created.token)
         }
     };
     Ok((object, fields))
@@ -461,6 +554,38 @@ pub(super) async fn update(
                 );
             }
         }
+        (Object::Token(token), Prepared::Token { changes, .. }, Prepared::Token { key, .. }) => {
+            if general {
+                object = Object::Token(
+                    services
+                        .update_token_in(tx, caller, &token.identifier, changes, true)
+                        .await?,
+                );
+            }
+            // A key is set when it is not the token's key already, so that a re-apply writes
+            // nothing. Writing one takes the permission to set it even when it is the key
+            // already: otherwise a plan would tell whoever may view the token whether a
+            // guessed key is its key.
+            if let Some(key) = key {
+                caller
+                    .principal
+                    .require_on(SET_TOKEN_KEY, &token.pk.to_string())?;
+                if !token_key_is(tx, token.pk, key.expose()).await? {
+                    let identifier = match &object {
+                        Object::Token(after) => after.identifier.clone(),
+                        _ => token.identifier.clone(),
+                    };
+                    fields.push(FieldChange {
+                        field: "key".into(),
+                        old: json!(HIDDEN),
+                        new: json!(HIDDEN),
+                    });
+                    services
+                        .set_token_key_in(tx, caller, &identifier, key.expose())
+                        .await?;
+                }
+            }
+        }
         _ => {
             return Err(EntryError::Infra(crate::ServiceError::Internal(format!(
                 "blueprint data for {} did not match its object",
@@ -469,6 +594,14 @@ pub(super) async fn update(
         }
     }
     Ok((object, fields))
+}
+
+/// Whether `key` is the key of the token with UUID `pk`: compared by the lookup hash the store
+/// keeps (the sealed key is not opened, and no secret-view event is recorded).
+async fn token_key_is(tx: &mut Tx, pk: Uuid, key: &str) -> Result<bool, EntryError> {
+    let holder =
+        garrison_store::tokens::get_by_key_hash(tx.conn(), &crypto::sha256_hex(key)).await?;
+    Ok(holder.is_some_and(|token| token.pk == pk))
 }
 
 /// Deletes the object through the model's delete core.
@@ -488,6 +621,11 @@ pub(super) async fn delete(
                 .await?
         }
         Object::Brand(brand) => services.delete_brand_in(tx, caller, brand.pk).await?,
+        Object::Token(token) => {
+            services
+                .delete_token_in(tx, caller, &token.identifier)
+                .await?
+        }
     }
     Ok(())
 }
