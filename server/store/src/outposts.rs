@@ -984,7 +984,6 @@ pub mod service_connections {
         Ok(found.is_some_and(|u| Some(u) != except.map(|e| e.to_string())))
     }
 
-    /// The first connection of `kind`, by name (the embedded outpost's default).
     /// The connections among `uuids` (without their sealed secrets), in one query.
     pub async fn many(conn: &mut AnyConnection, uuids: &[Uuid]) -> Result<Vec<ServiceConnection>> {
         if uuids.is_empty() {
@@ -1001,6 +1000,7 @@ pub mod service_connections {
         query.fetch_all(conn).await?.iter().map(decode).collect()
     }
 
+    /// The first connection of `kind`, by name (the embedded outpost's default).
     pub async fn first_of(
         conn: &mut AnyConnection,
         kind: ServiceConnectionKind,
