@@ -751,3 +751,89 @@ both_stores!(
         assert_eq!(token.description, "second");
     }
 );
+
+/// The commands as a CI job runs them, against an embedded store of their own: validate,
+/// plan (exit 2 with changes), apply (exit 0), plan again (exit 0, nothing to do); a broken
+/// file and a `!File` outside the blueprint's directory exit 1 and write nothing.
+#[test]
+fn the_cli_validates_plans_and_applies_with_exit_codes_a_ci_job_can_use() {
+    let dir = std::env::temp_dir().join(format!("garrison-blueprint-cli-{}", std::process::id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(dir.join("note.txt"), "  from a file  \n").unwrap();
+    let good = dir.join("good.yaml");
+    std::fs::write(
+        &good,
+        "version: 1\nentries:\n  - model: authentik_rbac.role\n    id: role\n    identifiers:\n      \
+         name: cli-role\n  - model: authentik_core.group\n    identifiers:\n      name: cli-group\n    \
+         attrs:\n      roles: [!KeyOf role]\n      attributes:\n        note: !File note.txt\n",
+    )
+    .unwrap();
+    let escaping = dir.join("escaping.yaml");
+    std::fs::write(
+        &escaping,
+        "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: \
+         escaping\n    attrs:\n      attributes:\n        stolen: !File ../../etc/hostname\n",
+    )
+    .unwrap();
+    let broken = dir.join("broken.yaml");
+    std::fs::write(&broken, "version: 1\nentries:\n  - model: [unclosed\n").unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .args(args)
+            .env("GARRISON_DATA_DIR", &data)
+            .env("GARRISON_LOG_LEVEL", "error")
+            .env_remove("GARRISON_DATABASE_URL")
+            .env_remove("GARRISON_REDIS_URL")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let blueprint = |command: &str, file: &std::path::Path| {
+        run(&["blueprint".as_ref(), command.as_ref(), file.as_os_str()])
+    };
+
+    let (code, out) = blueprint("validate", &good);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = blueprint("validate", &broken);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("broken.yaml:4: error"), "file and line: {out}");
+
+    let (code, out) = blueprint("plan", &good);
+    assert_eq!(code, Some(2), "changes planned: {out}");
+    assert!(
+        out.contains("+ entry 1 (line 3) create authentik_rbac.role"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"note\":\"from a file\""),
+        "!File read and stripped: {out}"
+    );
+    let (code, out) = blueprint("plan", &good);
+    assert_eq!(
+        code,
+        Some(2),
+        "a plan wrote nothing, so it plans the same: {out}"
+    );
+
+    let (code, out) = blueprint("plan", &escaping);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("outside the directory"), "{out}");
+    assert!(out.contains("nothing was written"), "{out}");
+
+    let (code, out) = blueprint("apply", &good);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("applied: 2 change(s)"), "{out}");
+    let (code, out) = blueprint("plan", &good);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("nothing to do"), "{out}");
+    assert!(
+        out.contains("= entry 2 (line 7) unchanged authentik_core.group"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
