@@ -155,7 +155,10 @@ pub struct OutpostJson {
     pub outpost_type: OutpostType,
     pub providers: Vec<i64>,
     /// The providers the caller may see, in the order of `providers`.
-    pub providers_obj: Vec<ProviderJson>,
+    /// Shared with every other outpost of the page serving the same provider: a page of
+    /// outposts behind one provider clones a pointer per row, not the provider.
+    #[schema(value_type = Vec<ProviderJson>)]
+    pub providers_obj: Vec<std::sync::Arc<ProviderJson>>,
     pub service_connection: Option<Uuid>,
     /// Null without a connection, or when the caller may not see it.
     pub service_connection_obj: Option<ServiceConnectionJson>,
@@ -266,7 +269,7 @@ pub struct OutpostDefaultConfigJson {
 /// What outposts' JSON refers to, loaded once per response: the providers and service
 /// connections the caller may see (`None`: refused, so left out).
 struct Related {
-    providers: HashMap<i64, Option<ProviderJson>>,
+    providers: HashMap<i64, Option<std::sync::Arc<ProviderJson>>>,
     connections: HashMap<Uuid, Option<ServiceConnectionJson>>,
 }
 
@@ -298,7 +301,7 @@ impl Related {
         let mut related = Related {
             providers: providers
                 .iter()
-                .map(|p| (p.pk, Some(ProviderJson::new(p))))
+                .map(|p| (p.pk, Some(std::sync::Arc::new(ProviderJson::new(p)))))
                 .collect(),
             connections: HashMap::new(),
         };
