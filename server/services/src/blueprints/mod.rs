@@ -453,14 +453,8 @@ impl Services {
         blueprint: &Blueprint,
         options: &RunOptions,
     ) -> ServiceResult<Outcome> {
-        let mut tx = self.begin().await?;
-        let result = self
-            .run_blueprint_in(&mut tx, caller, blueprint, options)
-            .await;
-        let rolled_back = tx.rollback().await;
-        let outcome = result?;
-        rolled_back?;
-        Ok(outcome)
+        self.run_and_settle(Mode::Plan, caller, blueprint, options)
+            .await
     }
 
     /// Commits only when every entry succeeded; otherwise rolls back and returns the outcome
@@ -468,6 +462,19 @@ impl Services {
     /// nothing is written then either.
     pub async fn apply_blueprint(
         &self,
+        caller: &Caller,
+        blueprint: &Blueprint,
+        options: &RunOptions,
+    ) -> ServiceResult<Outcome> {
+        self.run_and_settle(Mode::Apply, caller, blueprint, options)
+            .await
+    }
+
+    /// One run in its own transaction, committed only when applying and every entry
+    /// succeeded; rolled back otherwise.
+    async fn run_and_settle(
+        &self,
+        mode: Mode,
         caller: &Caller,
         blueprint: &Blueprint,
         options: &RunOptions,
@@ -484,7 +491,7 @@ impl Services {
                 return Err(error);
             }
         };
-        if outcome.failure.is_none() {
+        if mode == Mode::Apply && outcome.failure.is_none() {
             self.commit(tx).await?;
         } else {
             tx.rollback().await?;
