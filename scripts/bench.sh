@@ -29,7 +29,7 @@ run() {
     GARRISON_BOOTSTRAP_PASSWORD=bench-password GARRISON_BOOTSTRAP_TOKEN="$token" GARRISON_LOG_LEVEL=warn \
     "$bin" serve >/dev/null 2>"$data/log" &
   local pid=$!
-  trap "kill $pid 2>/dev/null || true" EXIT
+  server_pid=$pid
   until curl -fs "http://127.0.0.1:$port/-/health/ready/" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "bench: the server exited:" >&2; cat "$data/log" >&2; exit 1; }
     sleep 0.005
@@ -67,11 +67,22 @@ run() {
   port=$((port + 1))
 }
 
+# However the script ends: the server it started stops and its database is dropped (interrupted
+# benchmarks must not pile databases up on the disk).
+server_pid=""
+bench_db=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  [ -n "$bench_db" ] && psql "$GARRISON_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null
+  true
+}
+trap cleanup EXIT
+
 # BENCH_STORES=postgres (or sqlite) runs one store only.
 stores="${BENCH_STORES:-sqlite postgres}"
 [[ $stores == *sqlite* ]] && run "SQLite (embedded default)"
 [[ $stores == *postgres* ]] || exit 0
 db="garrison_bench_$(date +%s)"
 psql "$GARRISON_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
+bench_db=$db
 run "PostgreSQL + Redis" GARRISON_DATABASE_URL="${GARRISON_TEST_DATABASE_URL%/*}/$db" GARRISON_REDIS_URL="$GARRISON_TEST_REDIS_URL"
-psql "$GARRISON_TEST_DATABASE_URL" -qc "DROP DATABASE $db" >/dev/null

@@ -24,6 +24,16 @@ if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" 2>/dev/null; then
     || fail "PostgreSQL did not start:" "$base/pg.log"
 fi
 
+# Each test drops its database when it ends; a run that was killed could not. Their names carry
+# the test process's id: remove those whose process is gone (a run in progress keeps its own).
+"$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atc \
+  "SELECT datname FROM pg_database WHERE datname LIKE 'garrison\_test\_%'" 2>/dev/null |
+  while read -r db; do
+    pid=$(echo "$db" | cut -d_ -f3)
+    [ -d "/proc/$pid" ] && continue
+    "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$base" \
     --logfile "$base/redis.log" >/dev/null

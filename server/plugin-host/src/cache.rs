@@ -49,9 +49,12 @@ pub(crate) fn store(engine: &Engine, dir: &Path, digest: &str, component: &Compo
             std::process::id(),
             WRITES.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(path)
+        let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            // A full disk leaves a partial file behind; it must not add to the shortage.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map(|()| path)
     })();
     if let Err(error) = result {
         tracing::warn!(%error, "could not cache a compiled plugin; it will be compiled again next start");

@@ -32,15 +32,46 @@ pub struct Env {
     pub metrics: Metrics,
     /// Shared so the harness can keep the directory alive for the whole test: a test body that
     /// uses only some of `Env`'s fields captures only those, and would drop the rest early.
-    dir: std::sync::Arc<tempdir::TempDir>,
+    dir: std::sync::Arc<scratch::Scratch>,
 }
 
-mod tempdir {
-    /// A directory removed when the test ends.
-    pub struct TempDir(pub std::path::PathBuf);
-    impl Drop for TempDir {
+mod scratch {
+    /// What one test made outside its process, removed when the test ends (passed or not): its
+    /// directory and, on PostgreSQL, its database. Without the second, every run left ~300
+    /// databases behind and the disk of the machine that runs the suite filled up.
+    pub struct Scratch {
+        pub dir: std::path::PathBuf,
+        /// (admin URL, database name)
+        pub database: Option<(String, String)>,
+    }
+    impl Drop for Scratch {
         fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some((admin, name)) = self.database.take() {
+                // Drop runs inside the test's runtime, which cannot be blocked on; a thread
+                // with its own runtime can. FORCE closes what the test's pools left open.
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
+                    runtime.block_on(async {
+                        use sqlx::{Connection, Executor};
+                        let mut conn = sqlx::AnyConnection::connect(&admin).await.ok()?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await
+                        .ok()
+                    })
+                })
+                .join();
+                if !matches!(dropped, Ok(Some(_))) {
+                    eprintln!(
+                        "could not drop a test database; scripts/test-services.sh removes it next run"
+                    );
+                }
+            }
         }
     }
 }
@@ -54,8 +85,10 @@ fn unique() -> String {
     )
 }
 
-/// A fresh PostgreSQL database for one test, created through the admin URL.
-async fn fresh_postgres(admin_url: &str) -> String {
+/// A fresh PostgreSQL database for one test, created through the admin URL: (its name, its URL).
+/// The name starts with the process id, which scripts/test-services.sh reads to remove the
+/// databases of runs that were killed before they could.
+async fn fresh_postgres(admin_url: &str) -> (String, String) {
     use sqlx::Connection;
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
@@ -70,7 +103,8 @@ async fn fresh_postgres(admin_url: &str) -> String {
         .rsplit_once('/')
         .map(|(b, _)| b)
         .unwrap_or(admin_url);
-    format!("{base}/{name}")
+    let url = format!("{base}/{name}");
+    (name, url)
 }
 
 impl Env {
@@ -126,6 +160,7 @@ impl Env {
         for (key, value) in extra {
             env.insert(key.to_string(), value.to_string());
         }
+        let mut database = None;
         match kind {
             Kind::Sqlite => {}
             Kind::Postgres => {
@@ -139,10 +174,9 @@ impl Env {
                     );
                     return None;
                 };
-                env.insert(
-                    "GARRISON_DATABASE_URL".to_owned(),
-                    fresh_postgres(&admin).await,
-                );
+                let (name, url) = fresh_postgres(&admin).await;
+                env.insert("GARRISON_DATABASE_URL".to_owned(), url);
+                database = Some((admin, name));
                 if let Ok(redis) = std::env::var("GARRISON_TEST_REDIS_URL") {
                     env.insert("GARRISON_REDIS_URL".to_owned(), redis);
                     // Tests share one Redis: each Garrison gets its own keys and channels.
@@ -183,7 +217,7 @@ impl Env {
             router,
             config,
             metrics,
-            dir: std::sync::Arc::new(tempdir::TempDir(dir)),
+            dir: std::sync::Arc::new(scratch::Scratch { dir, database }),
         })
     }
 
