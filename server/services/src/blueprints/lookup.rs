@@ -5,10 +5,11 @@
 //! containment, a scalar against a list field matches a member), and `field__iexact`
 //! (case-insensitive equality). Any other lookup is refused, naming it.
 //!
-//! A lookup that names the model's primary key or its unique natural key (a group's or
-//! role's `name`, a user's `username`, an application's `slug`, a brand's `domain`, a
-//! token's `identifier`), or a user's `email`, reads those rows only; any other lookup reads the model's objects and
-//! compares their serialized form field by field. Either way it reads inside the run's
+//! A lookup that names the model's primary key or its unique natural key (see
+//! `Schema::natural_key`: a user's `username`, an application's `slug`, a brand's `domain`, a
+//! token's `identifier`, the `name` of the others), or a user's `email`, reads those rows
+//! only; any other lookup reads the model's objects and compares their serialized form field
+//! by field. Either way it reads inside the run's
 //! transaction, so it sees what earlier entries wrote, and it sees only objects the caller
 //! may view.
 use serde_json::{Map, Value};

@@ -3,20 +3,32 @@
 //! One [`Kind`] per model, keyed by authentik's `app_label.model` from
 //! [`garrison_model::models`]; one [`Schema`] per kind saying which fields its serialized form
 //! has, which a blueprint may write and which authentik accepts but Garrison ignores; one
-//! [`Object`] variant holding a loaded object. Adding a model (a provider, an outpost, …) is
-//! a variant here (kind, schema, object, view, loads) plus its conversion and its
-//! create/update/delete calls in `write.rs`.
+//! [`Object`] variant holding a loaded object. Adding a model is a variant here (kind,
+//! schema, object, view, loads) plus its conversion and its create/update/delete calls in
+//! `write.rs`.
+//!
+//! The four provider models share one [`Kind::Provider`] (and one [`Object::Provider`]): one
+//! `Provider` type with a [`ProviderKind`], a schema per kind. Objects are read from the store
+//! alone, where secrets stay sealed: no loaded object carries one (see [`Object::provider`]).
 use garrison_model::models::{self, ModelName};
-use garrison_model::{Application, Brand, Group, Role, Token, User};
-use garrison_store::outposts::{Paging, applications as app_store, brands as brand_store};
+use garrison_model::{
+    Application, Brand, CertificateKeyPair, Group, Outpost, Provider, ProviderKind,
+    ProviderSettings, Role, ServiceConnection, ServiceConnectionKind, Token, User,
+};
+use garrison_store::outposts::providers::ProviderRecord;
+use garrison_store::outposts::{
+    Paging, applications as app_store, brands as brand_store, certificates as cert_store,
+    outposts as outpost_store, providers as provider_store,
+    service_connections as connection_store,
+};
 use garrison_store::{
     Conn, groups as group_store, roles as role_store, tokens as token_store, users as user_store,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::ServiceResult;
 use crate::authz::Caller;
+use crate::{ServiceError, ServiceResult};
 
 /// Every row: lists are read whole when a lookup has no natural key to go by.
 const ALL_ROWS: u64 = i64::MAX as u64;
@@ -30,6 +42,14 @@ pub(super) enum Kind {
     Application,
     Brand,
     Token,
+    /// One of the four kinds of provider an outpost serves (a model each).
+    Provider(ProviderKind),
+    Outpost,
+    CertificateKeyPair,
+    /// Service connections: two models of one type, a variant each (a
+    /// [`ServiceConnectionKind`] cannot be part of a `Kind`, which lookups hash).
+    DockerConnection,
+    KubernetesConnection,
 }
 
 /// What a blueprint may do with a model's fields.
@@ -57,6 +77,9 @@ pub(super) struct Schema {
     /// Date-time fields: compared as instants, so that `…T00:00:00Z` and `…T00:00:00+00:00`
     /// are the same value.
     pub timestamps: &'static [&'static str],
+    /// Outpost configurations: compared as the outpost reads them, every key authentik defines
+    /// at its default unless given (see `write::same_outpost_config`).
+    pub outpost_configs: &'static [&'static str],
     /// A unique field with an index: a lookup by it reads one row instead of the table.
     pub natural_key: &'static str,
 }
@@ -99,6 +122,7 @@ static GROUP_SCHEMA: Schema = Schema {
     sets: &["parents", "users", "roles", "children"],
     nullable: &[],
     timestamps: &[],
+    outpost_configs: &[],
     natural_key: "name",
 };
 
@@ -113,6 +137,7 @@ static ROLE_SCHEMA: Schema = Schema {
     sets: &["permissions"],
     nullable: &[],
     timestamps: &[],
+    outpost_configs: &[],
     natural_key: "name",
 };
 
@@ -167,6 +192,7 @@ static USER_SCHEMA: Schema = Schema {
     sets: &["groups", "roles"],
     nullable: &["password"],
     timestamps: &[],
+    outpost_configs: &[],
     natural_key: "username",
 };
 
@@ -215,6 +241,7 @@ static APPLICATION_SCHEMA: Schema = Schema {
     sets: &["backchannel_providers"],
     nullable: &["provider"],
     timestamps: &[],
+    outpost_configs: &[],
     natural_key: "slug",
 };
 
@@ -287,6 +314,7 @@ static BRAND_SCHEMA: Schema = Schema {
         "web_certificate",
     ],
     timestamps: &[],
+    outpost_configs: &[],
     natural_key: "domain",
 };
 
@@ -320,17 +348,419 @@ static TOKEN_SCHEMA: Schema = Schema {
     sets: &[],
     nullable: &["expires"],
     timestamps: &["expires"],
+    outpost_configs: &[],
     natural_key: "identifier",
 };
 
+// Providers. The fields are what the API's JSON for the kind holds (authentik's
+// `…ProviderSerializer`): the shared ones, then the kind's own settings without the secrets the
+// API does not show. The writable ones are what the API's `…ProviderRequest` for the kind
+// accepts: the shared ones map onto `ProviderChanges`, the rest are the kind's settings. A
+// RADIUS provider's `shared_secret` is writable; the API shows it (a RADIUS client must be
+// configured with it), but it is sealed in the store, from which objects are read here, so it
+// is compared by the adapter and a plan hides it. A proxy provider's `client_secret` and
+// `cookie_secret` are neither shown nor accepted by the API, so not here either; its
+// `client_id` is shown and read-only.
+
+static PROXY_PROVIDER_SCHEMA: Schema = Schema {
+    model: models::PROXY_PROVIDER,
+    fields: &[
+        "pk",
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "certificate",
+        "internal_host",
+        "external_host",
+        "internal_host_ssl_validation",
+        "skip_path_regex",
+        "basic_auth_enabled",
+        "basic_auth_password_attribute",
+        "basic_auth_user_attribute",
+        "mode",
+        "intercept_header_auth",
+        "cookie_domain",
+        "access_token_validity",
+        "refresh_token_validity",
+        "jwt_federation_sources",
+        "jwt_federation_providers",
+        "client_id",
+    ],
+    writable: &[
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "certificate",
+        "internal_host",
+        "external_host",
+        "internal_host_ssl_validation",
+        "skip_path_regex",
+        "basic_auth_enabled",
+        "basic_auth_password_attribute",
+        "basic_auth_user_attribute",
+        "mode",
+        "intercept_header_auth",
+        "cookie_domain",
+        "access_token_validity",
+        "refresh_token_validity",
+        "jwt_federation_sources",
+        "jwt_federation_providers",
+    ],
+    ignored: &[
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+        "redirect_uris",
+        "client_id",
+    ],
+    special: &[],
+    secrets: &[],
+    sets: &[
+        "property_mappings",
+        "outpost_set",
+        "jwt_federation_sources",
+        "jwt_federation_providers",
+    ],
+    nullable: &[
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "certificate",
+    ],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+static LDAP_PROVIDER_SCHEMA: Schema = Schema {
+    model: models::LDAP_PROVIDER,
+    fields: &[
+        "pk",
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "certificate",
+        "base_dn",
+        "tls_server_name",
+        "uid_start_number",
+        "gid_start_number",
+        "search_mode",
+        "bind_mode",
+        "mfa_support",
+    ],
+    writable: &[
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "certificate",
+        "base_dn",
+        "tls_server_name",
+        "uid_start_number",
+        "gid_start_number",
+        "search_mode",
+        "bind_mode",
+        "mfa_support",
+    ],
+    ignored: &[
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+    ],
+    special: &[],
+    secrets: &[],
+    sets: &["property_mappings", "outpost_set"],
+    nullable: &[
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "certificate",
+    ],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+static RADIUS_PROVIDER_SCHEMA: Schema = Schema {
+    model: models::RADIUS_PROVIDER,
+    fields: &[
+        "pk",
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "certificate",
+        "client_networks",
+        "mfa_support",
+    ],
+    writable: &[
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "property_mappings",
+        "certificate",
+        "client_networks",
+        "shared_secret",
+        "mfa_support",
+    ],
+    ignored: &[
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+    ],
+    special: &["shared_secret"],
+    secrets: &["shared_secret"],
+    sets: &["property_mappings", "outpost_set"],
+    nullable: &[
+        "authentication_flow",
+        "authorization_flow",
+        "invalidation_flow",
+        "certificate",
+    ],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+// authentik's RAC serializer has neither an invalidation flow nor a certificate.
+static RAC_PROVIDER_SCHEMA: Schema = Schema {
+    model: models::RAC_PROVIDER,
+    fields: &[
+        "pk",
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "property_mappings",
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "settings",
+        "connection_expiry",
+        "delete_token_on_disconnect",
+    ],
+    writable: &[
+        "name",
+        "authentication_flow",
+        "authorization_flow",
+        "property_mappings",
+        "settings",
+        "connection_expiry",
+        "delete_token_on_disconnect",
+    ],
+    ignored: &[
+        "assigned_application_slug",
+        "assigned_application_name",
+        "assigned_backchannel_application_slug",
+        "assigned_backchannel_application_name",
+        "outpost_set",
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+    ],
+    special: &[],
+    secrets: &[],
+    sets: &["property_mappings", "outpost_set"],
+    nullable: &["authentication_flow", "authorization_flow"],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+static OUTPOST_SCHEMA: Schema = Schema {
+    model: models::OUTPOST,
+    fields: &[
+        "pk",
+        "name",
+        "type",
+        "providers",
+        "service_connection",
+        "refresh_interval_s",
+        "token_identifier",
+        "config",
+        "managed",
+        "config_hash",
+        "expansion_error",
+    ],
+    // `providers` are provider integer pks (what `!KeyOf` gives for a provider entry). Only
+    // the server may set `managed` to something else than it is (the service says so).
+    writable: &[
+        "name",
+        "type",
+        "providers",
+        "service_connection",
+        "config",
+        "managed",
+    ],
+    // `config_hash` and `expansion_error` are Garrison's read-only additions to the API's JSON.
+    ignored: &[
+        "providers_obj",
+        "service_connection_obj",
+        "refresh_interval_s",
+        "token_identifier",
+        "config_hash",
+        "expansion_error",
+    ],
+    special: &[],
+    secrets: &[],
+    sets: &["providers"],
+    nullable: &["service_connection", "managed"],
+    timestamps: &[],
+    outpost_configs: &["config"],
+    natural_key: "name",
+};
+
+static CERTIFICATE_KEYPAIR_SCHEMA: Schema = Schema {
+    model: models::CERTIFICATE_KEYPAIR,
+    fields: &[
+        "pk",
+        "name",
+        "fingerprint_sha256",
+        "fingerprint_sha1",
+        "cert_expiry",
+        "cert_subject",
+        "private_key_available",
+        "key_type",
+        "managed",
+    ],
+    // Both PEMs are write-only in authentik's serializer, and the API's JSON has neither: the
+    // adapter compares them with what is stored. `certificate_data` is public and shown in a
+    // plan; `key_data` is a secret and never shown.
+    writable: &["name", "certificate_data", "key_data"],
+    ignored: &[
+        "fingerprint_sha256",
+        "fingerprint_sha1",
+        "cert_expiry",
+        "cert_subject",
+        "private_key_available",
+        "key_type",
+        "certificate_download_url",
+        "private_key_download_url",
+        "managed",
+    ],
+    special: &["certificate_data", "key_data"],
+    secrets: &["key_data"],
+    sets: &[],
+    nullable: &[],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+static DOCKER_CONNECTION_SCHEMA: Schema = Schema {
+    model: models::DOCKER_SERVICE_CONNECTION,
+    fields: &[
+        "pk",
+        "name",
+        "local",
+        "url",
+        "tls_verification",
+        "tls_authentication",
+    ],
+    writable: &[
+        "name",
+        "local",
+        "url",
+        "tls_verification",
+        "tls_authentication",
+    ],
+    ignored: &[
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+    ],
+    special: &[],
+    secrets: &[],
+    sets: &[],
+    nullable: &["tls_verification", "tls_authentication"],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
+// The API answers `kubeconfig: {}` whatever is stored (it is sealed and never returned): that
+// placeholder says nothing, so the serialized form here leaves the field out, and a lookup by it
+// is refused as for any secret.
+static KUBERNETES_CONNECTION_SCHEMA: Schema = Schema {
+    model: models::KUBERNETES_SERVICE_CONNECTION,
+    fields: &["pk", "name", "local", "verify_ssl"],
+    writable: &["name", "local", "kubeconfig", "verify_ssl"],
+    ignored: &[
+        "component",
+        "verbose_name",
+        "verbose_name_plural",
+        "meta_model_name",
+    ],
+    special: &["kubeconfig"],
+    secrets: &["kubeconfig"],
+    sets: &[],
+    nullable: &[],
+    timestamps: &[],
+    outpost_configs: &[],
+    natural_key: "name",
+};
+
 impl Kind {
-    pub(super) const ALL: [Kind; 6] = [
+    pub(super) const ALL: [Kind; 14] = [
         Kind::Group,
         Kind::Role,
         Kind::User,
         Kind::Application,
         Kind::Brand,
         Kind::Token,
+        Kind::Provider(ProviderKind::Proxy),
+        Kind::Provider(ProviderKind::Ldap),
+        Kind::Provider(ProviderKind::Radius),
+        Kind::Provider(ProviderKind::Rac),
+        Kind::Outpost,
+        Kind::CertificateKeyPair,
+        Kind::DockerConnection,
+        Kind::KubernetesConnection,
     ];
 
     pub(super) fn schema(self) -> &'static Schema {
@@ -341,6 +771,31 @@ impl Kind {
             Kind::Application => &APPLICATION_SCHEMA,
             Kind::Brand => &BRAND_SCHEMA,
             Kind::Token => &TOKEN_SCHEMA,
+            Kind::Provider(ProviderKind::Proxy) => &PROXY_PROVIDER_SCHEMA,
+            Kind::Provider(ProviderKind::Ldap) => &LDAP_PROVIDER_SCHEMA,
+            Kind::Provider(ProviderKind::Radius) => &RADIUS_PROVIDER_SCHEMA,
+            Kind::Provider(ProviderKind::Rac) => &RAC_PROVIDER_SCHEMA,
+            Kind::Outpost => &OUTPOST_SCHEMA,
+            Kind::CertificateKeyPair => &CERTIFICATE_KEYPAIR_SCHEMA,
+            Kind::DockerConnection => &DOCKER_CONNECTION_SCHEMA,
+            Kind::KubernetesConnection => &KUBERNETES_CONNECTION_SCHEMA,
+        }
+    }
+
+    /// The kind of a service connection of `kind`.
+    pub(super) fn connection(kind: ServiceConnectionKind) -> Kind {
+        match kind {
+            ServiceConnectionKind::Docker => Kind::DockerConnection,
+            ServiceConnectionKind::Kubernetes => Kind::KubernetesConnection,
+        }
+    }
+
+    /// The service connection kind this kind is, if it is one.
+    pub(super) fn connection_kind(self) -> Option<ServiceConnectionKind> {
+        match self {
+            Kind::DockerConnection => Some(ServiceConnectionKind::Docker),
+            Kind::KubernetesConnection => Some(ServiceConnectionKind::Kubernetes),
+            _ => None,
         }
     }
 
@@ -372,9 +827,25 @@ pub(super) enum Object {
     Application(Application),
     Brand(Brand),
     Token(Token),
+    /// Without its secrets: build it with [`Object::provider`].
+    Provider(Provider),
+    Outpost(Outpost),
+    CertificateKeyPair(CertificateKeyPair),
+    ServiceConnection(ServiceConnection),
 }
 
 impl Object {
+    /// A provider as a run keeps it: its secret settings blanked. Loaded providers never have
+    /// them (the store keeps them sealed); one a service core returns has them opened, and
+    /// goes through here so that no object a run holds carries a secret.
+    pub(super) fn provider(provider: Provider) -> ServiceResult<Object> {
+        let settings = settings_without_secrets(provider.kind, provider.settings.to_map())?;
+        Ok(Object::Provider(Provider {
+            settings,
+            ..provider
+        }))
+    }
+
     pub(super) fn kind(&self) -> Kind {
         match self {
             Object::Group(_) => Kind::Group,
@@ -383,10 +854,14 @@ impl Object {
             Object::Application(_) => Kind::Application,
             Object::Brand(_) => Kind::Brand,
             Object::Token(_) => Kind::Token,
+            Object::Provider(provider) => Kind::Provider(provider.kind),
+            Object::Outpost(_) => Kind::Outpost,
+            Object::CertificateKeyPair(_) => Kind::CertificateKeyPair,
+            Object::ServiceConnection(connection) => Kind::connection(connection.kind),
         }
     }
 
-    /// The primary key as the API shows it: a UUID string, or a user's integer.
+    /// The primary key as the API shows it: a UUID string, or a user's or provider's integer.
     pub(super) fn pk(&self) -> Value {
         match self {
             Object::Group(group) => Value::String(group.pk.to_string()),
@@ -395,6 +870,10 @@ impl Object {
             Object::Application(app) => Value::String(app.pk.to_string()),
             Object::Brand(brand) => Value::String(brand.pk.to_string()),
             Object::Token(token) => Value::String(token.pk.to_string()),
+            Object::Provider(provider) => Value::from(provider.pk),
+            Object::Outpost(outpost) => Value::String(outpost.pk.to_string()),
+            Object::CertificateKeyPair(pair) => Value::String(pair.pk.to_string()),
+            Object::ServiceConnection(connection) => Value::String(connection.pk.to_string()),
         }
     }
 
@@ -484,6 +963,62 @@ impl Object {
                 "expires": t.expires,
                 "expiring": t.expiring,
             }),
+            Object::Provider(p) => return provider_view(p),
+            Object::Outpost(o) => {
+                // As the API reads it: only the one key, 300 when it is missing or not a
+                // duration.
+                let refresh_interval_s = o
+                    .config
+                    .get("refresh_interval")
+                    .and_then(Value::as_str)
+                    .map_or(Ok(300), garrison_model::refresh_interval_seconds)
+                    .unwrap_or(300);
+                json!({
+                    "pk": o.pk,
+                    "name": o.name,
+                    "type": o.outpost_type.as_str(),
+                    "providers": o.providers,
+                    "service_connection": o.service_connection,
+                    "refresh_interval_s": refresh_interval_s,
+                    "token_identifier": o.token_identifier(),
+                    "config": o.config,
+                    "managed": o.managed,
+                    "config_hash": o.config_hash,
+                    "expansion_error": o.expansion_error,
+                })
+            }
+            // Never a PEM: the API shows neither (the certificate has its own endpoint, the key
+            // its own audited one).
+            Object::CertificateKeyPair(c) => json!({
+                "pk": c.pk,
+                "name": c.name,
+                "fingerprint_sha256": c.fingerprint_sha256,
+                "fingerprint_sha1": c.fingerprint_sha1,
+                "cert_expiry": c.cert_expiry,
+                "cert_subject": c.cert_subject,
+                "private_key_available": c.private_key_available,
+                "key_type": c.key_type,
+                "managed": c.managed,
+            }),
+            // Each kind's own fields (the schema's) of what the two share: a Docker connection
+            // has no `verify_ssl`, a Kubernetes one no URL nor TLS keypairs.
+            Object::ServiceConnection(c) => {
+                let all = [
+                    ("pk", json!(c.pk)),
+                    ("name", json!(c.name)),
+                    ("local", json!(c.local)),
+                    ("url", json!(c.url)),
+                    ("tls_verification", json!(c.tls_verification)),
+                    ("tls_authentication", json!(c.tls_authentication)),
+                    ("verify_ssl", json!(c.verify_ssl)),
+                ];
+                let fields = Kind::connection(c.kind).schema().fields;
+                return all
+                    .into_iter()
+                    .filter(|(key, _)| fields.contains(key))
+                    .map(|(key, value)| (key.to_owned(), value))
+                    .collect();
+            }
         };
         match value {
             Value::Object(map) => map,
@@ -510,6 +1045,119 @@ impl Object {
     }
 }
 
+/// A provider's serialized form: the fields of its kind's schema, taken from the fields every
+/// kind shares and from its settings. The schema decides what a kind shows (a RAC provider has
+/// no certificate) and leaves out the secrets.
+fn provider_view(provider: &Provider) -> Map<String, Value> {
+    let application = |app: &Option<(String, String)>| {
+        app.as_ref()
+            .map_or((Value::Null, Value::Null), |(slug, name)| {
+                (json!(slug), json!(name))
+            })
+    };
+    let (app_slug, app_name) = application(&provider.application);
+    let (back_slug, back_name) = application(&provider.backchannel_application);
+    let shared = [
+        ("pk", json!(provider.pk)),
+        ("name", json!(provider.name)),
+        ("authentication_flow", json!(provider.authentication_flow)),
+        ("authorization_flow", json!(provider.authorization_flow)),
+        ("invalidation_flow", json!(provider.invalidation_flow)),
+        ("property_mappings", json!(provider.property_mappings)),
+        ("assigned_application_slug", app_slug),
+        ("assigned_application_name", app_name),
+        ("assigned_backchannel_application_slug", back_slug),
+        ("assigned_backchannel_application_name", back_name),
+        ("outpost_set", json!(provider.outposts)),
+        ("certificate", json!(provider.certificate)),
+    ];
+    let fields = Kind::Provider(provider.kind).schema().fields;
+    shared
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .chain(provider.settings.to_map())
+        .filter(|(key, _)| fields.contains(&key.as_str()))
+        .collect()
+}
+
+/// A kind's settings from `map` without its secrets (blank, as the defaults have them).
+fn settings_without_secrets(
+    kind: ProviderKind,
+    mut map: Map<String, Value>,
+) -> ServiceResult<ProviderSettings> {
+    for secret in ProviderSettings::secret_fields(kind) {
+        map.remove(*secret);
+    }
+    ProviderSettings::from_map(kind, map).map_err(|error| {
+        ServiceError::Internal(format!(
+            "stored {} is invalid: {error}",
+            kind.verbose_name()
+        ))
+    })
+}
+
+/// A stored provider as a run keeps it: the store's record has no secrets (they are sealed
+/// apart), and they are not opened here.
+fn provider_of_record(record: ProviderRecord) -> ServiceResult<Object> {
+    Ok(Object::Provider(Provider {
+        pk: record.pk,
+        name: record.name,
+        kind: record.kind,
+        authentication_flow: record.authentication_flow,
+        authorization_flow: record.authorization_flow,
+        invalidation_flow: record.invalidation_flow,
+        property_mappings: record.property_mappings,
+        certificate: record.certificate,
+        settings: settings_without_secrets(record.kind, record.settings)?,
+        application: record.application,
+        backchannel_application: record.backchannel_application,
+        outposts: record.outposts,
+    }))
+}
+
+/// The providers of one kind the store's filter selects, in the list's order.
+async fn providers_where(
+    conn: &mut Conn,
+    filter: provider_store::Filter,
+) -> ServiceResult<Vec<Object>> {
+    provider_store::list(conn, &filter, paging(provider_store::DEFAULT_ORDERING))
+        .await?
+        .0
+        .into_iter()
+        .map(provider_of_record)
+        .collect()
+}
+
+/// The service connections of one kind the store's filter selects, in the list's order.
+async fn connections_where(
+    conn: &mut Conn,
+    filter: connection_store::Filter,
+) -> ServiceResult<Vec<Object>> {
+    Ok(
+        connection_store::list(conn, &filter, paging(connection_store::DEFAULT_ORDERING))
+            .await?
+            .0
+            .into_iter()
+            .map(Object::ServiceConnection)
+            .collect(),
+    )
+}
+
+/// The keypairs the store's filter selects, in the list's order.
+async fn certificates_where(
+    conn: &mut Conn,
+    filter: cert_store::Filter,
+) -> ServiceResult<Vec<Object>> {
+    Ok(
+        cert_store::list(conn, &filter, paging(cert_store::DEFAULT_ORDERING))
+            .await?
+            .0
+            .into_iter()
+            .map(Object::CertificateKeyPair)
+            .collect(),
+    )
+}
+
 fn as_uuid(value: &Value) -> Option<Uuid> {
     value
         .as_str()
@@ -534,7 +1182,8 @@ fn paging(ordering: garrison_store::sql::Ordering) -> Paging {
     }
 }
 
-/// The object with primary key `pk` (a UUID string, or a user's integer), if any.
+/// The object with primary key `pk` (a UUID string, or a user's or provider's integer), if
+/// any.
 pub(super) async fn load_by_pk(
     conn: &mut Conn,
     kind: Kind,
@@ -575,6 +1224,32 @@ pub(super) async fn load_by_pk(
                 .into_iter()
                 .filter(|object| matches!(object, Object::Token(token) if token.pk == uuid))
                 .collect(),
+            None => Vec::new(),
+        },
+        // Of the entry's kind only: a proxy provider's pk names no LDAP provider.
+        Kind::Provider(provider_kind) => match as_i64(pk) {
+            Some(pk) => match provider_store::get(conn, pk).await? {
+                Some(record) if record.kind == provider_kind => vec![provider_of_record(record)?],
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        },
+        Kind::Outpost => match as_uuid(pk) {
+            Some(uuid) => one(outpost_store::get(conn, uuid).await?.map(Object::Outpost)),
+            None => Vec::new(),
+        },
+        Kind::CertificateKeyPair => match as_uuid(pk) {
+            Some(uuid) => one(cert_store::get(conn, uuid)
+                .await?
+                .map(|record| Object::CertificateKeyPair(record.pair))),
+            None => Vec::new(),
+        },
+        Kind::DockerConnection | Kind::KubernetesConnection => match as_uuid(pk) {
+            Some(uuid) => one(connection_store::get(conn, uuid)
+                .await?
+                .map(|record| record.connection)
+                .filter(|connection| kind.connection_kind() == Some(connection.kind))
+                .map(Object::ServiceConnection)),
             None => Vec::new(),
         },
     })
@@ -621,6 +1296,43 @@ pub(super) async fn load_by_natural_key(
                 .collect()
         }
         Kind::Token => one(token_store::get(conn, value).await?.map(Object::Token)),
+        // Names are unique across the four kinds; an entry finds one of its own kind only (and
+        // creating it then fails on the name, as in authentik).
+        Kind::Provider(provider_kind) => {
+            providers_where(
+                conn,
+                provider_store::Filter {
+                    kind: Some(provider_kind),
+                    name: Some(value.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
+        Kind::Outpost => one(outpost_store::get_by_name(conn, value)
+            .await?
+            .map(Object::Outpost)),
+        Kind::CertificateKeyPair => {
+            certificates_where(
+                conn,
+                cert_store::Filter {
+                    name: Some(value.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
+        Kind::DockerConnection | Kind::KubernetesConnection => {
+            connections_where(
+                conn,
+                connection_store::Filter {
+                    kind: kind.connection_kind(),
+                    name: Some(value.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
     })
 }
 
@@ -704,5 +1416,36 @@ pub(super) async fn load_all(conn: &mut Conn, kind: Kind) -> ServiceResult<Vec<O
         .into_iter()
         .map(Object::Token)
         .collect(),
+        Kind::Provider(provider_kind) => {
+            providers_where(
+                conn,
+                provider_store::Filter {
+                    kind: Some(provider_kind),
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
+        Kind::Outpost => outpost_store::list(
+            conn,
+            &outpost_store::Filter::default(),
+            paging(outpost_store::DEFAULT_ORDERING),
+        )
+        .await?
+        .0
+        .into_iter()
+        .map(Object::Outpost)
+        .collect(),
+        Kind::CertificateKeyPair => certificates_where(conn, cert_store::Filter::default()).await?,
+        Kind::DockerConnection | Kind::KubernetesConnection => {
+            connections_where(
+                conn,
+                connection_store::Filter {
+                    kind: kind.connection_kind(),
+                    ..Default::default()
+                },
+            )
+            .await?
+        }
     })
 }

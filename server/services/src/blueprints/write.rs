@@ -2,8 +2,13 @@
 //! differ from the object, and the same `*_in` cores the API calls (so validation,
 //! permissions, delegation rules and audit events are the API's).
 use garrison_model::{
-    ApplicationChanges, BrandChanges, GroupChanges, PolicyEngineMode, RoleChanges, Timestamp,
-    TokenChanges, TokenIntent, UserChanges, UserType,
+    ApplicationChanges, BrandChanges, CertificateKeyPairChanges, GroupChanges, OutpostChanges,
+    OutpostConfig, PolicyEngineMode, ProviderChanges, ProviderKind, ProviderSettings, RoleChanges,
+    ServiceConnectionChanges, ServiceConnectionKind, Timestamp, TokenChanges, TokenIntent,
+    UserChanges, UserType,
+};
+use garrison_store::outposts::{
+    certificates as cert_store, service_connections as connection_store,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -15,23 +20,31 @@ use crate::authz::Caller;
 use crate::users::PasswordChange;
 use crate::{Services, Tx, crypto};
 
-/// What a plan shows for a password or a token key: never the value.
+/// What a plan shows for a write-only secret (a password, a key, a kubeconfig): never the
+/// value.
 pub(super) const HIDDEN: &str = "(hidden)";
 
 /// The permission to set a token's key (authentik's `set_token_key`).
 const SET_TOKEN_KEY: &str = "authentik_core.set_token_key";
 
-/// A write-only secret taken from an entry (a token's key). Its `Debug` shows
-/// [`HIDDEN`], so that no debug output of a [`Prepared`] carries it.
-pub(super) struct Secret(String);
+/// A write-only secret taken from an entry (a token's key, a keypair's private key, a
+/// kubeconfig). Its `Debug` shows [`HIDDEN`], so that no debug output of a [`Prepared`]
+/// carries it.
+pub(super) struct Secret<T = String>(T);
 
-impl Secret {
+impl Secret<String> {
     pub(super) fn expose(&self) -> &str {
         &self.0
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl<T> Secret<T> {
+    fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(HIDDEN)
     }
@@ -58,6 +71,26 @@ pub(super) enum Prepared {
         /// authentik's blueprint-only field: set when it is not the token's key already.
         key: Option<Secret>,
     },
+    Provider {
+        kind: ProviderKind,
+        /// The shared fields, and the kind's settings that are not secrets.
+        changes: ProviderChanges,
+        /// The kind's writable secret settings (a RADIUS `shared_secret`), by name: moved into
+        /// `changes.settings` only when they are written.
+        secrets: Vec<(String, Secret)>,
+    },
+    Outpost(OutpostChanges),
+    CertificateKeyPair {
+        /// `name` and `certificate_data`; `key_data` is set from `key_data` below when written.
+        changes: CertificateKeyPairChanges,
+        key_data: Option<Secret>,
+    },
+    ServiceConnection {
+        kind: ServiceConnectionKind,
+        /// Everything but the kubeconfig, which is set from `kubeconfig` below when written.
+        changes: ServiceConnectionChanges,
+        kubeconfig: Option<Secret<Map<String, Value>>>,
+    },
 }
 
 fn unwritable(kind: Kind, key: &str) -> String {
@@ -81,6 +114,24 @@ fn secret_text(key: &str, value: &Value) -> Result<String, String> {
         Value::Number(number) => Ok(number.to_string()),
         _ => Err(format!("{key}: Not a valid string.")),
     }
+}
+
+/// One of a provider kind's own settings, checked as the provider service checks it when it
+/// merges the settings (the kind's defaults with this one field given), so that a wrong type
+/// fails here naming the field, as the other models' fields do.
+fn provider_setting(
+    kind: Kind,
+    provider_kind: ProviderKind,
+    key: &str,
+    value: &Value,
+) -> Result<Value, String> {
+    let mut probe = ProviderSettings::defaults(provider_kind).to_map();
+    if !probe.contains_key(key) {
+        return Err(unwritable(kind, key));
+    }
+    probe.insert(key.to_owned(), value.clone());
+    ProviderSettings::from_map(provider_kind, probe).map_err(|error| format!("{key}: {error}"))?;
+    Ok(value.clone())
 }
 
 /// Converts an entry's data (attrs merged with identifiers, without `pk`) to the model's
@@ -244,7 +295,123 @@ pub(super) fn prepare(kind: Kind, data: &Map<String, Value>) -> Result<Prepared,
                 key: secret,
             }
         }
+        Kind::Provider(provider_kind) => {
+            let mut c = ProviderChanges::default();
+            let mut secrets = Vec::new();
+            for (key, value) in given {
+                match key {
+                    "name" => c.name = Some(field(key, value)?),
+                    "authentication_flow" => {
+                        c.authentication_flow = Some(field::<Option<Uuid>>(key, value)?)
+                    }
+                    "authorization_flow" => {
+                        c.authorization_flow = Some(field::<Option<Uuid>>(key, value)?)
+                    }
+                    "invalidation_flow" => {
+                        c.invalidation_flow = Some(field::<Option<Uuid>>(key, value)?)
+                    }
+                    "property_mappings" => c.property_mappings = Some(field(key, value)?),
+                    "certificate" => c.certificate = Some(field::<Option<Uuid>>(key, value)?),
+                    // Kept apart (never in a `Debug` of the changes), as text like any secret.
+                    secret if schema.secrets.contains(&secret) => {
+                        secrets.push((secret.to_owned(), Secret(secret_text(key, value)?)));
+                    }
+                    // The kind's own settings travel in `settings`, which the provider service
+                    // merges and checks as for the API (the kind's `…ProviderRequest` fields
+                    // are exactly the schema's writable ones).
+                    setting => {
+                        let value = provider_setting(kind, provider_kind, setting, value)?;
+                        c.settings.insert(setting.to_owned(), value);
+                    }
+                }
+            }
+            Prepared::Provider {
+                kind: provider_kind,
+                changes: c,
+                secrets,
+            }
+        }
+        Kind::Outpost => {
+            let mut c = OutpostChanges::default();
+            for (key, value) in given {
+                match key {
+                    "name" => c.name = Some(field(key, value)?),
+                    "type" => c.outpost_type = Some(field::<ProviderKind>(key, value)?),
+                    "providers" => c.providers = Some(field::<Vec<i64>>(key, value)?),
+                    "service_connection" => {
+                        c.service_connection = Some(field::<Option<Uuid>>(key, value)?)
+                    }
+                    // A mapping, replacing the stored one whole (as authentik's serializer does);
+                    // the outpost service checks its keys.
+                    "config" => {
+                        let config: Map<String, Value> = field(key, value)?;
+                        c.config = Some(Value::Object(config));
+                    }
+                    "managed" => c.managed = Some(field::<Option<String>>(key, value)?),
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::Outpost(c)
+        }
+        Kind::CertificateKeyPair => {
+            let mut c = CertificateKeyPairChanges::default();
+            let mut key_data = None;
+            for (key, value) in given {
+                match key {
+                    "name" => c.name = Some(field(key, value)?),
+                    // Checked (PEM, a certificate) by the certificate service.
+                    "certificate_data" => c.certificate_data = Some(field(key, value)?),
+                    "key_data" => key_data = Some(Secret(secret_text(key, value)?)),
+                    other => return Err(unwritable(kind, other)),
+                }
+            }
+            Prepared::CertificateKeyPair {
+                changes: c,
+                key_data,
+            }
+        }
+        Kind::DockerConnection => prepare_connection(kind, ServiceConnectionKind::Docker, given)?,
+        Kind::KubernetesConnection => {
+            prepare_connection(kind, ServiceConnectionKind::Kubernetes, given)?
+        }
     })
+}
+
+/// [`prepare`] for a service connection: the schema of `kind` has already refused the fields
+/// the other kind has.
+fn prepare_connection(
+    kind: Kind,
+    connection_kind: ServiceConnectionKind,
+    given: Vec<(&str, &Value)>,
+) -> Result<Prepared, String> {
+    let mut c = ServiceConnectionChanges::default();
+    let mut kubeconfig = None;
+    for (key, value) in given {
+        match key {
+            "name" => c.name = Some(field(key, value)?),
+            "local" => c.local = Some(field(key, value)?),
+            "url" => c.url = Some(field(key, value)?),
+            "tls_verification" => c.tls_verification = Some(field::<Option<Uuid>>(key, value)?),
+            "tls_authentication" => c.tls_authentication = Some(field::<Option<Uuid>>(key, value)?),
+            "verify_ssl" => c.verify_ssl = Some(field(key, value)?),
+            "kubeconfig" => kubeconfig = Some(Secret(secret_mapping(key, value)?)),
+            other => return Err(unwritable(kind, other)),
+        }
+    }
+    Ok(Prepared::ServiceConnection {
+        kind: connection_kind,
+        changes: c,
+        kubeconfig,
+    })
+}
+
+/// A secret given as a mapping (a kubeconfig). Unlike [`field`], the message never repeats
+/// the value.
+fn secret_mapping(key: &str, value: &Value) -> Result<Map<String, Value>, String> {
+    match value {
+        Value::Object(map) => Ok(map.clone()),
+        _ => Err(format!("{key}: Expected a dictionary of items.")),
+    }
 }
 
 /// The supplied fields whose values differ from `before` (the object's serialized form), or
@@ -269,6 +436,8 @@ pub(super) fn changed_fields(
                 let old = view.get(key).cloned().unwrap_or(Value::Null);
                 let unchanged = if schema.timestamps.contains(&name) {
                     same_instant(&old, new)
+                } else if schema.outpost_configs.contains(&name) {
+                    same_outpost_config(&old, new)
                 } else {
                     same(schema.sets.contains(&name), &old, new)
                 };
@@ -312,6 +481,38 @@ pub(super) fn same_instant(old: &Value, new: &Value) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => same(false, old, new),
     }
+}
+
+/// Whether two outpost configurations configure the same, each read as the outpost reads it:
+/// every key authentik defines at its default unless given, other keys as they are.
+///
+/// A configuration is written whole: the given one replaces the stored one, as authentik's
+/// serializer replaces it, so comparing only the keys an entry gives would report "unchanged"
+/// and keep keys the entry would drop. Comparing the two as they are would report a change
+/// whenever one spells out a default the other leaves out (the API's form sends every key; a
+/// blueprint gives those it sets). Both are read with the defaults filled in instead, which is
+/// what the outpost does with either: they differ exactly when the outpost would be configured
+/// differently. Values that are not mappings are compared as [`same`] compares them.
+pub(super) fn same_outpost_config(old: &Value, new: &Value) -> bool {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => same(
+            false,
+            &Value::Object(with_config_defaults(old)),
+            &Value::Object(with_config_defaults(new)),
+        ),
+        _ => same(false, old, new),
+    }
+}
+
+/// `config` over the defaults of every key authentik defines (those `OutpostConfig` fills in).
+fn with_config_defaults(config: &Map<String, Value>) -> Map<String, Value> {
+    let mut effective = OutpostConfig::defaults_map("");
+    effective.extend(
+        config
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    effective
 }
 
 fn members(items: &[Value]) -> Vec<String> {
@@ -423,8 +624,71 @@ pub(super) async fn create(
             }
             Object::Token(created.token)
         }
+        Prepared::Provider {
+            kind,
+            mut changes,
+            secrets,
+        } => {
+            for (name, secret) in secrets {
+                fields.push(hidden_change(&name, Value::Null));
+                changes
+                    .settings
+                    .insert(name, Value::String(secret.into_inner()));
+            }
+            let provider = services
+                .create_provider_in(tx, caller, kind, changes)
+                .await?;
+            Object::provider(provider)?
+        }
+        Prepared::Outpost(changes) => {
+            Object::Outpost(services.create_outpost_in(tx, caller, changes).await?)
+        }
+        Prepared::CertificateKeyPair {
+            mut changes,
+            key_data,
+        } => {
+            // The certificate is public: a plan shows it. The key never.
+            if let Some(certificate) = &changes.certificate_data {
+                fields.push(FieldChange {
+                    field: "certificate_data".into(),
+                    old: Value::Null,
+                    new: json!(certificate),
+                });
+            }
+            // An empty key means "no key", as in the API's form.
+            if let Some(key) = key_data.filter(|key| !key.expose().trim().is_empty()) {
+                fields.push(hidden_change("key_data", Value::Null));
+                changes.key_data = Some(key.into_inner());
+            }
+            Object::CertificateKeyPair(services.create_certificate_in(tx, caller, changes).await?)
+        }
+        Prepared::ServiceConnection {
+            kind,
+            mut changes,
+            kubeconfig,
+        } => {
+            if let Some(kubeconfig) = kubeconfig {
+                fields.push(hidden_change("kubeconfig", Value::Null));
+                changes.kubeconfig = Some(kubeconfig.into_inner());
+            }
+            Object::ServiceConnection(
+                services
+                    .create_service_connection_in(tx, caller, kind, changes)
+                    .await?,
+            )
+        }
     };
     Ok((object, fields))
+}
+
+/// A secret field written: `"(hidden)"` for the new value, and for the old one unless there
+/// was none (`old` is then `null`).
+fn hidden_change(field: &str, old: Value) -> FieldChange {
+    FieldChange {
+        field: field.to_owned(),
+        old,
+        new: json!(HIDDEN),
+    }
 }
 
 /// Checks an entry's data without writing (`state: created` on an existing object: authentik
@@ -586,6 +850,138 @@ pub(super) async fn update(
                 }
             }
         }
+        (
+            Object::Provider(provider),
+            Prepared::Provider {
+                kind, mut changes, ..
+            },
+            Prepared::Provider { secrets, .. },
+        ) => {
+            // A secret setting is written when it is not the stored one already, so that a
+            // re-apply writes nothing. It is compared with the provider as the API reads it
+            // for this caller (the API shows a RADIUS shared secret to whoever may view the
+            // provider): the comparison tells nothing the caller could not read, and records
+            // no secret view, as the API's read records none.
+            if !secrets.is_empty() {
+                let stored = services
+                    .get_provider_on(tx.conn(), caller, provider.pk, Some(kind))
+                    .await?
+                    .settings
+                    .to_map();
+                for (name, secret) in secrets {
+                    if stored.get(&name).and_then(Value::as_str) != Some(secret.expose()) {
+                        fields.push(hidden_change(&name, json!(HIDDEN)));
+                        changes
+                            .settings
+                            .insert(name, Value::String(secret.into_inner()));
+                    }
+                }
+            }
+            if !fields.is_empty() {
+                let updated = services
+                    .update_provider_in(tx, caller, provider.pk, Some(kind), changes, true)
+                    .await?;
+                object = Object::provider(updated)?;
+            }
+        }
+        (Object::Outpost(outpost), Prepared::Outpost(changes), _) => {
+            if general {
+                object = Object::Outpost(
+                    services
+                        .update_outpost_in(tx, caller, outpost.pk, changes, true)
+                        .await?,
+                );
+            }
+        }
+        (
+            Object::CertificateKeyPair(pair),
+            Prepared::CertificateKeyPair { mut changes, .. },
+            Prepared::CertificateKeyPair {
+                changes: wanted,
+                key_data,
+            },
+        ) => {
+            // The certificate is compared with the stored PEM (public; the API just has its own
+            // endpoint for it), ignoring surrounding whitespace (YAML block scalars end in a
+            // newline or not).
+            let stored = cert_store::get(tx.conn(), pair.pk)
+                .await?
+                .map(|record| record.certificate_data)
+                .unwrap_or_default();
+            let new_certificate = wanted
+                .certificate_data
+                .filter(|certificate| certificate.trim() != stored.trim());
+            if let Some(certificate) = &new_certificate {
+                fields.push(FieldChange {
+                    field: "certificate_data".into(),
+                    old: json!(stored),
+                    new: json!(certificate),
+                });
+            }
+            // An empty key leaves the key as it is, as in the API's form.
+            if let Some(key) = key_data.filter(|key| !key.expose().trim().is_empty()) {
+                let holds = services
+                    .certificate_holds_key(tx.conn(), pair.pk, key.expose())
+                    .await?;
+                if !holds {
+                    let old = if pair.private_key_available {
+                        json!(HIDDEN)
+                    } else {
+                        Value::Null
+                    };
+                    fields.push(hidden_change("key_data", old));
+                }
+                // With a new certificate the key goes along even when it is the pair's key
+                // already: the service drops a stored key when the certificate changes
+                // without one (it would not match a new certificate).
+                if !holds || new_certificate.is_some() {
+                    changes.key_data = Some(key.into_inner());
+                }
+            }
+            changes.certificate_data = new_certificate;
+            if !fields.is_empty() {
+                object = Object::CertificateKeyPair(
+                    services
+                        .update_certificate_in(tx, caller, pair.pk, changes, true)
+                        .await?,
+                );
+            }
+        }
+        (
+            Object::ServiceConnection(connection),
+            Prepared::ServiceConnection {
+                kind, mut changes, ..
+            },
+            Prepared::ServiceConnection { kubeconfig, .. },
+        ) => {
+            // As for a token's key: comparing takes the permission to write it, even when it
+            // is the stored one already, since otherwise a plan would tell whoever may view
+            // the connection whether a guessed kubeconfig is its kubeconfig.
+            if let Some(kubeconfig) = kubeconfig {
+                caller.principal.require_on(
+                    &kind.model().permission("change"),
+                    &connection.pk.to_string(),
+                )?;
+                if !kubeconfig_is(services, tx, connection.pk, &kubeconfig).await? {
+                    fields.push(hidden_change("kubeconfig", json!(HIDDEN)));
+                    changes.kubeconfig = Some(kubeconfig.into_inner());
+                }
+            }
+            if !fields.is_empty() {
+                object = Object::ServiceConnection(
+                    services
+                        .update_service_connection_in(
+                            tx,
+                            caller,
+                            connection.pk,
+                            Some(kind),
+                            changes,
+                            true,
+                        )
+                        .await?,
+                );
+            }
+        }
         _ => {
             return Err(EntryError::Infra(crate::ServiceError::Internal(format!(
                 "blueprint data for {} did not match its object",
@@ -602,6 +998,30 @@ async fn token_key_is(tx: &mut Tx, pk: Uuid, key: &str) -> Result<bool, EntryErr
     let holder =
         garrison_store::tokens::get_by_key_hash(tx.conn(), &crypto::sha256_hex(key)).await?;
     Ok(holder.is_some_and(|token| token.pk == pk))
+}
+
+/// Whether `given` is the kubeconfig the connection with UUID `pk` holds (`{}`: none, the
+/// in-cluster configuration). The sealed kubeconfig is opened here, inside the server, and
+/// dropped: only the answer leaves, to a caller who may change the connection (see the caller),
+/// so this is no secret view and records none.
+async fn kubeconfig_is(
+    services: &Services,
+    tx: &mut Tx,
+    pk: Uuid,
+    given: &Secret<Map<String, Value>>,
+) -> Result<bool, EntryError> {
+    let Some(record) = connection_store::get(tx.conn(), pk).await? else {
+        return Ok(false);
+    };
+    let given = &given.0;
+    Ok(match record.kubeconfig_sealed {
+        None => given.is_empty(),
+        Some(sealed) => {
+            let stored: Value =
+                serde_json::from_str(&services.secrets().open(&sealed)?).unwrap_or(Value::Null);
+            !given.is_empty() && same(false, &stored, &Value::Object(given.clone()))
+        }
+    })
 }
 
 /// Deletes the object through the model's delete core.
@@ -624,6 +1044,20 @@ pub(super) async fn delete(
         Object::Token(token) => {
             services
                 .delete_token_in(tx, caller, &token.identifier)
+                .await?
+        }
+        Object::Provider(provider) => {
+            services
+                .delete_provider_in(tx, caller, provider.pk, Some(provider.kind))
+                .await?
+        }
+        Object::Outpost(outpost) => services.delete_outpost_in(tx, caller, outpost.pk).await?,
+        Object::CertificateKeyPair(pair) => {
+            services.delete_certificate_in(tx, caller, pair.pk).await?
+        }
+        Object::ServiceConnection(connection) => {
+            services
+                .delete_service_connection_in(tx, caller, connection.pk, Some(connection.kind))
                 .await?
         }
     }

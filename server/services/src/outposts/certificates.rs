@@ -427,6 +427,31 @@ impl Services {
         Ok(())
     }
 
+    /// Whether the pair `pk` has a private key and `key_pem` is that key: what lets a
+    /// blueprint that gives a pair's `key_data` again write nothing when nothing changed.
+    ///
+    /// The sealed key is not opened, and this is no secret view (no event is recorded): every
+    /// stored key was checked to be the key of the pair's certificate when it was written (a
+    /// new certificate without a key drops the old key), and a certificate's public key has one
+    /// private key. So the stored key is `key_pem` exactly when `key_pem` belongs to the
+    /// certificate, which anyone holding the public certificate can check, and whether there is
+    /// a stored key at all is the pair's `private_key_available`. The answer tells nothing
+    /// those do not. (The same key in another PEM form counts as the same key.)
+    pub(crate) async fn certificate_holds_key(
+        &self,
+        conn: &mut Conn,
+        pk: Uuid,
+        key_pem: &str,
+    ) -> ServiceResult<bool> {
+        let Some(record) = store::get(conn, pk).await? else {
+            return Ok(false);
+        };
+        if record.key_sealed.is_none() {
+            return Ok(false);
+        }
+        Ok(garrison_pki::check_key(&record.certificate_data, key_pem).is_ok())
+    }
+
     /// The certificate PEM (public, but a permission of its own, as in authentik).
     pub async fn view_certificate_data(&self, caller: &Caller, pk: Uuid) -> ServiceResult<String> {
         let mut reader = self.read().await?;
