@@ -138,6 +138,21 @@ pub async fn avatar() -> Response {
     ([(header::CONTENT_TYPE, "image/svg+xml")], AVATAR).into_response()
 }
 
+/// The blueprint JSON schema for editors (the same document `garrison blueprint schema`
+/// prints). Public, as authentik's is: it names models and fields, nothing stored.
+pub async fn blueprint_schema() -> Response {
+    static SCHEMA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = SCHEMA.get_or_init(|| garrison_services::blueprints::json_schema().to_string());
+    (
+        [
+            (header::CONTENT_TYPE, "application/schema+json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        text.as_str(),
+    )
+        .into_response()
+}
+
 /// `/pkg/{file}`: the bundle under its current hashed names; anything else (an old hash
 /// after an upgrade included) is 404, so a browser never caches a mismatched pair.
 pub async fn package(

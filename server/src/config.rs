@@ -162,6 +162,13 @@ const SETTINGS: &[Setting] = &[
         help: "where compiled plugins are cached, keyed by digest and engine (unset: plugin-cache in data_dir)",
     },
     Setting {
+        key: "blueprints_dir",
+        // Derived from data_dir when unset; a default here would be taken literally.
+        default: None,
+        secret: false,
+        help: "directory of blueprint files (*.yaml) that blueprint instances may name; nothing outside it is read (unset: blueprints in data_dir)",
+    },
+    Setting {
         key: "site_dir",
         default: None,
         secret: false,
@@ -222,6 +229,7 @@ pub struct Config {
     pub plugins_dir: Option<PathBuf>,
     pub plugin_secrets_dir: Option<PathBuf>,
     pub plugin_cache_dir: PathBuf,
+    pub blueprints_dir: PathBuf,
 }
 
 fn env_name(key: &str) -> String {
@@ -358,6 +366,9 @@ impl Config {
             plugin_cache_dir: get("plugin_cache_dir")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data_dir.join("plugin-cache")),
+            blueprints_dir: get("blueprints_dir")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("blueprints")),
             plugins_dir: get("plugins_dir").map(PathBuf::from),
             plugin_secrets_dir: get("plugin_secrets_dir").map(PathBuf::from),
             data_dir,

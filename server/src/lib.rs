@@ -51,6 +51,7 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         login_failures_allowed: config.login_failures_allowed,
         login_failure_window: config.login_failure_window,
         max_token_lifetime: config.token_max_lifetime,
+        blueprints_dir: Some(config.blueprints_dir.clone()),
         ..ServiceSettings::default()
     };
     Ok(Services::new(store, bus, secrets, settings))
@@ -181,6 +182,10 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         )
         .route("/static/garrison.css", get(assets::stylesheet))
         .route("/static/avatar.svg", get(assets::avatar))
+        .route(
+            garrison_services::blueprints::SCHEMA_PATH,
+            get(assets::blueprint_schema),
+        )
         .route("/pkg/{file}", get(assets::package).with_state(bundle))
         .with_state(state.clone())
         .merge(ui)

@@ -103,6 +103,10 @@ enum BlueprintCommand {
     /// Applies FILE to the configured store in one transaction: every entry or none. Exits 0
     /// on success, 1 on an error (nothing is written then).
     Apply(BlueprintRun),
+    /// Prints the JSON schema editors validate blueprints with (yaml-language-server): the
+    /// models and fields a blueprint can write here. A running server serves the same schema
+    /// at /blueprints/schema.json.
+    Schema,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +137,13 @@ fn main() -> anyhow::Result<()> {
     }) = &cli.command
     {
         return inspect_plugin(file, manifest.as_deref(), *json);
+    }
+    if let Command::Blueprint(BlueprintCommand::Schema) = &cli.command {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&garrison_services::blueprints::json_schema())?
+        );
+        return Ok(());
     }
     if let Command::Blueprint(BlueprintCommand::Validate { files }) = &cli.command {
         let clean = validate_blueprints(files);
@@ -178,6 +189,7 @@ fn main() -> anyhow::Result<()> {
             Command::Config
             | Command::Plugin(_)
             | Command::Blueprint(BlueprintCommand::Validate { .. })
+            | Command::Blueprint(BlueprintCommand::Schema)
             | Command::Agent { .. } => Ok(()),
         }
     })

@@ -52,7 +52,8 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// The whole document: the core paths above and each outpost-related module's own part.
+/// The whole document: the core paths above and each outpost-related (and the blueprint
+/// instances') module's own part.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     for part in [
@@ -62,6 +63,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::api::service_connections::openapi(),
         crate::api::crypto::openapi(),
         crate::api::brands::openapi(),
+        crate::api::blueprints::openapi(),
     ] {
         doc.merge(part);
     }

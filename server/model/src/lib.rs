@@ -4,6 +4,7 @@
 //! into the browser's hydration bundle, so it must stay free of I/O and of native-only crates.
 #![deny(unsafe_code)]
 
+mod blueprints;
 mod errors;
 mod event;
 mod identity;
@@ -13,6 +14,10 @@ mod outpost_health;
 mod outposts;
 mod plugin;
 
+pub use blueprints::{
+    BlueprintFile, BlueprintFileMeta, BlueprintInstance, BlueprintInstanceChanges, BlueprintStatus,
+    OCI_PREFIX,
+};
 pub use errors::FieldErrors;
 pub use event::{Event, EventAction};
 pub use identity::{

@@ -113,6 +113,11 @@ pub const BRAND: ModelName = ModelName {
     model: "brand",
     verbose_name: "Brand",
 };
+pub const BLUEPRINT_INSTANCE: ModelName = ModelName {
+    app_label: "authentik_blueprints",
+    model: "blueprintinstance",
+    verbose_name: "Blueprint Instance",
+};
 
 /// Every model Garrison implements.
 pub const ALL: &[ModelName] = &[
@@ -132,6 +137,7 @@ pub const ALL: &[ModelName] = &[
     APPLICATION,
     CERTIFICATE_KEYPAIR,
     BRAND,
+    BLUEPRINT_INSTANCE,
 ];
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ macro_rules! one_tx {
 mod audit;
 pub mod auth;
 pub mod authz;
+pub mod blueprint_instances;
 pub mod blueprints;
 mod bootstrap;
 mod crypto;
@@ -40,6 +41,7 @@ mod tx;
 mod users;
 mod validate;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +50,7 @@ use garrison_store::{Reader, Store};
 
 pub use auth::{LoginOutcome, SessionKey};
 pub use authz::{Caller, Principal, Via};
+pub use blueprint_instances::{BlueprintInstanceFilter, CheckedContent};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use crypto::SecretBox;
 pub use error::{ServiceError, ServiceResult};
@@ -71,6 +74,9 @@ pub struct ServiceSettings {
     pub default_token_lifetime: Duration,
     /// The longest a token created or changed by a non-superuser may live.
     pub max_token_lifetime: Duration,
+    /// The directory blueprint instances may name files in (and their `!File` reads below).
+    /// `None`: instances hold their text in the database only; a path is refused.
+    pub blueprints_dir: Option<PathBuf>,
 }
 
 impl Default for ServiceSettings {
@@ -81,6 +87,7 @@ impl Default for ServiceSettings {
             login_failure_window: Duration::from_secs(300),
             default_token_lifetime: Duration::from_secs(30 * 60),
             max_token_lifetime: Duration::from_secs(90 * 24 * 3600),
+            blueprints_dir: None,
         }
     }
 }

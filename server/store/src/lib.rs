@@ -8,6 +8,7 @@
 //! the schema enforces. Callers get typed rows from `garrison-model` or small row structs.
 #![deny(unsafe_code)]
 
+pub mod blueprints;
 mod codec;
 pub mod events;
 pub mod groups;
@@ -160,6 +161,7 @@ impl Tx {
             RowRef::ServiceConnection(_) => ("service_connections", "uuid"),
             RowRef::Application(_) => ("applications", "uuid"),
             RowRef::Brand(_) => ("brands", "uuid"),
+            RowRef::BlueprintInstance(_) => ("blueprint_instances", "uuid"),
             RowRef::Provider(_) => ("providers", "id"),
             RowRef::Role(_) => ("roles", "uuid"),
             RowRef::Token(_) => ("tokens", "uuid"),
@@ -177,7 +179,8 @@ impl Tx {
             | RowRef::Certificate(uuid)
             | RowRef::ServiceConnection(uuid)
             | RowRef::Application(uuid)
-            | RowRef::Brand(uuid) => query.bind(uuid.to_string()),
+            | RowRef::Brand(uuid)
+            | RowRef::BlueprintInstance(uuid) => query.bind(uuid.to_string()),
             RowRef::User(id) | RowRef::Provider(id) => query.bind(id),
             RowRef::Plugin(name) => query.bind(name.to_owned()),
         };
@@ -205,6 +208,7 @@ pub enum RowRef<'a> {
     ServiceConnection(uuid::Uuid),
     Application(uuid::Uuid),
     Brand(uuid::Uuid),
+    BlueprintInstance(uuid::Uuid),
     Provider(i64),
     Role(uuid::Uuid),
     Token(uuid::Uuid),

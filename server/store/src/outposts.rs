@@ -53,7 +53,7 @@ pub struct Paging {
     pub offset: u64,
 }
 
-async fn count_and_page<T>(
+pub(crate) async fn count_and_page<T>(
     conn: &mut AnyConnection,
     mut w: Where,
     from: &str,

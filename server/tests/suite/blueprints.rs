@@ -848,3 +848,32 @@ fn the_cli_validates_plans_and_applies_with_exit_codes_a_ci_job_can_use() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+both_stores!(
+    the_schema_for_editors_is_served_and_printed_alike,
+    |env: common::Env| async move {
+        let request = axum::http::Request::get(garrison_services::blueprints::SCHEMA_PATH)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        // No credentials: an editor fetches it as the website's is fetched.
+        let (status, headers, body) = env.send(request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "application/schema+json");
+        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let outpost = &served["$defs"]["model_authentik_outposts.outpost"];
+        assert!(
+            outpost["properties"].get("providers").is_some(),
+            "{outpost}"
+        );
+        assert_eq!(outpost["additionalProperties"], json!(false));
+
+        let printed = std::process::Command::new(env!("CARGO_BIN_EXE_garrison"))
+            .args(["blueprint", "schema"])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(printed.status.success());
+        let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+        assert_eq!(printed, served, "the CLI prints what the server serves");
+    }
+);

@@ -44,6 +44,25 @@ fn the_plugin_cache_follows_the_data_dir_unless_set() {
 }
 
 #[test]
+fn the_blueprints_directory_follows_the_data_dir_unless_set() {
+    let config =
+        Config::from_sources(None, &env(&[("GARRISON_DATA_DIR", "/srv/garrison")])).unwrap();
+    assert_eq!(
+        config.blueprints_dir,
+        std::path::Path::new("/srv/garrison/blueprints")
+    );
+    let config = Config::from_sources(
+        None,
+        &env(&[("GARRISON_BLUEPRINTS_DIR", "/etc/garrison/blueprints")]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.blueprints_dir,
+        std::path::Path::new("/etc/garrison/blueprints")
+    );
+}
+
+#[test]
 fn a_bad_value_names_its_key_and_what_was_expected() {
     let error = Config::from_sources(None, &env(&[("GARRISON_LISTEN", "nine-thousand")]))
         .unwrap_err()

@@ -24,6 +24,10 @@
 //! its account holds, so whatever mallory does to outposts, providers, keypairs and brands is
 //! checked by the same rule (the embedded outpost's account exists from the start, and is part
 //! of what everyone held before).
+//!
+//! Blueprint instances run as whoever applies them: the administrator's instance and a file in
+//! the blueprints directory would each make mallory an administrator, and applying them (or
+//! instances of her own) must give her nothing she did not hold.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +52,33 @@ const VICTIM_PASSWORD: &str = "victim-password-123";
 const PLANTED_PASSWORD: &str = "planted-by-mallory-1";
 /// What mallory sets wherever she can set a token key (40 characters, above the minimum).
 const PLANTED_KEY: &str = "mallory-planted-key-0123456789abcdefghij";
+/// A blueprint that would put mallory in the administrators' group (keeping her own group): the
+/// content of the administrator's instance (`victim-blueprint`) once mallory exists, and of
+/// `ESCALATING_FILE` in the blueprints directory. Whoever applies it runs it as themselves.
+const ESCALATING_BLUEPRINT: &str = "version: 1
+metadata:
+  name: make mallory an administrator
+entries:
+  - model: authentik_core.user
+    identifiers:
+      username: mallory
+    attrs:
+      groups:
+        - !Find [authentik_core.group, [name, mine]]
+        - !Find [authentik_core.group, [name, authentik Admins]]
+";
+const ESCALATING_FILE: &str = "esc-admins.yaml";
+/// A blueprint that would make a superuser group with mallory in it.
+const SUPERUSER_BLUEPRINT: &str = "version: 1
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: esc-bp-superusers
+    attrs:
+      is_superuser: true
+      users:
+        - !Find [authentik_core.user, [username, mallory]]
+";
 /// What power-role grants: rights the victim holds and mallory, holding one permission, never
 /// holds all of.
 const POWER: [&str; 3] = [
@@ -64,11 +95,11 @@ const SEEKER_CAPABILITY: &str = "secret:api-key";
 const ADMIN_TOKEN_IDENTIFIER: &str = "authentik-bootstrap-token";
 /// Cases in flight at once, each with its own Garrison: database and hashing waits overlap.
 const CONCURRENT_CASES: usize = 2;
-/// The catalogue has 76 permissions: 72 of them on models with object grants worth testing
-/// (all but events), 59 that are no view (17 views): 76 + 72 + 59 = 207 cases.
-const MIN_CASES: usize = 200;
-/// The plan below has 95 attempts per case; the suite may grow, never silently shrink.
-const MIN_ATTEMPTS_PER_CASE: usize = 92;
+/// The catalogue has 80 permissions: 76 of them on models with object grants worth testing
+/// (all but events), 62 that are no view (18 views): 80 + 76 + 62 = 218 cases.
+const MIN_CASES: usize = 210;
+/// The plan below has 101 attempts per case; the suite may grow, never silently shrink.
+const MIN_ATTEMPTS_PER_CASE: usize = 98;
 /// Any flow: flows stay outside Garrison, providers keep them as opaque references.
 const FLOW: &str = "00000000-0000-4000-8000-000000000001";
 /// The actions of the events mallory records: a plain one, and one whose body claims another
@@ -411,6 +442,7 @@ fn object_of_model(
         "dockerserviceconnection" => served.docker.to_string(),
         "kubernetesserviceconnection" => served.kubernetes.to_string(),
         "brand" => served.brand.to_string(),
+        "blueprintinstance" => served.blueprint_instance.to_string(),
         // Events: any key, it names nothing.
         _ => "1".to_owned(),
     }
@@ -646,6 +678,9 @@ struct Served {
     kubernetes: Uuid,
     /// A brand without a web certificate: the embedded outpost's account sees nothing of it.
     brand: Uuid,
+    /// victim-blueprint: a blueprint instance with its text in the database, harmless until
+    /// mallory exists, then `ESCALATING_BLUEPRINT` (see `World::build`).
+    blueprint_instance: Uuid,
 }
 
 /// Sets up what outposts serve, as an administrator would through the API.
@@ -780,6 +815,17 @@ async fn serve(env: &common::Env) -> Served {
         .as_str()
         .and_then(|pk| pk.parse().ok())
         .expect("setup: the brand's UUID");
+    // The content must pass the administrator's dry run now, before mallory exists; the
+    // escalating content replaces it once she does.
+    let blueprint_instance = uuid_in(
+        &admin_ok(
+            env,
+            "POST",
+            "/managed/blueprints/",
+            Some(json!({"name": "victim-blueprint", "content": "version: 1\nentries: []\n"})),
+        )
+        .await,
+    );
     Served {
         certificate,
         private_key,
@@ -794,6 +840,7 @@ async fn serve(env: &common::Env) -> Served {
         docker,
         kubernetes,
         brand,
+        blueprint_instance,
     }
 }
 
@@ -997,6 +1044,21 @@ impl World {
             .expect("setup: mallory's token key")
             .to_owned();
         seed_plugin(&env).await;
+        // The administrator's instance and a file in the blueprints directory would each make
+        // mallory an administrator, if applied by someone entitled to (the administrator's dry
+        // run of the content passes); applied by her, they run as her.
+        std::fs::write(
+            env.blueprints_dir().join(ESCALATING_FILE),
+            ESCALATING_BLUEPRINT,
+        )
+        .expect("setup: the escalating blueprint file");
+        admin_ok(
+            &env,
+            "PATCH",
+            &format!("/managed/blueprints/{}/", served.blueprint_instance),
+            Some(json!({"content": ESCALATING_BLUEPRINT})),
+        )
+        .await;
         let (session, cookies) = ui_log_in(&env, "mallory", MALLORY_PASSWORD).await;
         let csrf = cookies
             .split("; ")
@@ -2016,6 +2078,69 @@ impl World {
                     ("providers[]", proxy_pk.as_str()),
                 ],
             )],
+            vec![],
+        );
+
+        // 12. Blueprint instances: an instance's blueprint runs as whoever applies it, so
+        //     applying one that would make her an administrator is her own attempt at it;
+        //     and what she may store is dry-run as her.
+        let instance = format!("/managed/blueprints/{}/", self.served.blueprint_instance);
+        add(
+            "apply the administrator's instance that would put her in the administrators' group",
+            vec![bare("POST", format!("{instance}apply/"))],
+            vec![],
+        );
+        add(
+            "create an instance whose content puts her in the administrators' group, apply it",
+            vec![
+                call(
+                    "POST",
+                    "/managed/blueprints/",
+                    json!({"name": "esc-bp-content", "content": ESCALATING_BLUEPRINT}),
+                ),
+                bare("POST", "/managed/blueprints/$PK/apply/"),
+            ],
+            vec![],
+        );
+        add(
+            "create an instance of the file that puts her in the administrators' group, apply it",
+            vec![
+                call(
+                    "POST",
+                    "/managed/blueprints/",
+                    json!({"name": "esc-bp-file", "path": ESCALATING_FILE}),
+                ),
+                bare("POST", "/managed/blueprints/$PK/apply/"),
+            ],
+            vec![],
+        );
+        add(
+            "replace the administrator's instance with a superuser group of hers, apply it",
+            vec![
+                call(
+                    "PUT",
+                    instance.as_str(),
+                    json!({"name": "victim-blueprint", "content": SUPERUSER_BLUEPRINT}),
+                ),
+                bare("POST", format!("{instance}apply/")),
+            ],
+            vec![],
+        );
+        add(
+            "point the administrator's instance at the escalating file, apply it",
+            vec![
+                call(
+                    "PATCH",
+                    instance.as_str(),
+                    json!({"path": ESCALATING_FILE, "content": ""}),
+                ),
+                bare("POST", format!("{instance}apply/")),
+            ],
+            vec![],
+        );
+        add(
+            "delete the administrator's instance",
+            vec![bare("DELETE", instance.as_str())],
             vec![],
         );
         plan

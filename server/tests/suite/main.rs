@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod blueprint_instances;
 mod blueprints;
 mod channel;
 mod config;

@@ -1,6 +1,7 @@
 //! REST API under `/api/v3`, in authentik's shapes: paths, the pagination envelope, filters and
 //! error bodies. Handlers translate JSON to service calls and back, nothing more.
 pub(crate) mod applications;
+pub(crate) mod blueprints;
 pub(crate) mod brands;
 pub(crate) mod core_objects;
 pub(crate) mod crypto;
@@ -117,6 +118,7 @@ pub fn router() -> Router<AppState> {
         .merge(service_connections::routes())
         .merge(crypto::routes())
         .merge(brands::routes())
+        .merge(blueprints::routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
 }

@@ -24,17 +24,27 @@
 //! 7. the object becomes the target of `!KeyOf <id>`.
 //!
 //! The models a blueprint can write: `authentik_core.group`, `authentik_rbac.role`,
-//! `authentik_core.user`, `authentik_core.application`, `authentik_brands.brand` and
-//! `authentik_core.token` (see [`registry`]). Write-only secrets — a user's `password`, a
-//! token's `key` — are compared with what is stored without being read back, and never
-//! shown: a plan says `"(hidden)"`.
+//! `authentik_core.user`, `authentik_core.application`, `authentik_brands.brand`,
+//! `authentik_core.token`, the four providers an outpost serves
+//! (`authentik_providers_proxy.proxyprovider`, `authentik_providers_ldap.ldapprovider`,
+//! `authentik_providers_radius.radiusprovider`, `authentik_providers_rac.racprovider`),
+//! `authentik_outposts.outpost`, `authentik_crypto.certificatekeypair`, and the service
+//! connections `authentik_outposts.dockerserviceconnection` and
+//! `authentik_outposts.kubernetesserviceconnection` (see [`registry`]). Secrets an entry
+//! writes — a user's `password`, a token's `key`, a keypair's `key_data`, a Kubernetes
+//! connection's `kubeconfig`, a RADIUS provider's `shared_secret` — are compared with what is
+//! stored inside the server, without being handed out or recorded as viewed, and never shown:
+//! a plan says `"(hidden)"`.
 //!
 //! Not yet supported, and refused rather than ignored: object `permissions:` on entries,
 //! `permissions` on users, and `authentik_blueprints.metaapplyblueprint`.
 mod lookup;
 mod registry;
+mod schema;
 mod scope;
 mod write;
+
+pub use schema::{SCHEMA_PATH, json_schema};
 
 #[cfg(test)]
 mod tests;

@@ -142,9 +142,13 @@ impl Env {
                 .display()
                 .to_string(),
         );
-        for sub in ["plugins", "secrets"] {
-            std::fs::create_dir_all(dir.join(sub)).expect("plugin dirs");
+        for sub in ["plugins", "secrets", "blueprints"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("plugin and blueprint dirs");
         }
+        env.insert(
+            "GARRISON_BLUEPRINTS_DIR".to_owned(),
+            dir.join("blueprints").display().to_string(),
+        );
         env.insert(
             "GARRISON_PLUGINS_DIR".to_owned(),
             dir.join("plugins").display().to_string(),
@@ -219,6 +223,12 @@ impl Env {
             metrics,
             dir: std::sync::Arc::new(scratch::Scratch { dir, database }),
         })
+    }
+
+    /// The directory blueprint instances may name files in (`GARRISON_BLUEPRINTS_DIR`);
+    /// it exists and starts empty.
+    pub fn blueprints_dir(&self) -> std::path::PathBuf {
+        self.config.blueprints_dir.clone()
     }
 
     pub fn keep_dir(&self) -> std::sync::Arc<impl Sized + use<>> {
