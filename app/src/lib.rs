@@ -70,7 +70,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("certificates/:pk") view=CertificatePage ssr=SsrMode::Async/>
                     <Route path=path!("brands") view=BrandsPage ssr=SsrMode::Async/>
                     <Route path=path!("brands/:pk") view=BrandPage ssr=SsrMode::Async/>
-                    <Route path=path!("blueprints") view=|| view! { <Upcoming title="Blueprints"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("blueprints") view=BlueprintsPage ssr=SsrMode::Async/>
+                    <Route path=path!("blueprints/new") view=NewBlueprintPage ssr=SsrMode::Async/>
+                    <Route path=path!("blueprints/:uuid") view=BlueprintPage ssr=SsrMode::Async/>
                     <Route path=path!("plugins") view=PluginsPage ssr=SsrMode::Async/>
                     <Route path=path!("plugins/:name") view=PluginPage ssr=SsrMode::Async/>
                 </ParentRoute>

@@ -2,7 +2,9 @@
 //! log in as the bootstrap administrator, see the dashboard, create a group through the UI,
 //! find it in the list and its creation on the events page; and deploy an outpost: create a
 //! provider, an application and an outpost through the UI, start `garrison agent` with the
-//! token the page shows, and see the instance connected with the current configuration.
+//! token the page shows, and see the instance connected with the current configuration; and
+//! type a blueprint into a new instance, plan it, see the row that creates its group, apply it
+//! and see it successful.
 //!
 //! Needs chromedriver on GARRISON_WEBDRIVER_URL (default http://127.0.0.1:9515) and the
 //! binary at GARRISON_E2E_BIN (default target/release/garrison); scripts/test.sh provides both.
@@ -471,5 +473,51 @@ async fn operator_deploys_an_outpost_and_sees_its_agent_connected() {
         std::fs::write(shots.join("outposts.png"), client.screenshot().await?).ok();
         Ok(())
     }))
+    .await;
+}
+
+#[tokio::test]
+async fn operator_plans_and_applies_a_blueprint() {
+    with_browser("blueprint", |client, server, shots| {
+        Box::pin(async move {
+            let base = &server.url;
+            log_in(client, base).await?;
+
+            // A new instance, its YAML typed into the editor.
+            client.goto(&format!("{base}/blueprints/new")).await?;
+            let form = "[data-testid=create-blueprint]";
+            type_into(client, &format!("{form} input[name=name]"), "e2e-blueprint").await?;
+            type_into(
+                client,
+                &format!("{form} textarea[name=content]"),
+                "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+                 name: e2e-blueprint-group\n",
+            )
+            .await?;
+            click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
+
+            // Its page: plan, see the row that creates the group, then apply.
+            click(client, Locator::Css("[data-testid=plan-form] button")).await?;
+            let plan = wait_for_text(
+                client,
+                "[data-testid=plan-rows]",
+                Duration::from_secs(20),
+                |text| text.contains("create") && text.contains("e2e-blueprint-group"),
+            )
+            .await?;
+            assert!(plan.contains("authentik_core.group"), "{plan}");
+            std::fs::write(shots.join("blueprint-plan.png"), client.screenshot().await?).ok();
+            click(client, Locator::Css("[data-testid=apply] button")).await?;
+            wait_for_text(
+                client,
+                "[data-testid=status]",
+                Duration::from_secs(20),
+                |text| text.contains("successful"),
+            )
+            .await?;
+            std::fs::write(shots.join("blueprint.png"), client.screenshot().await?).ok();
+            Ok(())
+        })
+    })
     .await;
 }

@@ -1,15 +1,18 @@
 //! Server functions: the UI's only way to the services. Each identifies the caller from the
 //! request (the HTTP layer resolved it) and makes one service call. Outposts and what they
-//! serve live in `outposts`; certificate keypairs and brands in `crypto`.
+//! serve live in `outposts`; certificate keypairs and brands in `crypto`; blueprint instances,
+//! their plans and applies in `blueprints`.
 use garrison_model::{DashboardCounts, Event, FieldErrors, Group, Page, Plugin, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+mod blueprints;
 mod crypto;
 mod outposts;
 
+pub use blueprints::*;
 pub use crypto::*;
 pub use outposts::*;
 

@@ -16,16 +16,3 @@ pub fn NotFound() -> impl IntoView {
         </main>
     }
 }
-
-/// A section whose objects this release does not manage yet, said plainly.
-#[component]
-pub fn Upcoming(title: &'static str) -> impl IntoView {
-    view! {
-        <Title text=format!("{title} · Garrison")/>
-        <h1>{title}</h1>
-        <div class="card empty">
-            <p>{format!("{title} are not managed by this version of Garrison yet.")}</p>
-            <p>"Users, groups and the audit log are available now."</p>
-        </div>
-    }
-}

@@ -1,5 +1,6 @@
 mod applications;
 mod auth;
+mod blueprints;
 mod brands;
 mod certificates;
 mod dashboard;
@@ -14,13 +15,14 @@ mod users;
 
 pub use applications::{ApplicationPage, ApplicationsPage};
 pub use auth::{LoginPage, SetupPage};
+pub use blueprints::{BlueprintPage, BlueprintsPage, NewBlueprintPage};
 pub use brands::{BrandPage, BrandsPage};
 pub use certificates::{CertificatePage, CertificatesPage};
 pub use dashboard::DashboardPage;
 pub use events::EventsPage;
 pub use groups::{GroupFormPage, GroupsPage};
 pub use integrations::IntegrationsPage;
-pub use misc::{NotFound, Upcoming};
+pub use misc::NotFound;
 pub use outposts::{OutpostPage, OutpostsPage};
 pub use plugins::{PluginPage, PluginsPage};
 pub use providers::{ProviderPage, ProvidersPage};

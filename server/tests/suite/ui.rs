@@ -651,3 +651,241 @@ both_stores!(
         assert!(!location.contains("__err"), "{location}");
     }
 );
+
+/// A form value, url-encoded.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of the form input named `name` in a page (`name="…" value="…"`, as rendered).
+fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// The part of a page from the element marked `data-testid="{test_id}"` to the end of the
+/// first `</{until}>` after it.
+fn marked<'a>(html: &'a str, test_id: &str, until: &str) -> Option<&'a str> {
+    let start = html.find(&format!("data-testid=\"{test_id}\""))?;
+    let rest = &html[start..];
+    let end = rest.find(&format!("</{until}>")).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+async fn groups_named(env: &common::Env, name: &str) -> u64 {
+    let (status, list) = env
+        .admin("GET", &format!("/core/groups/?name={name}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["pagination"]["count"].as_u64().unwrap_or(0)
+}
+
+both_stores!(
+    a_blueprint_is_planned_then_applied_without_javascript,
+    |env: common::Env| async move {
+        use serde_json::json;
+        let cookies = log_in(&env).await;
+        let csrf = csrf_of(&cookies);
+        let content = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+                       name: ui-blueprint-group\n    attrs:\n      attributes: {tier: 2}\n";
+        let (status, created) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/",
+                Some(json!({"name": "ui-blueprint", "content": content})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let pk = created["pk"].as_str().expect("a UUID pk").to_owned();
+        let page = format!("/blueprints/{pk}");
+
+        let (status, _, body) = env.send(get("/blueprints", &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body).into_owned();
+        let list = marked(&html, "blueprints", "table").expect("the instances' table");
+        assert!(
+            list.contains("ui-blueprint") && list.contains("database") && list.contains("never"),
+            "{list}"
+        );
+
+        // Before a plan there is nothing to apply.
+        let (status, _, body) = env.send(get(&page, &cookies)).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body).into_owned();
+        assert!(html.contains("Not applied yet"), "{html}");
+        assert!(html.contains("data-testid=\"plan-form\""), "{html}");
+        assert!(!html.contains("data-testid=\"apply\""), "{html}");
+
+        let run = |body: String| {
+            let mut request = form_post("/ui-fn/run_blueprint_instance", &body, &cookies);
+            request.headers_mut().insert(
+                header::REFERER,
+                axum::http::HeaderValue::from_str(&format!("http://localhost{page}")).unwrap(),
+            );
+            request
+        };
+        // The plan of a plain form post comes back to the page, which draws it as a table.
+        let (status, headers, _) = env
+            .send(run(format!("csrf_token={csrf}&pk={pk}&mode=plan")))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(headers[header::LOCATION], format!("{page}#plan").as_str());
+        let (_, _, body) = env.send(get(&page, &cookies)).await;
+        let html = String::from_utf8_lossy(&body).into_owned();
+        let table = marked(&html, "plan-rows", "table").expect("the plan's table");
+        assert!(
+            table.contains(">+<") && table.contains(">create<"),
+            "a create row: {table}"
+        );
+        assert!(table.contains("authentik_core.group"), "{table}");
+        assert!(table.contains("name: \"ui-blueprint-group\""), "{table}");
+        assert!(table.contains("attributes: "), "its fields: {table}");
+        assert!(html.contains("1 change: 1 to create"), "{html}");
+        let planned = input_value(&html, "planned").expect("an apply form with the plan");
+        assert_eq!(
+            groups_named(&env, "ui-blueprint-group").await,
+            0,
+            "a plan writes nothing"
+        );
+        let (_, _, body) = env.send(get(&page, &cookies)).await;
+        assert!(
+            !String::from_utf8_lossy(&body).contains("data-testid=\"plan-rows\""),
+            "the plan is shown once"
+        );
+
+        // Applying needs what was planned to be what is applied.
+        let (status, headers, _) = env
+            .send(run(format!(
+                "csrf_token={csrf}&pk={pk}&mode=apply&planned=other"
+            )))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.contains("__err"), "{location}");
+        assert_eq!(groups_named(&env, "ui-blueprint-group").await, 0);
+
+        let (status, headers, _) = env
+            .send(run(format!(
+                "csrf_token={csrf}&pk={pk}&mode=apply&planned={planned}"
+            )))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(
+            headers[header::LOCATION],
+            format!("{page}#last-run").as_str()
+        );
+        assert_eq!(groups_named(&env, "ui-blueprint-group").await, 1);
+        let (_, _, body) = env.send(get(&page, &cookies)).await;
+        let html = String::from_utf8_lossy(&body).into_owned();
+        assert!(html.contains("badge ok\">successful"), "{html}");
+        let last_run = marked(&html, "last-run", "section").expect("the last run");
+        assert!(
+            last_run.contains("1 entry applied, with changes"),
+            "{last_run}"
+        );
+        let (_, _, body) = env.send(get("/blueprints", &cookies)).await;
+        let html = String::from_utf8_lossy(&body).into_owned();
+        assert!(
+            html.contains("badge ok\">successful")
+                && html.contains("1 entry applied, with changes"),
+            "{html}"
+        );
+
+        // A run that failed shows its entry in an error panel, on the page and in the list.
+        let taken = "version: 1\nentries:\n  - model: authentik_core.group\n    state: \
+                     must_created\n    identifiers:\n      name: ui-blueprint-taken\n";
+        let (status, failing) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/",
+                Some(json!({"name": "ui-blueprint-failing", "content": taken})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{failing}");
+        let failing_pk = failing["pk"].as_str().expect("a UUID pk").to_owned();
+        let (status, group) = env
+            .admin(
+                "POST",
+                "/core/groups/",
+                Some(json!({"name": "ui-blueprint-taken"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{group}");
+        let (status, applied) = env
+            .admin(
+                "POST",
+                &format!("/managed/blueprints/{failing_pk}/apply/"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{applied}");
+        assert_eq!(applied["status"], "error", "{applied}");
+        let (_, _, body) = env
+            .send(get(&format!("/blueprints/{failing_pk}"), &cookies))
+            .await;
+        let html = String::from_utf8_lossy(&body).into_owned();
+        assert!(html.contains("badge bad\">error"), "{html}");
+        let panel = marked(&html, "failure", "div").expect("an error panel");
+        assert!(
+            panel.contains("must_created")
+                && panel.contains("authentik_core.group")
+                && panel.contains("name: \"ui-blueprint-taken\""),
+            "{panel}"
+        );
+
+        // A new instance through the form: a bad context is refused, then one is created.
+        let create = |context: &str| {
+            form_post(
+                "/ui-fn/create_blueprint_instance",
+                &format!(
+                    "csrf_token={csrf}&name=ui-blueprint-form&source=database&content={}&path=\
+                     &context={}&enabled=on",
+                    encode(content),
+                    encode(context)
+                ),
+                &cookies,
+            )
+        };
+        let (status, headers, _) = env.send(create("[1]")).await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.contains("__err"), "{location}");
+        let (status, headers, _) = env.send(create("{\"k\": \"v\"}")).await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with("/blueprints/") && !location.contains("__err"),
+            "{location}"
+        );
+
+        // Deleting asks for the box to be ticked.
+        let delete = |confirm: &str| {
+            form_post(
+                "/ui-fn/delete_blueprint_instance",
+                &format!("csrf_token={csrf}&pk={failing_pk}{confirm}"),
+                &cookies,
+            )
+        };
+        let (status, headers, _) = env.send(delete("")).await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(location.contains("__err"), "{location}");
+        let (status, headers, _) = env.send(delete("&confirm=on")).await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(headers[header::LOCATION], "/blueprints");
+        let (status, _) = env
+            .admin("GET", &format!("/managed/blueprints/{failing_pk}/"), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+);
