@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use garrison_blueprint::{Blueprint, Limits, NodeValue, parse};
-use garrison_services::blueprints::{Action, Outcome, check_model};
+use garrison_services::blueprints::{Action, EntryOutcome, Outcome, check_model};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +106,17 @@ fn shown(value: &Value) -> String {
 /// failure, if any, as FILE:LINE. `file` names the blueprint in messages.
 pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
     let mut out = String::new();
-    for entry in &outcome.entries {
+    render_entries(&mut out, &outcome.entries, "");
+    if let Some(failure) = &outcome.failure {
+        let _ = writeln!(out, "{file}:{}: error: {}", failure.line, failure.message);
+    }
+    out
+}
+
+/// The entries' blocks, each line after `indent`; a meta entry's blueprint (`>`) has its own
+/// entries below it, indented once more.
+fn render_entries(out: &mut String, entries: &[EntryOutcome], indent: &str) {
+    for entry in entries {
         let identifiers = if entry.identifiers.is_empty() {
             String::new()
         } else {
@@ -114,7 +124,7 @@ pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
         };
         let head = |sign: &str, verb: &str| {
             format!(
-                "{sign} entry {} (line {}) {verb} {}{identifiers}",
+                "{indent}{sign} entry {} (line {}) {verb} {}{identifiers}",
                 entry.index + 1,
                 entry.line,
                 entry.model
@@ -124,7 +134,12 @@ pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
             Action::Created { fields } => {
                 let _ = writeln!(out, "{}", head("+", "create"));
                 for change in fields {
-                    let _ = writeln!(out, "      {}: {}", change.field, shown(&change.new));
+                    let _ = writeln!(
+                        out,
+                        "{indent}      {}: {}",
+                        change.field,
+                        shown(&change.new)
+                    );
                 }
             }
             Action::Updated { fields } => {
@@ -132,7 +147,7 @@ pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
                 for change in fields {
                     let _ = writeln!(
                         out,
-                        "      {}: {} → {}",
+                        "{indent}      {}: {} → {}",
                         change.field,
                         shown(&change.old),
                         shown(&change.new)
@@ -148,18 +163,20 @@ pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
             Action::Skipped { reason } => {
                 let _ = writeln!(out, "{} ({reason})", head("·", "skip"));
             }
+            Action::Applied {
+                blueprint, entries, ..
+            } => {
+                let _ = writeln!(out, "{} `{blueprint}`", head(">", "apply"));
+                render_entries(out, entries, &format!("{indent}    "));
+            }
         }
     }
-    if let Some(failure) = &outcome.failure {
-        let _ = writeln!(out, "{file}:{}: error: {}", failure.line, failure.message);
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use garrison_services::blueprints::{EntryFailure, EntryOutcome, FieldChange};
+    use garrison_services::blueprints::{EntryFailure, FieldChange};
     use serde_json::json;
 
     #[test]
@@ -231,10 +248,10 @@ mod tests {
         let unknown = check_model("authentik_flows.flow").unwrap_err();
         assert!(unknown.contains("not one Garrison implements"), "{unknown}");
         assert!(check_model("group").is_err());
-        assert!(
-            check_model("authentik_blueprints.metaapplyblueprint")
-                .unwrap_err()
-                .contains("not supported yet")
+        assert_eq!(
+            check_model("authentik_blueprints.metaapplyblueprint"),
+            Ok(()),
+            "the meta model is applied, not refused"
         );
     }
 
@@ -310,8 +327,15 @@ mod tests {
         }
         clean.sort();
         assert_eq!(files.len(), 39);
-        // Those whose models the engine writes (bootstrap.yaml: groups, users, tokens);
-        // default-brand.yaml needs the meta-apply model, which the engine does not write yet.
-        assert_eq!(clean, ["bootstrap.yaml", "rbac-role-read-only.yaml"]);
+        // Those whose models the engine writes (bootstrap.yaml: groups, users, tokens;
+        // default-brand.yaml: meta-applies flows' blueprints, then a brand).
+        assert_eq!(
+            clean,
+            [
+                "bootstrap.yaml",
+                "default-brand.yaml",
+                "rbac-role-read-only.yaml"
+            ]
+        );
     }
 }

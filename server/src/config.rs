@@ -169,6 +169,18 @@ const SETTINGS: &[Setting] = &[
         help: "directory of blueprint files (*.yaml) that blueprint instances may name; nothing outside it is read (unset: blueprints in data_dir)",
     },
     Setting {
+        key: "blueprints_watch_interval_seconds",
+        default: Some("5"),
+        secret: false,
+        help: "how often the blueprints directory is polled for new and changed files (a new file is discovered, a changed one applied); 0 turns the watcher off",
+    },
+    Setting {
+        key: "blueprints_discovery_interval_seconds",
+        default: Some("3600"),
+        secret: false,
+        help: "how often every blueprint file is discovered (instances created, changed files applied) and instances whose file is gone are removed; also done at start",
+    },
+    Setting {
         key: "site_dir",
         default: None,
         secret: false,
@@ -230,6 +242,9 @@ pub struct Config {
     pub plugin_secrets_dir: Option<PathBuf>,
     pub plugin_cache_dir: PathBuf,
     pub blueprints_dir: PathBuf,
+    /// `None`: the watcher is off.
+    pub blueprints_watch_interval: Option<Duration>,
+    pub blueprints_discovery_interval: Duration,
 }
 
 fn env_name(key: &str) -> String {
@@ -340,6 +355,16 @@ impl Config {
                 .filter(|n| *n >= min)
                 .ok_or_else(|| invalid(key, &format!("a whole number of at least {min}")))
         };
+        // A period at most a year long: timers add it to the clock, and a sum past what the
+        // clock can hold would end the task that waits on it.
+        let period = |key: &'static str, min: u64| -> Result<u64, ConfigError> {
+            const A_YEAR: u64 = 365 * 86_400;
+            let seconds = number(key, min)?;
+            if seconds > A_YEAR {
+                return Err(invalid(key, &format!("at most {A_YEAR} seconds (a year)")));
+            }
+            Ok(seconds)
+        };
         let database_url = get("database_url");
         if let Some(url) = &database_url {
             if !(url.starts_with("postgres://")
@@ -369,6 +394,14 @@ impl Config {
             blueprints_dir: get("blueprints_dir")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data_dir.join("blueprints")),
+            blueprints_watch_interval: match period("blueprints_watch_interval_seconds", 0)? {
+                0 => None,
+                seconds => Some(Duration::from_secs(seconds)),
+            },
+            blueprints_discovery_interval: Duration::from_secs(period(
+                "blueprints_discovery_interval_seconds",
+                1,
+            )?),
             plugins_dir: get("plugins_dir").map(PathBuf::from),
             plugin_secrets_dir: get("plugin_secrets_dir").map(PathBuf::from),
             data_dir,

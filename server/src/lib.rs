@@ -16,7 +16,7 @@ use axum::routing::get;
 use garrison_bus::Bus;
 use garrison_http::{AppState, HttpSettings, Metrics};
 use garrison_registry::{Registry, RegistryConfig};
-use garrison_services::{KeySource, ServiceSettings, Services};
+use garrison_services::{BlueprintWatcher, DiscoveryReport, KeySource, ServiceSettings, Services};
 use garrison_store::Store;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -226,4 +226,123 @@ pub fn spawn_housekeeping(services: Services) {
             }
         }
     });
+}
+
+/// The blueprint lifecycle: discovery with cleanup at start and then every discovery interval,
+/// and the watcher's scan every watch interval (when on). Both run on one replica at a time:
+/// the services take a lease in the store, and a replica that does not hold it skips the work
+/// (the holder sees the same files). Logs only when something happened.
+pub fn spawn_blueprint_lifecycle(services: Services, config: &Config) {
+    let discovery_every = config.blueprints_discovery_interval;
+    let watch_every = config.blueprints_watch_interval;
+    tokio::spawn(async move {
+        let mut watcher = BlueprintWatcher::new();
+        // The first scan records what is there, before discovery starts: a file that changes
+        // while discovery runs is then seen by the next scan.
+        if watch_every.is_some() {
+            watcher = blueprint_watch_scan(&services, watcher).await;
+        }
+        scheduled_blueprint_run(&services).await;
+        let start = tokio::time::Instant::now();
+        let mut discovery = tokio::time::interval_at(start + discovery_every, discovery_every);
+        // A run longer than the period delays the next one instead of starting a burst.
+        discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut watch = watch_every.map(|every| {
+            let mut tick = tokio::time::interval_at(start + every, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick
+        });
+        loop {
+            let watch_tick = async {
+                match watch.as_mut() {
+                    Some(tick) => {
+                        tick.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = discovery.tick() => scheduled_blueprint_run(&services).await,
+                () = watch_tick => {
+                    watcher = blueprint_watch_scan(&services, std::mem::take(&mut watcher)).await;
+                }
+            }
+        }
+    });
+}
+
+/// One scheduled discovery and cleanup, if this replica holds the lease. It runs as a task of
+/// its own, so that a panic (a bug; no file content should cause one) ends that run only and
+/// the next tick runs again.
+async fn scheduled_blueprint_run(services: &Services) {
+    let run = tokio::spawn({
+        let services = services.clone();
+        async move { services.run_blueprint_schedule().await }
+    });
+    match run.await {
+        Ok(Ok(Some(report))) => log_blueprint_report("blueprint discovery", &report),
+        // Another replica holds the lease and does the work.
+        Ok(Ok(None)) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "blueprint discovery failed"),
+        Err(error) => tracing::error!(%error, "blueprint discovery ended abnormally"),
+    }
+}
+
+/// One scan of the blueprints directory for new and changed files, as a task of its own (see
+/// [`scheduled_blueprint_run`]); gives the watcher back. After a panic a new watcher starts
+/// over, its first scan recording what is there.
+async fn blueprint_watch_scan(services: &Services, watcher: BlueprintWatcher) -> BlueprintWatcher {
+    let scan = tokio::spawn({
+        let services = services.clone();
+        async move {
+            let mut watcher = watcher;
+            let outcome = watcher.scan(&services).await;
+            (watcher, outcome)
+        }
+    });
+    match scan.await {
+        Ok((watcher, outcome)) => {
+            match outcome {
+                Ok(Some(report)) => log_blueprint_report("blueprint files changed", &report),
+                // Another replica holds the lease and applies the same files.
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "watching the blueprints directory failed"),
+            }
+            watcher
+        }
+        Err(error) => {
+            tracing::error!(%error, "watching the blueprints directory ended abnormally");
+            BlueprintWatcher::new()
+        }
+    }
+}
+
+fn log_blueprint_report(what: &str, report: &DiscoveryReport) {
+    if report.is_empty() {
+        return;
+    }
+    let failed: Vec<String> = report
+        .failed
+        .iter()
+        .map(|run| format!("{}: {}", run.name, run.message))
+        .collect();
+    let skipped: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|file| format!("{}: {}", file.path, file.reason))
+        .collect();
+    tracing::info!(
+        created = report.created.len(),
+        applied = report.applied.len(),
+        failed = report.failed.len(),
+        skipped = report.skipped.len(),
+        removed = report.removed.len(),
+        created_instances = ?report.created,
+        applied_instances = ?report.applied,
+        failed_runs = ?failed,
+        skipped_files = ?skipped,
+        removed_instances = ?report.removed,
+        lease_lost = report.lease_lost,
+        "{what}"
+    );
 }

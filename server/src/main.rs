@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use garrison::{
-    Config, assets, metrics_for, metrics_router, open_services, router, spawn_housekeeping,
-    start_registry, telemetry,
+    Config, assets, metrics_for, metrics_router, open_services, router, spawn_blueprint_lifecycle,
+    spawn_housekeeping, start_registry, telemetry,
 };
 use garrison_services::{BootstrapOutcome, BootstrapRequest, Caller};
 
@@ -107,6 +107,18 @@ enum BlueprintCommand {
     /// models and fields a blueprint can write here. A running server serves the same schema
     /// at /blueprints/schema.json.
     Schema,
+    /// Prints a blueprint of everything Garrison holds (or of the models given) that applies
+    /// to another Garrison: objects refer to each other with `!KeyOf` and `!Find`, never by
+    /// primary key, and secrets are `!Env`/`!File` references whose names are listed on
+    /// standard error (with what was left out).
+    Export {
+        /// Only this model (`app_label.model`); repeat for several. Default: every model.
+        #[arg(long = "model", value_name = "MODEL")]
+        models: Vec<String>,
+        /// Print {"yaml": …, "placeholders": […], "warnings": […]} instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -185,6 +197,9 @@ fn main() -> anyhow::Result<()> {
                 let code = run_blueprint(&config, &run, garrison_services::blueprints::Mode::Apply)
                     .await?;
                 std::process::exit(code)
+            }
+            Command::Blueprint(BlueprintCommand::Export { models, json }) => {
+                export_blueprint(&config, &models, json).await
             }
             Command::Config
             | Command::Plugin(_)
@@ -285,6 +300,7 @@ async fn run_blueprint(
         context,
         files_root,
         env: None,
+        instance: None,
     };
     let outcome = services
         .run_blueprint(mode, &Caller::cli(), &blueprint, &options)
@@ -310,6 +326,49 @@ async fn run_blueprint(
         (Mode::Plan, None, true) => 2,
         _ => 0,
     })
+}
+
+/// `garrison blueprint export`: what the CLI sees (everything), the blueprint on standard output
+/// and the secrets it refers to and what it left out on standard error, so that redirecting the
+/// output gives the file alone.
+async fn export_blueprint(config: &Config, models: &[String], json: bool) -> anyhow::Result<()> {
+    use garrison_services::blueprints::{ExportSelection, ModelSelection, PlaceholderSource};
+    let selection = if models.is_empty() {
+        ExportSelection::Everything
+    } else {
+        ExportSelection::Models(
+            models
+                .iter()
+                .map(|model| ModelSelection {
+                    model: model.clone(),
+                    pks: None,
+                })
+                .collect(),
+        )
+    };
+    let services = open_services(config).await?;
+    let export = services
+        .export_blueprint(&Caller::cli(), &selection)
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&export)?);
+        return Ok(());
+    }
+    print!("{}", export.yaml);
+    for placeholder in &export.placeholders {
+        let source = match placeholder.source {
+            PlaceholderSource::Env => "!Env",
+            PlaceholderSource::File => "!File",
+        };
+        eprintln!(
+            "needs {source} {}: {}",
+            placeholder.name, placeholder.description
+        );
+    }
+    for warning in &export.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
 }
 
 /// `garrison agent`: needs no configuration or database of its own, only the server's URL and
@@ -507,6 +566,8 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     let metrics = metrics_for(&registry);
     let app = router(services.clone(), registry, &config, metrics.clone());
     spawn_housekeeping(services.clone());
+    // After the registry and the reconcile: blueprints may name what plugins provide.
+    spawn_blueprint_lifecycle(services.clone(), &config);
     tracing::info!(
         listen = %config.listen,
         metrics = %config.metrics_listen,

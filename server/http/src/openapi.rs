@@ -64,6 +64,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::api::crypto::openapi(),
         crate::api::brands::openapi(),
         crate::api::blueprints::openapi(),
+        crate::api::blueprint_export::openapi(),
     ] {
         doc.merge(part);
     }

@@ -6,7 +6,9 @@
 //! apply task runs as the system, so anyone allowed to create an instance with database
 //! content could write anything through it. Here every entry goes through the API's cores with
 //! the caller's permissions and the delegation rules, exactly as a blueprint the caller applied
-//! by hand: an instance lets nobody do what they could not do themselves.
+//! by hand: an instance lets nobody do what they could not do themselves. Only files of the
+//! blueprints directory, which are the operator's, are applied as the system, by discovery and
+//! the watcher (`blueprint_lifecycle.rs`), through this same `apply`.
 //!
 //! **Files stay inside the blueprints directory.** A path is relative, has no `..`, and must
 //! resolve (symbolic links followed) to a regular file whose path, compared component by
@@ -48,6 +50,9 @@ const FAILED_TO_VALIDATE: &str = "Failed to validate blueprint";
 const OCI_UNSUPPORTED: &str = "OCI blueprint sources are not supported yet";
 const NO_DIRECTORY: &str = "This server has no blueprints directory (GARRISON_BLUEPRINTS_DIR), so \
      an instance cannot name a file; give its blueprint as content instead.";
+const FILE_INSTANCES_FOR_SUPERUSERS: &str = "The server applies an instance naming a blueprint \
+     file itself, with every permission, whenever the file changes; only a superuser may point an \
+     instance at a file, or change the context of such an instance or enable it.";
 /// authentik's `name` is unbounded text; this only keeps a name displayable.
 const MAX_NAME: usize = 1024;
 
@@ -61,7 +66,7 @@ fn perm(action: &str) -> String {
     BLUEPRINT_INSTANCE.permission(action)
 }
 
-fn sha512_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha512_hex(bytes: &[u8]) -> String {
     hex::encode(Sha512::digest(bytes))
 }
 
@@ -142,9 +147,9 @@ impl CheckedContent {
 }
 
 /// An instance's text and the directory its `!File` tags may read below.
-struct Source {
-    text: String,
-    files_root: Option<PathBuf>,
+pub(crate) struct Source {
+    pub(crate) text: String,
+    pub(crate) files_root: Option<PathBuf>,
 }
 
 /// What one run of an instance came to, ready to be recorded.
@@ -202,7 +207,7 @@ fn looks_like_blueprint(relative: &Path) -> bool {
 /// The file `relative` names inside `root`, resolved: refused unless `relative` is a relative
 /// path without `..` and resolves (links followed) to a regular `*.yaml` file below `root` as
 /// resolved, compared component by component. The message says why, for the `path` field.
-fn confined_file(root: &Path, relative: &str) -> Result<PathBuf, String> {
+pub(crate) fn confined_file(root: &Path, relative: &str) -> Result<PathBuf, String> {
     let outside = || {
         format!(
             "`{relative}` is not inside the blueprints directory: give a path relative to it, \
@@ -270,7 +275,7 @@ fn read_instance_file(root: &Path, relative: &str) -> Result<Source, String> {
 }
 
 /// One entry of `available/`, or why the file is not a usable blueprint.
-fn describe_file(real_root: &Path, relative: &str) -> Result<BlueprintFile, String> {
+pub(crate) fn describe_file(real_root: &Path, relative: &str) -> Result<BlueprintFile, String> {
     let file = confined_file(real_root, relative)?;
     let bytes = read_capped(&file)?;
     let last_m = std::fs::metadata(&file)
@@ -293,13 +298,14 @@ fn describe_file(real_root: &Path, relative: &str) -> Result<BlueprintFile, Stri
     })
 }
 
-/// Every blueprint file below `root`, by path. Directories (and files) whose name starts with
-/// `.` are skipped, and linked directories are not entered (no loops, no way out); a file that
-/// cannot be read or parsed is skipped with a warning, never ending the listing.
-fn list_blueprint_files(root: &Path) -> Vec<BlueprintFile> {
-    let Ok(real_root) = root.canonicalize() else {
-        return Vec::new();
-    };
+/// The blueprints directory as resolved, and every file below it that `available/` lists and
+/// discovery looks at: `*.yaml` files, by path relative to it (with `/` between components,
+/// whatever the platform), sorted. Directories (and files) whose name starts with `.` are
+/// skipped, and linked directories are not entered (no loops, no way out); a linked file is
+/// listed, and [`confined_file`] decides later whether it stays inside. `None` when the
+/// directory cannot be resolved (it does not exist): it holds no files.
+pub(crate) fn blueprint_paths(root: &Path) -> Option<(PathBuf, Vec<String>)> {
+    let real_root = root.canonicalize().ok()?;
     let mut found = Vec::new();
     let mut directories = vec![real_root.clone()];
     while let Some(directory) = directories.pop() {
@@ -329,7 +335,6 @@ fn list_blueprint_files(root: &Path) -> Vec<BlueprintFile> {
             if !looks_like_blueprint(relative) {
                 continue;
             }
-            // Paths are shown with `/` between components, whatever the platform.
             let parts: Option<Vec<&str>> = relative
                 .components()
                 .map(|component| component.as_os_str().to_str())
@@ -338,17 +343,47 @@ fn list_blueprint_files(root: &Path) -> Vec<BlueprintFile> {
                 tracing::warn!(file = %path.display(), "skipping a blueprint file whose name is not UTF-8");
                 continue;
             };
-            let relative = parts.join("/");
-            match describe_file(&real_root, &relative) {
-                Ok(file) => found.push(file),
-                Err(message) => {
-                    tracing::warn!(file = %relative, %message, "skipping a blueprint file that cannot be used")
-                }
+            found.push(parts.join("/"));
+        }
+    }
+    found.sort();
+    Some((real_root, found))
+}
+
+/// Every blueprint file below `root`, by path; a file that cannot be read or parsed is skipped
+/// with a warning, never ending the listing.
+fn list_blueprint_files(root: &Path) -> Vec<BlueprintFile> {
+    let Some((real_root, paths)) = blueprint_paths(root) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for relative in paths {
+        match describe_file(&real_root, &relative) {
+            Ok(file) => found.push(file),
+            Err(message) => {
+                tracing::warn!(file = %relative, %message, "skipping a blueprint file that cannot be used")
             }
         }
     }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
     found
+}
+
+/// Whether `path` names a file of the blueprints directory (neither database content nor OCI).
+fn names_file(path: &str) -> bool {
+    !path.is_empty() && !path.starts_with(garrison_model::OCI_PREFIX)
+}
+
+/// Discovery and the watcher apply an instance naming a file as the system, with every
+/// permission and with the instance's context (`blueprint_lifecycle.rs`). Whoever points an
+/// instance at a file, changes such an instance's context or enables it decides what the system
+/// runs, which hands on every right: only a superuser may, as delegation never exceeds the
+/// delegator. (authentik runs every instance as the system and lets anyone who may add one.)
+fn require_superuser_for_system_runs(caller: &Caller) -> ServiceResult<()> {
+    if caller.principal.is_superuser() {
+        Ok(())
+    } else {
+        Err(ServiceError::escalation(FILE_INSTANCES_FOR_SUPERUSERS))
+    }
 }
 
 /// The instance as stored, read back inside the transaction that wrote it.
@@ -520,6 +555,9 @@ impl Services {
         checked: CheckedContent,
     ) -> ServiceResult<BlueprintInstance> {
         caller.principal.require(&perm("add"))?;
+        if changes.path.as_deref().is_some_and(names_file) {
+            require_superuser_for_system_runs(caller)?;
+        }
         let mut errors = FieldErrors::new();
         checked.report(changes.content.as_deref(), None, &mut errors)?;
         let name = validate::text(
@@ -638,6 +676,13 @@ impl Services {
         if let Some(enabled) = changes.enabled {
             after.enabled = enabled;
         }
+        if names_file(&after.path)
+            && (after.path != before.path
+                || after.context != before.context
+                || (after.enabled && !before.enabled))
+        {
+            require_superuser_for_system_runs(caller)?;
+        }
         self.check_blueprint_instance(tx.conn(), &after, changes.path.is_some(), &mut errors)
             .await?;
         errors.into_result()?;
@@ -676,6 +721,7 @@ impl Services {
     ///
     /// Requires viewing the instance (authentik's rule for `apply`), and nothing else: the
     /// entries themselves need what they would need by hand, because they run as the caller.
+    /// The system caller (discovery, the watcher) holds every permission, so it passes.
     /// A disabled instance is refused. The blueprint applies in one transaction or not at all
     /// (see [`Services::apply_blueprint`]); the outcome is recorded afterwards in a new one,
     /// so a failed run, rolled back, still leaves its status: `successful` with the SHA-512
@@ -701,7 +747,7 @@ impl Services {
 
     /// The instance's text: `content`, a file below the blueprints directory, or `Err` saying
     /// why there is none to run.
-    async fn retrieve_blueprint(
+    pub(crate) async fn retrieve_blueprint(
         &self,
         instance: &BlueprintInstance,
     ) -> ServiceResult<Result<Source, String>> {
@@ -747,6 +793,7 @@ impl Services {
         let options = RunOptions {
             context: instance.context.clone(),
             files_root: source.files_root,
+            instance: Some(instance.name.clone()),
             ..RunOptions::default()
         };
         // The caller's run, not the system's: see the module's documentation.

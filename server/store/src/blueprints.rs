@@ -140,6 +140,29 @@ pub async fn get_by_path(
     row.as_ref().map(decode).transpose()
 }
 
+/// Every instance of the file at `path`, in name order.
+pub async fn list_by_path(conn: &mut AnyConnection, path: &str) -> Result<Vec<BlueprintInstance>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM blueprint_instances i WHERE i.path = $1 ORDER BY i.name, i.uuid"
+    )))
+    .bind(path.to_owned())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Every instance whose text is a file of the blueprints directory (neither database content
+/// nor an OCI artifact: `oci://` compared case-sensitively, as the model does), in name order.
+pub async fn list_file_instances(conn: &mut AnyConnection) -> Result<Vec<BlueprintInstance>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM blueprint_instances i \
+         WHERE i.path <> '' AND substr(i.path, 1, 6) <> 'oci://' ORDER BY i.name, i.uuid"
+    )))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// Whether another instance than `except` has this name.
 pub async fn name_taken(
     conn: &mut AnyConnection,

@@ -12,6 +12,7 @@ pub mod blueprints;
 mod codec;
 pub mod events;
 pub mod groups;
+pub mod leases;
 pub mod outposts;
 pub mod permissions;
 pub mod plugins;

@@ -13,18 +13,18 @@ use sha2::{Digest, Sha512};
 const VIEW: &str = "authentik_blueprints.view_blueprintinstance";
 const ADD: &str = "authentik_blueprints.add_blueprintinstance";
 
-fn sha512_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha512_hex(bytes: &[u8]) -> String {
     hex::encode(Sha512::digest(bytes))
 }
 
 /// A blueprint creating one plain group named `name`.
-fn group_blueprint(name: &str) -> String {
+pub(crate) fn group_blueprint(name: &str) -> String {
     format!(
         "version: 1\nmetadata:\n  name: {name} blueprint\n  labels:\n    team: \"blue\"\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: {name}\n"
     )
 }
 
-async fn group_count(env: &common::Env, name: &str) -> u64 {
+pub(crate) async fn group_count(env: &common::Env, name: &str) -> u64 {
     let (status, list) = env
         .admin("GET", &format!("/core/groups/?name={name}"), None)
         .await;
@@ -32,7 +32,7 @@ async fn group_count(env: &common::Env, name: &str) -> u64 {
     list["pagination"]["count"].as_u64().unwrap_or(0)
 }
 
-async fn create(env: &common::Env, body: Value) -> Value {
+pub(crate) async fn create(env: &common::Env, body: Value) -> Value {
     let (status, instance) = env.admin("POST", "/managed/blueprints/", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{instance}");
     instance
@@ -45,7 +45,7 @@ fn field_errors<'a>(answer: &'a Value, field: &str) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
-fn write(path: &Path, text: &str) {
+pub(crate) fn write(path: &Path, text: &str) {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).expect("a directory for a test file");
     }

@@ -877,3 +877,257 @@ both_stores!(
         assert_eq!(printed, served, "the CLI prints what the server serves");
     }
 );
+
+/// Creates a database-content instance through the API; its UUID.
+async fn instance(env: &common::Env, name: &str, content: &str) -> String {
+    let (status, body) = env
+        .admin(
+            "POST",
+            "/managed/blueprints/",
+            Some(json!({"name": name, "content": content})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["pk"].as_str().expect("pk").to_owned()
+}
+
+fn meta_entry(name: &str, required: bool) -> String {
+    format!(
+        "  - model: authentik_blueprints.metaapplyblueprint\n    attrs:\n      identifiers:\n        \
+         name: {name}\n      required: {required}\n"
+    )
+}
+
+both_stores!(
+    meta_entries_apply_their_instance_in_the_same_run_and_refuse_cycles,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        instance(
+            &env,
+            "meta-child",
+            "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: from-child\n",
+        )
+        .await;
+        // The parent meta-applies the child, then refers to what the child made.
+        let parent = format!(
+            "version: 1\nentries:\n{}  - model: authentik_core.group\n    identifiers:\n      \
+             name: from-parent\n    attrs:\n      parents:\n        - !Find [authentik_core.group, [name, from-child]]\n",
+            meta_entry("meta-child", true)
+        );
+        let outcome = apply(&env, &system, &parent).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        let Action::Applied {
+            blueprint,
+            changed,
+            entries,
+        } = &outcome.entries[0].action
+        else {
+            panic!("the meta entry applied its child: {:?}", outcome.entries[0]);
+        };
+        assert_eq!(blueprint, "meta-child");
+        assert!(changed);
+        assert!(matches!(entries[0].action, Action::Created { .. }));
+        let child = group(&env, "from-child").await.expect("the child's group");
+        let made = group(&env, "from-parent")
+            .await
+            .expect("the parent's group");
+        assert_eq!(made.parents, vec![child.pk]);
+
+        // A missing instance: required fails the run, writing nothing; not required skips.
+        let before = event_count(&env).await;
+        let missing = format!(
+            "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+             name: never-written\n{}",
+            meta_entry("no-such-instance", true)
+        );
+        let failed = apply(&env, &system, &missing).await;
+        let failure = failed
+            .failure
+            .expect("a required instance that does not exist");
+        assert!(
+            failure
+                .message
+                .contains("Required blueprint does not exist"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            group(&env, "never-written").await.is_none(),
+            "all or nothing"
+        );
+        assert_eq!(event_count(&env).await, before);
+        let optional = apply(
+            &env,
+            &system,
+            &format!(
+                "version: 1\nentries:\n{}",
+                meta_entry("no-such-instance", false)
+            ),
+        )
+        .await;
+        assert!(matches!(optional.entries[0].action, Action::Skipped { .. }));
+
+        // A failing child fails its parent (authentik only logs it).
+        instance(
+            &env,
+            "meta-broken",
+            "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: ok-at-first\n",
+        )
+        .await;
+        let broken_child = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: broken\n    attrs:\n      is_superuer: true\n";
+        let (status, body) = env
+            .admin("GET", "/managed/blueprints/?name=meta-broken", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let broken_pk = body["results"][0]["pk"].as_str().expect("pk").to_owned();
+        // Written to the database directly: the API would refuse this content.
+        let mut tx = env.services.begin().await.unwrap();
+        sqlx::query("UPDATE blueprint_instances SET content = $1 WHERE uuid = $2")
+            .bind(broken_child)
+            .bind(&broken_pk)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        env.services.commit(tx).await.unwrap();
+        let failed = apply(
+            &env,
+            &system,
+            &format!("version: 1\nentries:\n{}", meta_entry("meta-broken", true)),
+        )
+        .await;
+        let failure = failed.failure.expect("the child's failure is the parent's");
+        assert!(
+            failure.message.contains("in blueprint `meta-broken`")
+                && failure.message.contains("is_superuer"),
+            "{}",
+            failure.message
+        );
+
+        // a → b → a: b is created first, its meta entry not required while a does not exist.
+        instance(
+            &env,
+            "cycle-b",
+            &format!("version: 1\nentries:\n{}", meta_entry("cycle-a", false)),
+        )
+        .await;
+        let a = instance(
+            &env,
+            "cycle-a",
+            &format!("version: 1\nentries:\n{}", meta_entry("cycle-b", true)),
+        )
+        .await;
+        let (status, applied) = env
+            .admin("POST", &format!("/managed/blueprints/{a}/apply/"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{applied}");
+        assert_eq!(applied["status"], "error", "{applied}");
+        let message = applied["last_result"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains("cycle-a → cycle-b → cycle-a"),
+            "the cycle is named: {message}"
+        );
+    }
+);
+
+const GRANTS: &str = r#"version: 1
+entries:
+  - model: authentik_rbac.role
+    id: auditors
+    identifiers:
+      name: bp-auditors
+  - model: authentik_core.group
+    identifiers:
+      name: bp-audited
+    permissions:
+      - permission: view_group
+        role: !KeyOf auditors
+      - permission: authentik_core.change_group
+        role: !KeyOf auditors
+"#;
+
+both_stores!(
+    entry_permissions_grant_on_the_entrys_object_through_the_role_service,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let outcome = apply(&env, &system, GRANTS).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        let Action::Created { fields } = &outcome.entries[1].action else {
+            panic!("the group is created: {outcome:?}");
+        };
+        assert!(
+            fields
+                .iter()
+                .any(|change| change.field == "permissions (role bp-auditors)"
+                    && change.new
+                        == json!(["authentik_core.change_group", "authentik_core.view_group"])),
+            "{fields:?}"
+        );
+        let audited = group(&env, "bp-audited").await.unwrap();
+        // Whoever has the role now holds them on that group, and on no other.
+        let member = apply(
+            &env,
+            &system,
+            "version: 1\nentries:\n  - model: authentik_core.group\n    id: staff\n    identifiers:\n      \
+             name: bp-auditor-staff\n    attrs:\n      roles: [!Find [authentik_rbac.role, [name, bp-auditors]]]\n  \
+             - model: authentik_core.user\n    identifiers:\n      username: bp-bob\n    attrs:\n      \
+             groups: [!KeyOf staff]\n",
+        )
+        .await;
+        assert!(member.succeeded(), "{:?}", member.failure);
+        let bob = user(&env, "bp-bob").await.unwrap();
+        let principal = env.services.principal_for(bob.pk).await.unwrap().unwrap();
+        assert!(principal.has_on("authentik_core.change_group", &audited.pk.to_string()));
+        let staff = group(&env, "bp-auditor-staff").await.unwrap();
+        assert!(!principal.has_on("authentik_core.change_group", &staff.pk.to_string()));
+
+        // Additive and idempotent: a re-apply writes nothing.
+        let events = event_count(&env).await;
+        let again = apply(&env, &system, GRANTS).await;
+        assert!(!again.changed, "{again:?}");
+        assert_eq!(event_count(&env).await, events);
+
+        // The author must be able to hand the permission on: one who may create groups and
+        // assign role permissions, but holds no change_group, cannot.
+        let (mallory, _) = crate::security::user_holding(
+            &env,
+            "mallory",
+            &[
+                ("authentik_core.add_group", ""),
+                ("authentik_core.view_group", ""),
+                ("authentik_rbac.view_role", ""),
+                ("authentik_rbac.assign_role_permissions", ""),
+            ],
+        )
+        .await;
+        let principal = env
+            .services
+            .principal_for(mallory)
+            .await
+            .unwrap()
+            .expect("an active user");
+        let caller = Caller::new(principal, None, Via::Cli, None);
+        let hers = GRANTS.replace("bp-audited", "bp-hers");
+        let outcome = apply(&env, &caller, &hers).await;
+        let failure = outcome.failure.expect("refused");
+        assert!(
+            failure.message.contains("authentik_core.change_group"),
+            "{}",
+            failure.message
+        );
+        assert!(group(&env, "bp-hers").await.is_none(), "all or nothing");
+
+        // Grants to users are refused, naming the entry.
+        let to_user = GRANTS.replace("role: !KeyOf auditors", "user: 1");
+        let outcome = apply(&env, &system, &to_user).await;
+        let failure = outcome.failure.expect("refused");
+        assert!(
+            failure
+                .message
+                .contains("granting to a user is not supported"),
+            "{}",
+            failure.message
+        );
+    }
+);

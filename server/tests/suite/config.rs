@@ -126,3 +126,32 @@ fn the_file_is_read_and_the_environment_wins() {
             .contains("garrison.toml")
     );
 }
+
+#[test]
+fn blueprint_intervals_default_to_five_seconds_and_an_hour() {
+    let config = Config::from_sources(None, &env(&[])).unwrap();
+    assert_eq!(
+        config.blueprints_watch_interval,
+        Some(std::time::Duration::from_secs(5))
+    );
+    assert_eq!(
+        config.blueprints_discovery_interval,
+        std::time::Duration::from_secs(3600)
+    );
+    let config = Config::from_sources(
+        None,
+        &env(&[("GARRISON_BLUEPRINTS_WATCH_INTERVAL_SECONDS", "0")]),
+    )
+    .unwrap();
+    assert_eq!(config.blueprints_watch_interval, None, "0 turns it off");
+    for (key, value) in [
+        ("GARRISON_BLUEPRINTS_DISCOVERY_INTERVAL_SECONDS", "0"),
+        ("GARRISON_BLUEPRINTS_DISCOVERY_INTERVAL_SECONDS", "31536001"),
+        ("GARRISON_BLUEPRINTS_WATCH_INTERVAL_SECONDS", "5s"),
+    ] {
+        let error = Config::from_sources(None, &env(&[(key, value)]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(key), "{key}={value}: {error}");
+    }
+}

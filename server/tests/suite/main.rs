@@ -5,7 +5,9 @@
 mod common;
 
 mod api;
+mod blueprint_export;
 mod blueprint_instances;
+mod blueprint_lifecycle;
 mod blueprints;
 mod channel;
 mod config;

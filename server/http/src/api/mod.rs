@@ -1,6 +1,7 @@
 //! REST API under `/api/v3`, in authentik's shapes: paths, the pagination envelope, filters and
 //! error bodies. Handlers translate JSON to service calls and back, nothing more.
 pub(crate) mod applications;
+pub(crate) mod blueprint_export;
 pub(crate) mod blueprints;
 pub(crate) mod brands;
 pub(crate) mod core_objects;
@@ -119,6 +120,7 @@ pub fn router() -> Router<AppState> {
         .merge(crypto::routes())
         .merge(brands::routes())
         .merge(blueprints::routes())
+        .merge(blueprint_export::routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
 }

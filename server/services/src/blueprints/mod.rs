@@ -36,14 +36,22 @@
 //! stored inside the server, without being handed out or recorded as viewed, and never shown:
 //! a plan says `"(hidden)"`.
 //!
-//! Not yet supported, and refused rather than ignored: object `permissions:` on entries,
-//! `permissions` on users, and `authentik_blueprints.metaapplyblueprint`.
+//! `authentik_blueprints.metaapplyblueprint` applies another instance inside the same run
+//! (see [`meta`]: a failing child fails the parent, and cycles are refused, naming them).
+//!
+//! An entry's `permissions:` grants object permissions on its object to roles (see
+//! [`grants`]). Not yet supported, and refused rather than ignored: grants to users, and
+//! `permissions` on users.
+mod export;
+mod grants;
 mod lookup;
+mod meta;
 mod registry;
 mod schema;
 mod scope;
 mod write;
 
+pub use export::{Export, ExportSelection, ModelSelection, Placeholder, PlaceholderSource};
 pub use schema::{SCHEMA_PATH, json_schema};
 
 #[cfg(test)]
@@ -91,6 +99,9 @@ pub struct RunOptions {
     /// serialized nor shown by `Debug`.
     #[serde(skip)]
     pub env: Option<BTreeMap<String, String>>,
+    /// The name of the blueprint instance this run applies, if it is one: a
+    /// `metaapplyblueprint` entry leading back to it closes a cycle.
+    pub instance: Option<String>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -102,6 +113,7 @@ impl std::fmt::Debug for RunOptions {
                 "env",
                 &self.env.as_ref().map(|env| env.keys().collect::<Vec<_>>()),
             )
+            .field("instance", &self.instance)
             .finish()
     }
 }
@@ -152,6 +164,12 @@ pub enum Action {
     /// The object exists and already holds everything the entry says: nothing written.
     Unchanged,
     Deleted,
+    /// A `metaapplyblueprint` entry applied the instance `blueprint`; its entries' outcomes.
+    Applied {
+        blueprint: String,
+        changed: bool,
+        entries: Vec<EntryOutcome>,
+    },
     /// Conditions false; `absent` with nothing to delete; `created` and the object exists.
     Skipped {
         reason: String,
@@ -161,10 +179,11 @@ pub enum Action {
 impl Action {
     /// Whether this wrote (or, planned, would write) something.
     pub fn is_change(&self) -> bool {
-        matches!(
-            self,
-            Action::Created { .. } | Action::Updated { .. } | Action::Deleted
-        )
+        match self {
+            Action::Created { .. } | Action::Updated { .. } | Action::Deleted => true,
+            Action::Applied { changed, .. } => *changed,
+            Action::Unchanged | Action::Skipped { .. } => false,
+        }
     }
 }
 
@@ -268,6 +287,11 @@ enum Evaluated {
         state: State,
         identifiers: BpValue,
         attrs: BpValue,
+        grants: Vec<grants::Grant>,
+    },
+    /// A `metaapplyblueprint` entry (see [`meta`]).
+    MetaApply {
+        attrs: BpValue,
     },
 }
 
@@ -282,7 +306,16 @@ struct Progress {
 /// model is unknown, not one Garrison implements yet, or malformed). What
 /// `garrison blueprint validate` checks without a store.
 pub fn check_model(model: &str) -> Result<(), String> {
+    if meta_model(model) {
+        return Ok(());
+    }
     resolve_model(model).map(|_| ())
+}
+
+/// Whether `text` names `authentik_blueprints.metaapplyblueprint`.
+fn meta_model(text: &str) -> bool {
+    text.split_once('.')
+        .is_some_and(|(app_label, model)| meta::is_meta_apply(app_label, model))
 }
 
 /// The kind an entry's (or `!Find`'s) model names: `app_label.model`, the model part in any
@@ -293,8 +326,10 @@ fn resolve_model(text: &str) -> Result<Kind, String> {
         [app_label, model] => (*app_label, *model),
         _ => return Err(format!("model `{text}` must be written `app_label.model`")),
     };
-    if app_label == "authentik_blueprints" && model.eq_ignore_ascii_case("metaapplyblueprint") {
-        return Err("metaapplyblueprint is not supported yet".into());
+    if meta::is_meta_apply(app_label, model) {
+        return Err(format!(
+            "`{text}` applies a blueprint: it has no objects to find or refer to"
+        ));
     }
     Kind::from_name(app_label, model)
         .ok_or_else(|| format!("model `{text}` is not one Garrison implements"))
@@ -363,6 +398,22 @@ fn evaluate(
         }
     };
     progress.model = Some(model.clone());
+    if meta_model(&model) {
+        progress.model = Some("authentik_blueprints.metaapplyblueprint".into());
+        if !evaluator
+            .conditions_hold(&entry.conditions)
+            .map_err(|error| format!("`conditions`: {error}"))?
+        {
+            return Ok(Evaluated::ConditionsFalse);
+        }
+        if !entry.permissions.is_empty() {
+            return Err("a metaapplyblueprint entry has no object to grant permissions on".into());
+        }
+        let attrs = evaluator
+            .resolve(&entry.attrs)
+            .map_err(|error| format!("`attrs`: {error}"))?;
+        return Ok(Evaluated::MetaApply { attrs });
+    }
     let kind = resolve_model(&model)?;
     progress.model = Some(kind.qualified());
     if !evaluator
@@ -370,11 +421,6 @@ fn evaluate(
         .map_err(|error| format!("`conditions`: {error}"))?
     {
         return Ok(Evaluated::ConditionsFalse);
-    }
-    // authentik grants these on the entry's object after saving it. Garrison does not yet:
-    // refused, not silently dropped.
-    if !entry.permissions.is_empty() {
-        return Err("object permissions in blueprints are not supported yet".into());
     }
     let state = evaluator
         .resolve(&entry.state)
@@ -396,11 +442,28 @@ fn evaluate(
             .resolve(&entry.attrs)
             .map_err(|error| format!("`attrs`: {error}"))?
     };
+    // Granted on the entry's object once it is saved (see [`grants`]).
+    let mut entry_grants = Vec::new();
+    for item in &entry.permissions {
+        let mut resolve = |node: &garrison_blueprint::Node| {
+            evaluator
+                .resolve(node)
+                .map_err(|error| format!("`permissions` (line {}): {error}", item.line))
+        };
+        let permission = resolve(&item.permission)?;
+        let user = item.user.as_ref().map(&mut resolve).transpose()?;
+        let role = item.role.as_ref().map(&mut resolve).transpose()?;
+        entry_grants.push(
+            grants::parse_grant(&permission, user.as_ref(), role.as_ref())
+                .map_err(|error| format!("`permissions` (line {}): {error}", item.line))?,
+        );
+    }
     Ok(Evaluated::Entry {
         kind,
         state,
         identifiers,
         attrs,
+        grants: entry_grants,
     })
 }
 
@@ -519,12 +582,27 @@ impl Services {
         blueprint: &Blueprint,
         options: &RunOptions,
     ) -> ServiceResult<Outcome> {
+        let mut stack: Vec<String> = options.instance.iter().cloned().collect();
+        self.run_entries_in(tx, caller, blueprint, options, &mut stack)
+            .await
+    }
+
+    /// [`Services::run_blueprint_in`] inside the instances being meta-applied (`stack`,
+    /// outermost first).
+    async fn run_entries_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        blueprint: &Blueprint,
+        options: &RunOptions,
+        stack: &mut Vec<String>,
+    ) -> ServiceResult<Outcome> {
         let mut scope = EngineScope::new(blueprint, caller, options);
         let mut outcome = Outcome::default();
         for entry in &blueprint.entries {
             let mut progress = Progress::default();
             match self
-                .run_entry(tx, caller, entry, &mut scope, &mut progress)
+                .run_entry(tx, caller, entry, &mut scope, &mut progress, stack)
                 .await
             {
                 Ok(action) => {
@@ -566,9 +644,10 @@ impl Services {
         entry: &Entry,
         scope: &mut EngineScope,
         progress: &mut Progress,
+        stack: &mut Vec<String>,
     ) -> Result<Action, EntryError> {
         scope.start_entry();
-        let (kind, state, identifiers, attrs) = match self
+        let (kind, state, identifiers, attrs, entry_grants) = match self
             .evaluate_entry(tx, caller, entry, scope, progress)
             .await?
         {
@@ -587,7 +666,11 @@ impl Services {
                 state,
                 identifiers,
                 attrs,
-            } => (kind, state, identifiers, attrs),
+                grants,
+            } => (kind, state, identifiers, attrs, grants),
+            Evaluated::MetaApply { attrs } => {
+                return self.meta_apply(tx, caller, &attrs, stack).await;
+            }
         };
         let identifiers_json = json_map(&identifiers);
         let existing = match lookup::find_existing(tx, caller, kind, &identifiers_json).await {
@@ -641,6 +724,22 @@ impl Services {
                 };
                 (object, action)
             }
+        };
+        let granted = self
+            .grant_entry_permissions(tx, caller, &object, &entry_grants)
+            .await?;
+        let action = match action {
+            _ if granted.is_empty() => action,
+            Action::Created { mut fields } => {
+                fields.extend(granted);
+                Action::Created { fields }
+            }
+            Action::Updated { mut fields } => {
+                fields.extend(granted);
+                Action::Updated { fields }
+            }
+            // Unchanged, or `created` and not rewritten: the grants are the change.
+            _ => Action::Updated { fields: granted },
         };
         scope.remember(entry.id.as_deref(), &object);
         Ok(action)

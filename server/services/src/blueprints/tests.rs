@@ -216,7 +216,7 @@ fn models_resolve_as_authentik_resolves_them() {
     );
     assert_eq!(
         resolve_model("authentik_blueprints.metaapplyblueprint"),
-        Err("metaapplyblueprint is not supported yet".to_owned())
+        Err("`authentik_blueprints.metaapplyblueprint` applies a blueprint: it has no objects to find or refer to".to_owned())
     );
     assert!(
         resolve_model("authentik_core")

@@ -405,12 +405,18 @@ fn prepare_connection(
     })
 }
 
-/// A secret given as a mapping (a kubeconfig). Unlike [`field`], the message never repeats
-/// the value.
+/// A secret given as a mapping (a kubeconfig), or as the JSON text of one: `!Env` and `!File`
+/// give text, and that is how an export refers to a kubeconfig it must not contain. Unlike
+/// [`field`], the message never repeats the value.
 fn secret_mapping(key: &str, value: &Value) -> Result<Map<String, Value>, String> {
+    let refused = || format!("{key}: Expected a dictionary of items.");
     match value {
         Value::Object(map) => Ok(map.clone()),
-        _ => Err(format!("{key}: Expected a dictionary of items.")),
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(refused()),
+        },
+        _ => Err(refused()),
     }
 }
 
