@@ -22,9 +22,8 @@ use {
     super::{list_query, parse_checkbox, ssr},
     garrison_model::{BlueprintInstance, BlueprintInstanceChanges, FieldErrors},
     garrison_services::blueprints::{Action, EntryFailure, EntryOutcome, Outcome, RunOptions},
-    garrison_services::{Caller, Services},
+    garrison_services::{BlueprintSource, Caller, Services},
     serde_json::{Map, Value},
-    std::path::{Path, PathBuf},
     uuid::Uuid,
 };
 
@@ -415,98 +414,18 @@ fn instance_row(instance: &BlueprintInstance) -> BlueprintInstanceRow {
     }
 }
 
-/// An instance's text and the directory its `!File` tags read below.
-#[cfg(feature = "ssr")]
-struct BlueprintText {
-    text: String,
-    files_root: Option<PathBuf>,
-}
-
 /// The text a run of `instance` reads, or why there is none: its content, or its file below
-/// the blueprints directory as it is now.
-///
-/// The services read a file the same way when they apply an instance but keep that reader to
-/// themselves, so the rules are repeated here (see [`read_blueprint_file`]); the plan and the
-/// text shown must be what an apply reads, and an apply reads the file again anyway.
+/// the blueprints directory as it is now, read by the services' own reader (the one an apply
+/// uses), so what the page shows and plans is what an apply reads.
 #[cfg(feature = "ssr")]
 async fn blueprint_text(
     services: &Services,
     instance: &BlueprintInstance,
-) -> Result<BlueprintText, String> {
-    if instance.is_oci() {
-        return Err("OCI blueprint sources are not supported yet.".into());
+) -> Result<BlueprintSource, String> {
+    match services.retrieve_blueprint(instance).await {
+        Ok(read) => read,
+        Err(error) => Err(format!("Reading the blueprint failed: {error}.")),
     }
-    let root = services.settings().blueprints_dir.clone();
-    if instance.is_database_content() {
-        return Ok(BlueprintText {
-            text: instance.content.clone(),
-            files_root: root,
-        });
-    }
-    let Some(root) = root else {
-        return Err(
-            "This server has no blueprints directory (GARRISON_BLUEPRINTS_DIR), so the file \
-             cannot be read."
-                .into(),
-        );
-    };
-    let relative = instance.path.clone();
-    tokio::task::spawn_blocking(move || read_blueprint_file(&root, &relative))
-        .await
-        .unwrap_or_else(|error| Err(format!("Reading the blueprint file failed: {error}.")))
-}
-
-/// The file `relative` names below `root`, as the services confine it: a relative path without
-/// `..` naming a visible `*.yaml` file that resolves (links followed) below `root` as resolved,
-/// compared component by component, at most a blueprint's size, UTF-8. `!File` reads below the
-/// file's own directory.
-#[cfg(feature = "ssr")]
-fn read_blueprint_file(root: &Path, relative: &str) -> Result<BlueprintText, String> {
-    use std::io::Read;
-    use std::path::Component;
-
-    let outside = || format!("`{relative}` is not inside the blueprints directory.");
-    let missing = || format!("The blueprint file `{relative}` does not exist.");
-    let path = Path::new(relative);
-    if relative.contains('\0')
-        || path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(outside());
-    }
-    let visible = path.components().all(|component| match component {
-        Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
-        _ => true,
-    });
-    let yaml = path
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().ends_with(".yaml"));
-    if !(visible && yaml) {
-        return Err(missing());
-    }
-    let real_root = root.canonicalize().map_err(|_| missing())?;
-    let real = real_root.join(path).canonicalize().map_err(|_| missing())?;
-    if !real.starts_with(&real_root) {
-        return Err(outside());
-    }
-    if !real.is_file() {
-        return Err(missing());
-    }
-    let max = garrison_blueprint::Limits::default().max_bytes as u64;
-    let mut bytes = Vec::new();
-    std::fs::File::open(&real)
-        .and_then(|file| file.take(max + 1).read_to_end(&mut bytes))
-        .map_err(|error| format!("Cannot read the blueprint file: {error}."))?;
-    if bytes.len() as u64 > max {
-        return Err(format!("The blueprint file is larger than {max} bytes."));
-    }
-    let text =
-        String::from_utf8(bytes).map_err(|_| "The blueprint file is not UTF-8 text.".to_owned())?;
-    Ok(BlueprintText {
-        text,
-        files_root: real.parent().map(Path::to_path_buf),
-    })
 }
 
 /// SHA-256 of the text and the context a plan ran with: the apply form sends it back, and
@@ -982,23 +901,6 @@ mod tests {
         let failure = unparsable.failure.clone().expect("the failure");
         assert_eq!((failure.entry, failure.line), (None, Some(3)));
         assert_eq!(unparsable.summary, "line 3: bad");
-    }
-
-    #[test]
-    fn files_outside_the_directory_are_refused_as_written() {
-        let root = Path::new("/nonexistent-garrison-ui-blueprints");
-        for path in ["../x.yaml", "/etc/x.yaml", "a/../x.yaml"] {
-            let Err(message) = read_blueprint_file(root, path) else {
-                panic!("{path} was read");
-            };
-            assert!(message.contains("not inside"), "{path}: {message}");
-        }
-        for path in ["a/.hidden/x.yaml", "x.yml", "a/x.yaml"] {
-            let Err(message) = read_blueprint_file(root, path) else {
-                panic!("{path} was read");
-            };
-            assert!(message.contains("does not exist"), "{path}: {message}");
-        }
     }
 
     #[test]

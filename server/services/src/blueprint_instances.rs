@@ -147,9 +147,9 @@ impl CheckedContent {
 }
 
 /// An instance's text and the directory its `!File` tags may read below.
-pub(crate) struct Source {
-    pub(crate) text: String,
-    pub(crate) files_root: Option<PathBuf>,
+pub struct BlueprintSource {
+    pub text: String,
+    pub files_root: Option<PathBuf>,
 }
 
 /// What one run of an instance came to, ready to be recorded.
@@ -264,11 +264,11 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
 /// A file instance's text, read below `root` (checked again: the file or a link on the way
 /// may have changed since the path was accepted). `!File` reads below the file's own
 /// directory, as for the command line.
-fn read_instance_file(root: &Path, relative: &str) -> Result<Source, String> {
+fn read_instance_file(root: &Path, relative: &str) -> Result<BlueprintSource, String> {
     let file = confined_file(root, relative)?;
     let text = String::from_utf8(read_capped(&file)?)
         .map_err(|_| "the blueprint file is not UTF-8 text".to_owned())?;
-    Ok(Source {
+    Ok(BlueprintSource {
         text,
         files_root: file.parent().map(Path::to_path_buf),
     })
@@ -747,16 +747,19 @@ impl Services {
 
     /// The instance's text: `content`, a file below the blueprints directory, or `Err` saying
     /// why there is none to run.
-    pub(crate) async fn retrieve_blueprint(
+    /// Callers pass an instance they read through a permission-checked read
+    /// ([`Services::get_blueprint_instance`]); the page that plans an instance uses it to show
+    /// and plan exactly the text an apply would read.
+    pub async fn retrieve_blueprint(
         &self,
         instance: &BlueprintInstance,
-    ) -> ServiceResult<Result<Source, String>> {
+    ) -> ServiceResult<Result<BlueprintSource, String>> {
         if instance.is_oci() {
             return Ok(Err(OCI_UNSUPPORTED.to_owned()));
         }
         let root = self.settings().blueprints_dir.clone();
         if instance.is_database_content() {
-            return Ok(Ok(Source {
+            return Ok(Ok(BlueprintSource {
                 text: instance.content.clone(),
                 files_root: root,
             }));
