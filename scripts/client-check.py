@@ -1,6 +1,6 @@
 """Drives Garrison's outpost APIs with the official authentik-client package, unmodified:
 providers, applications, outposts (with filters, health, default settings, used_by), service
-connections, certificate keypairs and brands. Prints one line per call; exits 1 if any failed.
+connections, certificate keypairs, brands and blueprint instances (with apply and import). Prints one line per call; exits 1 if any failed.
 Run through scripts/client-check.sh, which starts a Garrison for it."""
 import os
 import sys
@@ -12,6 +12,7 @@ from authentik_client.models import *  # noqa: F403 (the client's request models
 cfg = ak.Configuration(host=os.environ["GARRISON_URL"] + "/api/v3", access_token=os.environ["GARRISON_TOKEN"])
 api = ak.ApiClient(cfg)
 prov = ak.ProvidersApi(api); core = ak.CoreApi(api); out = ak.OutpostsApi(api); crypto = ak.CryptoApi(api)
+managed = ak.ManagedApi(api)
 flow = uuid.uuid4()
 failures = 0
 def step(name, f):
@@ -66,5 +67,20 @@ step("brand current", lambda: core.core_brands_current_retrieve())
 if o: step("outpost delete", lambda: out.outposts_instances_destroy(o.pk))
 if d: step("sc delete", lambda: out.outposts_service_connections_all_destroy(d.pk))
 if p: step("proxy delete", lambda: prov.providers_proxy_destroy(p.pk))
+BP = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: from-client\n"
+bi = step("blueprint create", lambda: managed.managed_blueprints_create(BlueprintInstanceRequest(name="client-bp", content=BP, context={})))
+step("blueprint list", lambda: managed.managed_blueprints_list(name="client-bp"))
+if bi: step("blueprint retrieve", lambda: managed.managed_blueprints_retrieve(bi.pk))
+if bi: step("blueprint patch", lambda: managed.managed_blueprints_partial_update(bi.pk, PatchedBlueprintInstanceRequest(enabled=True)))
+if bi:
+    applied = step("blueprint apply", lambda: managed.managed_blueprints_apply_create(bi.pk))
+    if applied is not None and str(applied.status.value if hasattr(applied.status, "value") else applied.status) != "successful":
+        failures += 1; print("FAIL blueprint apply status", applied.status)
+step("blueprint available", lambda: managed.managed_blueprints_available_list())
+if bi: step("blueprint used_by", lambda: managed.managed_blueprints_used_by_list(bi.pk))
+imported = step("blueprint import", lambda: managed.managed_blueprints_import_create(file=BP.replace("from-client", "imported-by-client").encode()))
+if imported is not None and not imported.success:
+    failures += 1; print("FAIL blueprint import success", imported)
+if bi: step("blueprint delete", lambda: managed.managed_blueprints_destroy(bi.pk))
 print("failures:", failures)
 sys.exit(1 if failures else 0)

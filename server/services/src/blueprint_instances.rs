@@ -152,6 +152,39 @@ pub struct BlueprintSource {
     pub files_root: Option<PathBuf>,
 }
 
+/// Where an import's blueprint comes from.
+#[derive(Clone, Debug)]
+pub enum ImportSource {
+    Text(String),
+    /// A file of the blueprints directory, as `available/` lists it.
+    Path(String),
+}
+
+/// A one-shot import (authentik's `import/`).
+#[derive(Clone, Debug)]
+pub struct BlueprintImport {
+    pub source: ImportSource,
+    pub context: Map<String, Value>,
+}
+
+/// authentik's `BlueprintImportResult`: whether it applied, and what happened as log events.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ImportResult {
+    pub success: bool,
+    pub logs: Vec<Value>,
+}
+
+/// One of authentik's `LogEvent`s.
+fn log_event(level: &str, event: String, attributes: Value) -> Value {
+    json!({
+        "timestamp": Utc::now(),
+        "log_level": level,
+        "logger": "garrison.blueprints",
+        "event": event,
+        "attributes": attributes,
+    })
+}
+
 /// What one run of an instance came to, ready to be recorded.
 struct InstanceRun {
     status: BlueprintStatus,
@@ -860,7 +893,118 @@ impl Services {
         store::record_result(tx, pk, &record, Utc::now()).await?;
         let after = stored(tx.conn(), pk).await?;
         audit::updated(tx, caller, &before, &after).await?;
+        // A failed run is also an event of its own, where operators watch for trouble (the
+        // update above only says the status changed). The message names the failing entry and
+        // repeats no secret: plans and failures show secrets as "(hidden)".
+        if run.status == BlueprintStatus::Error {
+            let mut context = Map::new();
+            context.insert(
+                "model".into(),
+                audit::object_json(BLUEPRINT_INSTANCE, &pk.to_string(), &after.name),
+            );
+            context.insert(
+                "message".into(),
+                json!(format!(
+                    "blueprint `{}` failed: {}",
+                    after.name,
+                    run.result["message"]
+                        .as_str()
+                        .unwrap_or("see its last result")
+                )),
+            );
+            context.insert("last_result".into(), run.result.clone());
+            audit::record(
+                tx,
+                caller,
+                garrison_model::EventAction::ConfigurationError,
+                context,
+            )
+            .await?;
+        }
         Ok(after)
+    }
+
+    /// authentik's `import/`: validates and applies a blueprint once, without an instance —
+    /// given as text, or as a file of the blueprints directory (`path`). Runs as the caller
+    /// (whom authentik checks for add/change/delete on every entry's model first; here every
+    /// entry goes through the API's checks anyway) and needs `add_blueprintinstance`, as in
+    /// authentik. `Ok` whether or not it applied: `success` and the `logs` say.
+    pub async fn import_blueprint(
+        &self,
+        caller: &Caller,
+        import: BlueprintImport,
+    ) -> ServiceResult<ImportResult> {
+        caller.principal.require(&perm("add"))?;
+        let (text, files_root) = match import.source {
+            ImportSource::Text(text) => (text, self.settings().blueprints_dir.clone()),
+            ImportSource::Path(path) => {
+                let Some(root) = self.settings().blueprints_dir.clone() else {
+                    return Err(ServiceError::invalid("path", NO_DIRECTORY));
+                };
+                let read = tokio::task::spawn_blocking(move || read_instance_file(&root, &path))
+                    .await
+                    .map_err(|error| {
+                        ServiceError::Internal(format!("reading a blueprint file: {error}"))
+                    })?;
+                let source = read.map_err(|message| {
+                    ServiceError::invalid("path", format!("{NO_SUCH_FILE}: {message}"))
+                })?;
+                (source.text, source.files_root)
+            }
+        };
+        let blueprint = match garrison_blueprint::parse(&text, &Limits::default()) {
+            Ok(blueprint) => blueprint,
+            Err(error) => {
+                return Ok(ImportResult {
+                    success: false,
+                    logs: vec![log_event(
+                        "error",
+                        error.to_string(),
+                        json!({"line": error.line()}),
+                    )],
+                });
+            }
+        };
+        let options = RunOptions {
+            context: import.context,
+            files_root,
+            ..RunOptions::default()
+        };
+        let outcome = self.apply_blueprint(caller, &blueprint, &options).await?;
+        let mut logs: Vec<Value> = blueprint
+            .warnings
+            .iter()
+            .map(|warning| {
+                log_event(
+                    "warning",
+                    warning.message.clone(),
+                    json!({"line": warning.line}),
+                )
+            })
+            .collect();
+        for entry in &outcome.entries {
+            logs.push(log_event(
+                "info",
+                format!(
+                    "entry {} (line {}) {}",
+                    entry.index + 1,
+                    entry.line,
+                    entry.model
+                ),
+                serde_json::to_value(entry).unwrap_or(Value::Null),
+            ));
+        }
+        if let Some(failure) = &outcome.failure {
+            logs.push(log_event(
+                "error",
+                failure.message.clone(),
+                serde_json::to_value(failure).unwrap_or(Value::Null),
+            ));
+        }
+        Ok(ImportResult {
+            success: outcome.succeeded(),
+            logs,
+        })
     }
 
     /// Every blueprint file in the blueprints directory (authentik's `available`): `*.yaml`

@@ -51,7 +51,10 @@ use garrison_store::{Reader, Store};
 
 pub use auth::{LoginOutcome, SessionKey};
 pub use authz::{Caller, Principal, Via};
-pub use blueprint_instances::{BlueprintInstanceFilter, BlueprintSource, CheckedContent};
+pub use blueprint_instances::{
+    BlueprintImport, BlueprintInstanceFilter, BlueprintSource, CheckedContent, ImportResult,
+    ImportSource,
+};
 pub use blueprint_lifecycle::{BlueprintWatcher, DiscoveryReport, FailedRun, SkippedFile};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use crypto::SecretBox;

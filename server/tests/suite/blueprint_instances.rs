@@ -479,6 +479,19 @@ both_stores!(
             0,
             "nothing was written"
         );
+        // The failure is also an event of its own, naming the failing entry.
+        let (status, events) = env
+            .admin("GET", "/events/events/?action=configuration_error", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{events}");
+        let message = events["results"][0]["context"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            message.contains("failed") && message.contains("must_created"),
+            "{events}"
+        );
     }
 );
 

@@ -1131,3 +1131,84 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    import_applies_once_without_an_instance_as_json_or_as_authentiks_multipart,
+    |env: common::Env| async move {
+        let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: imported\n    attrs:\n      attributes:\n        team: !Context team\n";
+        let (status, body) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/import/",
+                Some(json!({"content": text, "context": {"team": "red"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["success"], json!(true), "{body}");
+        assert!(
+            body["logs"][0]["event"]
+                .as_str()
+                .is_some_and(|e| e.contains("authentik_core.group"))
+        );
+        let imported = group(&env, "imported").await.expect("applied");
+        assert_eq!(imported.attributes["team"], json!("red"));
+        let (_, listed) = env.admin("GET", "/managed/blueprints/", None).await;
+        assert_eq!(
+            listed["pagination"]["count"],
+            json!(0),
+            "no instance: {listed}"
+        );
+
+        // The official client's form: multipart with `file`; a failing entry is success: false
+        // (still 200), naming the entry, and nothing is written.
+        let broken = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: never\n    attrs:\n      is_superuer: true\n";
+        let boundary = "garrison-import-boundary";
+        let request = axum::http::Request::post("/api/v3/managed/blueprints/import/")
+            .header("Authorization", format!("Bearer {}", common::ADMIN_TOKEN))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(common::multipart(
+                boundary,
+                &[("file", Some("broken.yaml"), broken.as_bytes())],
+            )))
+            .unwrap();
+        let (status, _, bytes) = env.send(request).await;
+        assert_eq!(status, StatusCode::OK);
+        let result: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(result["success"], json!(false), "{result}");
+        let last = result["logs"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["log_level"], json!("error"));
+        assert!(
+            last["event"].as_str().unwrap().contains("is_superuer"),
+            "{last}"
+        );
+        assert!(group(&env, "never").await.is_none());
+
+        // A path outside the blueprints directory is refused, naming `path`.
+        let (status, body) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/import/",
+                Some(json!({"path": "../escape.yaml"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["path"].is_array(), "{body}");
+        // Someone who may not add instances may not import.
+        let (_, token) =
+            crate::security::user_holding(&env, "importer", &[("authentik_core.add_group", "")])
+                .await;
+        let (status, _) = env
+            .api(
+                "POST",
+                "/managed/blueprints/import/",
+                Some(&token),
+                Some(json!({"content": text.replace("imported", "theirs")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(group(&env, "theirs").await.is_none());
+    }
+);

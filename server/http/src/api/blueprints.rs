@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/managed/blueprints/", get(list).post(create))
         .route("/managed/blueprints/available/", get(available))
+        .route("/managed/blueprints/import/", post(import))
         .route(
             "/managed/blueprints/{instance_uuid}/",
             get(retrieve)
@@ -46,14 +47,16 @@ pub fn routes() -> Router<AppState> {
         partial_update,
         destroy,
         used_by,
-        apply
+        apply,
+        import
     ),
     components(schemas(
         BlueprintInstanceJson,
         BlueprintInstanceRequest,
         BlueprintStatusJson,
         BlueprintFileJson,
-        MetadataJson
+        MetadataJson,
+        ImportRequest
     ))
 )]
 struct BlueprintsApi;
@@ -350,4 +353,117 @@ pub async fn apply(
         .apply_blueprint_instance(&caller, instance_uuid(&pk)?)
         .await?;
     Ok(Json(instance.into()))
+}
+
+/// `import/` as JSON (Garrison's addition; authentik's client sends multipart with the same
+/// field names, `file` for the text).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The blueprint's text.
+    #[serde(alias = "file")]
+    pub content: Option<String>,
+    /// A file of the blueprints directory, as `available/` lists it.
+    pub path: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<Map<String, Value>>,
+}
+
+fn import_field_error(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(garrison_model::FieldErrors::single(field, message))
+}
+
+/// The multipart form authentik's client sends: `file` (the text), or `path`, and `context`
+/// (JSON text).
+async fn read_import_form(request: axum::extract::Request) -> Result<ImportRequest, ApiError> {
+    let boundary = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| import_field_error("non_field_errors", "expected multipart/form-data"))?;
+    let mut multipart = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let mut form = ImportRequest::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                return Err(import_field_error(
+                    "non_field_errors",
+                    format!("malformed form: {error}"),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let text = field
+            .text()
+            .await
+            .map_err(|error| import_field_error(&name, format!("cannot read: {error}")))?;
+        match name.as_str() {
+            "file" | "content" if !text.is_empty() => form.content = Some(text),
+            "path" if !text.is_empty() => form.path = Some(text),
+            "context" if !text.trim().is_empty() => {
+                form.context = Some(serde_json::from_str(&text).map_err(|error| {
+                    import_field_error("context", format!("must be a JSON object: {error}"))
+                })?);
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// Validates and applies a blueprint once, without an instance, as the caller: `file` (or
+/// `content`) with the text, or `path` naming a file of the blueprints directory. Always 200
+/// with `{logs, success}` once the request is understood, as authentik answers.
+#[utoipa::path(post, path = "/managed/blueprints/import/", tag = "managed", operation_id = "managed_blueprints_import_create",
+    request_body(content = ImportRequest, description = "JSON, or multipart/form-data with file (or path) and context"),
+    responses((status = 200, description = "BlueprintImportResult: logs and success")))]
+pub async fn import(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let body = if multipart {
+        match read_import_form(request).await {
+            Ok(body) => body,
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        match JsonBody::<ImportRequest>::from_request(request, &()).await {
+            Ok(JsonBody(body)) => body,
+            Err(rejection) => return rejection,
+        }
+    };
+    run_import(&state, &caller, body).await.into_response()
+}
+
+async fn run_import(
+    state: &AppState,
+    caller: &garrison_services::Caller,
+    body: ImportRequest,
+) -> Result<Json<garrison_services::ImportResult>, ApiError> {
+    let source = match (body.content, body.path) {
+        (Some(text), None) => garrison_services::ImportSource::Text(text),
+        (None, Some(path)) => garrison_services::ImportSource::Path(path),
+        _ => {
+            return Err(import_field_error(
+                "non_field_errors",
+                "Give either file (the blueprint's text) or path, not both.",
+            ));
+        }
+    };
+    let import = garrison_services::BlueprintImport {
+        source,
+        context: body.context.unwrap_or_default(),
+    };
+    Ok(Json(state.services.import_blueprint(caller, import).await?))
 }
