@@ -376,31 +376,12 @@ fn import_field_error(field: &str, message: impl Into<String>) -> ApiError {
 /// The multipart form authentik's client sends: `file` (the text), or `path`, and `context`
 /// (JSON text).
 async fn read_import_form(request: axum::extract::Request) -> Result<ImportRequest, ApiError> {
-    let boundary = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| multer::parse_boundary(v).ok())
-        .ok_or_else(|| import_field_error("non_field_errors", "expected multipart/form-data"))?;
-    let mut multipart = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let parts = crate::api::extract::multipart_parts(request, "file (or path) and context").await?;
     let mut form = ImportRequest::default();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) => {
-                return Err(import_field_error(
-                    "non_field_errors",
-                    format!("malformed form: {error}"),
-                ));
-            }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let text = field
-            .text()
-            .await
-            .map_err(|error| import_field_error(&name, format!("cannot read: {error}")))?;
-        match name.as_str() {
+    for part in parts {
+        let text = String::from_utf8(part.bytes)
+            .map_err(|_| import_field_error(&part.name, "must be UTF-8 text"))?;
+        match part.name.as_str() {
             "file" | "content" if !text.is_empty() => form.content = Some(text),
             "path" if !text.is_empty() => form.path = Some(text),
             "context" if !text.trim().is_empty() => {

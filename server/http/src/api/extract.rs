@@ -154,3 +154,58 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
         })
     }
 }
+
+/// One part of a multipart/form-data body.
+pub(crate) struct FormPart {
+    pub name: String,
+    pub filename: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Every part of a multipart/form-data body, in order; `expected` says what the form should
+/// hold, for the error when the body is not multipart.
+pub(crate) async fn multipart_parts(
+    request: axum::extract::Request,
+    expected: &str,
+) -> Result<Vec<FormPart>, ApiError> {
+    let bad = |field: &str, message: String| {
+        ApiError::BadRequest(garrison_model::FieldErrors::single(field, message))
+    };
+    let boundary = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| {
+            bad(
+                "non_field_errors",
+                format!("expected multipart/form-data with {expected}"),
+            )
+        })?;
+    let mut multipart = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let mut parts = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                return Err(bad(
+                    "non_field_errors",
+                    format!("malformed upload: {error}"),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| bad(&name, format!("cannot read: {e}")))?;
+        parts.push(FormPart {
+            name,
+            filename,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(parts)
+}

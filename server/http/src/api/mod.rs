@@ -7,7 +7,7 @@ pub(crate) mod brands;
 pub(crate) mod core_objects;
 pub(crate) mod crypto;
 pub(crate) mod events;
-mod extract;
+pub(crate) mod extract;
 pub(crate) mod outposts;
 pub(crate) mod plugins;
 pub(crate) mod providers;
