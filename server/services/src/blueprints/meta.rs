@@ -35,7 +35,21 @@ pub(super) fn is_meta_apply(app_label: &str, model: &str) -> bool {
     app_label == "authentik_blueprints" && model.eq_ignore_ascii_case("metaapplyblueprint")
 }
 
-/// The fields an instance may be found by, and their values for `instance`.
+/// The fields an instance may be found by.
+const INSTANCE_FIELDS: &[&str] = &[
+    "pk",
+    "instance_uuid",
+    "name",
+    "path",
+    "enabled",
+    "status",
+    "managed",
+    "last_applied_hash",
+    "metadata",
+    "context",
+];
+
+/// The values of [`INSTANCE_FIELDS`] for `instance`.
 fn instance_fields(instance: &BlueprintInstance) -> Map<String, Value> {
     let fields = json!({
         "pk": instance.pk,
@@ -104,23 +118,38 @@ async fn find_instance(
         limit: i64::MAX as u64,
         offset: 0,
     };
-    let (instances, _) = garrison_store::blueprints::list(
-        tx.conn(),
-        &garrison_store::blueprints::Filter::default(),
-        paging,
-    )
-    .await?;
+    // Every key must name a field, whether or not any instance exists to compare it with.
+    if let Some(key) = identifiers
+        .keys()
+        .find(|key| !INSTANCE_FIELDS.contains(&key.as_str()))
+    {
+        return Err(EntryError::Failed(format!(
+            "identifiers: a blueprint instance has no field `{key}` (fields: {})",
+            INSTANCE_FIELDS.join(", ")
+        )));
+    }
+    // `name` and `path` (the identifiers meta entries use) narrow the read to their rows;
+    // every other field is compared below.
+    let text = |key: &str| {
+        identifiers
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let filter = garrison_store::blueprints::Filter {
+        name: text("name"),
+        path: text("path"),
+        ..Default::default()
+    };
+    let (instances, _) = garrison_store::blueprints::list(tx.conn(), &filter, paging).await?;
     let view = BLUEPRINT_INSTANCE.permission("view");
     for instance in instances {
         let fields = instance_fields(&instance);
         let mut all_match = true;
         for (key, wanted) in identifiers {
             let Some(value) = fields.get(key) else {
-                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
-                return Err(EntryError::Failed(format!(
-                    "identifiers: a blueprint instance has no field `{key}` (fields: {})",
-                    known.join(", ")
-                )));
+                all_match = false;
+                break;
             };
             if !super::write::same(false, value, wanted) {
                 all_match = false;

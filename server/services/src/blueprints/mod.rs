@@ -398,14 +398,24 @@ fn evaluate(
         }
     };
     progress.model = Some(model.clone());
-    if meta_model(&model) {
-        progress.model = Some("authentik_blueprints.metaapplyblueprint".into());
-        if !evaluator
-            .conditions_hold(&entry.conditions)
-            .map_err(|error| format!("`conditions`: {error}"))?
-        {
-            return Ok(Evaluated::ConditionsFalse);
-        }
+    // The model is resolved before the conditions: an unknown one fails even when they are
+    // false. `None`: the meta model.
+    let kind = if meta_model(&model) {
+        None
+    } else {
+        Some(resolve_model(&model)?)
+    };
+    progress.model = Some(kind.map_or_else(
+        || "authentik_blueprints.metaapplyblueprint".to_owned(),
+        Kind::qualified,
+    ));
+    if !evaluator
+        .conditions_hold(&entry.conditions)
+        .map_err(|error| format!("`conditions`: {error}"))?
+    {
+        return Ok(Evaluated::ConditionsFalse);
+    }
+    let Some(kind) = kind else {
         if !entry.permissions.is_empty() {
             return Err("a metaapplyblueprint entry has no object to grant permissions on".into());
         }
@@ -413,15 +423,7 @@ fn evaluate(
             .resolve(&entry.attrs)
             .map_err(|error| format!("`attrs`: {error}"))?;
         return Ok(Evaluated::MetaApply { attrs });
-    }
-    let kind = resolve_model(&model)?;
-    progress.model = Some(kind.qualified());
-    if !evaluator
-        .conditions_hold(&entry.conditions)
-        .map_err(|error| format!("`conditions`: {error}"))?
-    {
-        return Ok(Evaluated::ConditionsFalse);
-    }
+    };
     let state = evaluator
         .resolve(&entry.state)
         .map_err(|error| format!("`state`: {error}"))?;
