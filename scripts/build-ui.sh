@@ -6,6 +6,10 @@
 # wasm-opt comes from npm's binaryen, never Debian's: Debian's (version 108) silently breaks
 # hydration in release builds. The bundle is then precompressed (brotli, gzip) so the server
 # sends the smallest encoding a browser accepts.
+#
+# Components are type-erased in every build (`.cargo/config.toml`), this one and the server's
+# alike: the two must agree or hydration fails. A RUSTFLAGS in the environment replaces that
+# setting for whichever build sees it, so set it for both or for neither.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${GARRISON_UI_PROFILE:-wasm-release}"

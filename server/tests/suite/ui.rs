@@ -606,13 +606,12 @@ both_stores!(
         assert!(headers.get(header::CONTENT_ENCODING).is_none());
         assert!(raw.starts_with(b"\0asm"), "the raw module");
         assert!(br.len() < gz.len() && gz.len() < raw.len());
-        // A budget, raised deliberately and only with a reason: 600 KB held until the
-        // outposts, providers, applications, keypairs, brands and integrations pages (about
-        // 640 KB with them; most of the growth is one ActionForm and one set of model
-        // decoders per form). The next step down is hydrating only the forms (islands).
+        // The goal: under 600 KB on the wire. Held with every page since the whole build
+        // type-erases components (`.cargo/config.toml`; 463 KB with the Blueprints pages,
+        // 703 KB without it). Raise it only deliberately and with a reason.
         assert!(
-            br.len() < 700 * 1024,
-            "under 700 KB on the wire: {} bytes",
+            br.len() < 600_000,
+            "under 600 KB on the wire: {} bytes",
             br.len()
         );
         let (status, _, _) = env
