@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::middleware;
 use axum::routing::get;
 use garrison_bus::Bus;
-use garrison_http::{AppState, HttpSettings, Metrics};
+use garrison_http::{AppParts, AppState, HttpSettings, Metrics};
 use garrison_registry::{Registry, RegistryConfig};
 use garrison_services::{BlueprintWatcher, DiscoveryReport, KeySource, ServiceSettings, Services};
 use garrison_store::Store;
@@ -125,7 +125,7 @@ fn leptos_options(bundle: Option<&assets::Bundle>) -> LeptosOptions {
 /// The whole HTTP surface on the main port.
 pub fn router(services: Services, registry: Registry, config: &Config, metrics: Metrics) -> Router {
     services.follow_identity_changes();
-    let state = AppState {
+    let state = AppState::new(AppParts {
         services: services.clone(),
         registry: registry.clone(),
         settings: HttpSettings {
@@ -138,7 +138,7 @@ pub fn router(services: Services, registry: Registry, config: &Config, metrics: 
         },
         metrics: metrics.clone(),
         hub: garrison_http::channel::OutpostHub::start(&services, metrics.clone()),
-    };
+    });
     let bundle = assets::Bundle::load(&config.site_dir);
     let options = leptos_options(bundle.as_deref());
     let routes = generate_route_list(garrison_app::App);

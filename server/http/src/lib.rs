@@ -38,9 +38,27 @@ pub struct HttpSettings {
     pub trusted_proxies: usize,
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler. Axum clones it for each extractor and middleware that asks
+/// for it, several times per request, so it is one shared pointer to [`AppParts`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(std::sync::Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct AppParts {
     pub services: Services,
     pub registry: garrison_registry::Registry,
     pub settings: HttpSettings,

@@ -62,16 +62,31 @@ pub(crate) async fn count_and_page<T>(
     paging: Paging,
     decode: impl Fn(&AnyRow) -> Result<T>,
 ) -> Result<(Vec<T>, u64)> {
-    let count: i64 = w
-        .query_scalar(format!("SELECT COUNT(*) FROM {from}{}", w.sql()))
-        .fetch_one(&mut *conn)
-        .await?;
     let where_sql = w.sql();
+    // Kept before the page's LIMIT and OFFSET are bound: the count alone binds fewer values.
+    let count_only = w.clone();
+    let count_sql = format!("SELECT COUNT(*) FROM {from}{where_sql}");
     let page = w.page_sql(paging.ordering, tiebreak, paging.limit, paging.offset);
+    // The count rides on the page as an uncorrelated subquery, which both databases evaluate
+    // once per statement: one round trip where two were, the dearest part of a list on
+    // PostgreSQL. Its WHERE repeats the outer one's `$n` placeholders, bound to the same values.
     let rows = w
-        .query(format!("SELECT {columns} FROM {from}{where_sql}{page}"))
+        .query(format!(
+            "SELECT {columns}, ({count_sql}) AS total_count FROM {from}{where_sql}{page}"
+        ))
         .fetch_all(&mut *conn)
         .await?;
+    let count: i64 = match rows.first() {
+        Some(row) => row.try_get("total_count")?,
+        None if paging.offset == 0 => 0,
+        // Past the last page: no row carries the count.
+        None => {
+            count_only
+                .query_scalar(count_sql)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
     let items = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
     Ok((items, count as u64))
 }
