@@ -134,7 +134,7 @@ const SETTINGS: &[Setting] = &[
         key: "oci_registries",
         default: None,
         secret: false,
-        help: "comma-separated registry hosts (host[:port]) that OCI pulls may reach besides public ones; loopback and link-local addresses are refused unless listed",
+        help: "comma-separated registries (host[:port], or http://host[:port]) that OCI pulls (plugins, oci:// blueprints) may reach besides public ones; loopback and link-local addresses are refused unless listed; oci:// blueprints use HTTPS unless their registry is listed with http://",
     },
     Setting {
         key: "embedded_outpost",
@@ -422,14 +422,26 @@ impl Config {
             token_max_lifetime: Duration::from_secs(
                 number("token_max_lifetime_days", 1)?.saturating_mul(86_400),
             ),
-            oci_registries: get("oci_registries")
-                .map(|list| {
-                    list.split(',')
-                        .map(|h| h.trim().to_lowercase())
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            oci_registries: {
+                let listed: Vec<String> = get("oci_registries")
+                    .map(|list| {
+                        list.split(',')
+                            .map(|h| h.trim().to_lowercase())
+                            .filter(|h| !h.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if listed
+                    .iter()
+                    .any(|entry| garrison_oci::Allowed::check_entry(entry).is_err())
+                {
+                    return Err(invalid(
+                        "oci_registries",
+                        "comma-separated host[:port] or http://host[:port]",
+                    ));
+                }
+                listed
+            },
             embedded_outpost: boolean("embedded_outpost")?,
             session_lifetime: Duration::from_secs(number("session_lifetime_hours", 1)? * 3600),
             login_failures_allowed: number("login_failures_allowed", 1)?,

@@ -52,6 +52,8 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         login_failure_window: config.login_failure_window,
         max_token_lifetime: config.token_max_lifetime,
         blueprints_dir: Some(config.blueprints_dir.clone()),
+        // One list for both OCI pulls: the registry's plugins and `oci://` blueprint sources.
+        oci_registries: config.oci_registries.clone(),
         ..ServiceSettings::default()
     };
     Ok(Services::new(store, bus, secrets, settings))

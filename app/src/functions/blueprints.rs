@@ -32,8 +32,8 @@ use {
 pub struct BlueprintInstanceRow {
     pub pk: String,
     pub name: String,
-    /// `""`: the text is kept in the database; `oci://…`: an OCI artifact; otherwise a file,
-    /// relative to the blueprints directory.
+    /// `""`: the text is kept in the database; `oci://…`: an OCI artifact (shown without the
+    /// credentials it may carry); otherwise a file, relative to the blueprints directory.
     pub path: String,
     /// `successful`, `error`, `unknown`, … as authentik spells them.
     pub status: String,
@@ -398,7 +398,8 @@ fn instance_row(instance: &BlueprintInstance) -> BlueprintInstanceRow {
     BlueprintInstanceRow {
         pk: instance.pk.to_string(),
         name: instance.name.clone(),
-        path: instance.path.clone(),
+        // An `oci://` path may carry registry credentials: pages show it without them.
+        path: garrison_services::shown_blueprint_path(&instance.path),
         status: instance.status.as_str().to_owned(),
         enabled: instance.enabled,
         last_applied: if ran {

@@ -562,8 +562,8 @@ fn EditCard(
     // A file (or OCI) instance's blueprint, read-only below the form.
     let source = (!database).then(|| {
         let note = if row.is_oci() {
-            "Its blueprint is an OCI artifact, pulled at every run. OCI sources are not \
-             supported yet: plans and applies fail until they are."
+            "Its blueprint is an OCI artifact, pulled from its registry at every plan and run; \
+             the server never applies it on its own."
         } else {
             "Its blueprint is this file in the blueprints directory, read at every run: change \
              the file to change the blueprint (the server applies it again when it changes)."

@@ -2,7 +2,8 @@
 //! operator granted them, and the loaded instances the rest of the server calls.
 //!
 //! - Sources: built-ins compiled into the binary ([`BUILTINS`]), `*.wasm` + `*.toml` pairs in
-//!   the plugins directory, uploads, and OCI artifacts pinned by digest ([`oci`]).
+//!   the plugins directory, uploads, and OCI artifacts pinned by digest (pulled by
+//!   `garrison-oci`, the OCI client the blueprint instances share).
 //! - Nothing runs before review: installing records a plugin disabled with nothing granted;
 //!   enabling loads it with exactly the granted capabilities, and a load that fails (an import
 //!   not granted, a changed file) is refused with the host's message and nothing is written.
@@ -15,7 +16,6 @@ pub use garrison_plugin_host as host;
 
 mod extensions;
 pub mod manifest;
-pub mod oci;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -51,7 +51,8 @@ pub struct RegistryConfig {
     pub secrets_dir: Option<PathBuf>,
     /// Compiled components, keyed by digest and engine.
     pub cache_dir: Option<PathBuf>,
-    /// Registry hosts (`host[:port]`) OCI pulls may reach besides public addresses.
+    /// Registries (`host[:port]`, or `http://host[:port]`) OCI pulls may reach besides
+    /// public addresses (see `garrison_oci::Allowed`).
     pub oci_registries: Vec<String>,
 }
 
@@ -639,14 +640,15 @@ impl Registry {
         manifest: Option<&str>,
     ) -> ServiceResult<Plugin> {
         self.inner.services.may_install_plugin(caller)?;
-        let parsed = oci::Reference::parse(reference)
+        let parsed = garrison_oci::PluginReference::parse(reference)
             .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let target = parsed.clone();
-        let allowed = oci::Allowed::new(&self.inner.config.oci_registries);
-        let pulled = tokio::task::spawn_blocking(move || oci::pull(&target, &allowed))
-            .await
-            .map_err(internal)?
-            .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
+        let allowed = garrison_oci::Allowed::new(&self.inner.config.oci_registries);
+        let pulled =
+            tokio::task::spawn_blocking(move || garrison_oci::pull_plugin(&target, &allowed))
+                .await
+                .map_err(internal)?
+                .map_err(|e| ServiceError::invalid("oci_reference", e.to_string()))?;
         let manifest_text = match (manifest, pulled.manifest.as_deref()) {
             (Some(given), _) => given.to_owned(),
             (None, Some(layer)) => layer.to_owned(),
@@ -655,7 +657,7 @@ impl Registry {
                     "manifest",
                     format!(
                         "the artifact has no {} layer; give the manifest with the request",
-                        oci::MANIFEST_LAYER
+                        garrison_oci::PLUGIN_MANIFEST_LAYER
                     ),
                 ));
             }

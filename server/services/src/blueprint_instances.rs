@@ -19,6 +19,14 @@
 //!
 //! Content is validated as authentik validates it, by a dry run, but as the caller: a plan of
 //! content the caller could not apply is refused when it is written.
+//!
+//! **OCI sources** (`oci://…` paths) are pulled at every run through `garrison-oci`, the OCI
+//! client the plugin registry uses, with its policy (internal addresses refused unless listed
+//! in `GARRISON_OCI_REGISTRIES`) at every connection. A path is only parsed when it is
+//! written, without network access, as authentik does not fetch then either. Such instances
+//! apply as the caller who asks, are never applied by the server on its own and never cleaned
+//! up (spec §5.5, §5.7). Credentials in an `oci://` path are kept in `path` (authentik's
+//! field) and shown nowhere else: events, errors and pages show the path without them.
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -47,7 +55,6 @@ const NEITHER_PATH_NOR_CONTENT: &str = "Either path or content must be set.";
 const NO_SUCH_FILE: &str = "Blueprint file does not exist";
 const FAILED_TO_VALIDATE: &str = "Failed to validate blueprint";
 
-const OCI_UNSUPPORTED: &str = "OCI blueprint sources are not supported yet";
 const NO_DIRECTORY: &str = "This server has no blueprints directory (GARRISON_BLUEPRINTS_DIR), so \
      an instance cannot name a file; give its blueprint as content instead.";
 const FILE_INSTANCES_FOR_SUPERUSERS: &str = "The server applies an instance naming a blueprint \
@@ -88,7 +95,8 @@ impl Audited for BlueprintInstance {
             (!self.content.is_empty()).then(|| sha512_hex(self.content.as_bytes()));
         json!({
             "name": self.name,
-            "path": self.path,
+            // An `oci://` path may carry registry credentials.
+            "path": garrison_oci::without_credentials(&self.path),
             "content_sha512": content_sha512,
             "context_keys": context_keys,
             "enabled": self.enabled,
@@ -401,6 +409,12 @@ fn list_blueprint_files(root: &Path) -> Vec<BlueprintFile> {
     found
 }
 
+/// An instance's `path` as events, errors and pages may show it: an `oci://` path without the
+/// registry credentials it may carry (`***` in their place), any other path as it is.
+pub fn shown_blueprint_path(path: &str) -> String {
+    garrison_oci::without_credentials(path)
+}
+
 /// Whether `path` names a file of the blueprints directory (neither database content nor OCI).
 fn names_file(path: &str) -> bool {
     !path.is_empty() && !path.starts_with(garrison_model::OCI_PREFIX)
@@ -522,10 +536,18 @@ impl Services {
         })
     }
 
-    /// `path` as authentik accepts it: empty, `oci://…` as is, or a blueprint file inside the
-    /// blueprints directory.
+    /// `path` as authentik accepts it: empty, an `oci://` reference (parsed here, never
+    /// fetched: the registry is asked at every run), or a blueprint file inside the blueprints
+    /// directory.
     fn check_instance_path(&self, path: &str, errors: &mut FieldErrors) {
-        if path.is_empty() || path.starts_with(garrison_model::OCI_PREFIX) {
+        if path.is_empty() {
+            return;
+        }
+        if path.starts_with(garrison_model::OCI_PREFIX) {
+            // The error shows the path without its credentials.
+            if let Err(error) = garrison_oci::BlueprintPath::parse(path) {
+                errors.add("path", error.to_string());
+            }
             return;
         }
         let Some(root) = &self.settings().blueprints_dir else {
@@ -778,8 +800,9 @@ impl Services {
             .record_blueprint_instance_run_in(&mut tx, caller, pk, &run))
     }
 
-    /// The instance's text: `content`, a file below the blueprints directory, or `Err` saying
-    /// why there is none to run.
+    /// The instance's text: `content`, a file below the blueprints directory, an OCI artifact
+    /// pulled from its registry now, or `Err` saying why there is none to run (the message
+    /// never holds an OCI path's credentials).
     /// Callers pass an instance they read through a permission-checked read
     /// ([`Services::get_blueprint_instance`]); the page that plans an instance uses it to show
     /// and plan exactly the text an apply would read.
@@ -787,10 +810,30 @@ impl Services {
         &self,
         instance: &BlueprintInstance,
     ) -> ServiceResult<Result<BlueprintSource, String>> {
-        if instance.is_oci() {
-            return Ok(Err(OCI_UNSUPPORTED.to_owned()));
-        }
         let root = self.settings().blueprints_dir.clone();
+        if instance.is_oci() {
+            let path = match garrison_oci::BlueprintPath::parse(&instance.path) {
+                Ok(path) => path,
+                Err(error) => return Ok(Err(error.to_string())),
+            };
+            let allowed = garrison_oci::Allowed::new(&self.settings().oci_registries);
+            let max_bytes = Limits::default().max_bytes as u64;
+            let pulled = tokio::task::spawn_blocking(move || {
+                garrison_oci::pull_blueprint(&path, &allowed, max_bytes)
+            })
+            .await
+            .map_err(|error| {
+                ServiceError::Internal(format!("pulling an OCI blueprint: {error}"))
+            })?;
+            // `!File` in an artifact reads below the blueprints directory, as for content kept
+            // in the database.
+            return Ok(pulled
+                .map(|text| BlueprintSource {
+                    text,
+                    files_root: root,
+                })
+                .map_err(|error| error.to_string()));
+        }
         if instance.is_database_content() {
             return Ok(Ok(BlueprintSource {
                 text: instance.content.clone(),

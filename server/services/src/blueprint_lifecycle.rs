@@ -9,6 +9,11 @@
 //! the API still apply only as the caller who asks (see [`crate::blueprint_instances`]); the
 //! system is simply a caller that holds everything, so the same `apply` serves both.
 //!
+//! **Only file instances are touched.** Database content and `oci://` sources are never
+//! applied here and never cleaned up (spec §5.5, §5.7): discovery and the watcher look
+//! instances up by a file's relative path (which never starts with `oci://`), and cleanup reads
+//! only `store::list_file_instances`, which leaves both out.
+//!
 //! **A file that cannot be used never stops a run.** It is skipped with a warning and named in
 //! the report; a failing run is recorded on its instance and named too.
 //!

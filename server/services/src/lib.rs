@@ -53,7 +53,7 @@ pub use auth::{LoginOutcome, SessionKey};
 pub use authz::{Caller, Principal, Via};
 pub use blueprint_instances::{
     BlueprintImport, BlueprintInstanceFilter, BlueprintSource, CheckedContent, ImportResult,
-    ImportSource,
+    ImportSource, shown_blueprint_path,
 };
 pub use blueprint_lifecycle::{BlueprintWatcher, DiscoveryReport, FailedRun, SkippedFile};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
@@ -82,6 +82,9 @@ pub struct ServiceSettings {
     /// The directory blueprint instances may name files in (and their `!File` reads below).
     /// `None`: instances hold their text in the database only; a path is refused.
     pub blueprints_dir: Option<PathBuf>,
+    /// Registries (`host[:port]`, or `http://host[:port]` for plain HTTP) that `oci://`
+    /// blueprint sources may name though they are internal addresses (`GARRISON_OCI_REGISTRIES`).
+    pub oci_registries: Vec<String>,
 }
 
 impl Default for ServiceSettings {
@@ -93,6 +96,7 @@ impl Default for ServiceSettings {
             default_token_lifetime: Duration::from_secs(30 * 60),
             max_token_lifetime: Duration::from_secs(90 * 24 * 3600),
             blueprints_dir: None,
+            oci_registries: Vec::new(),
         }
     }
 }

@@ -560,3 +560,48 @@ both_stores!(
         assert_eq!(instances_at(&env, "operator.yaml").await.len(), 1);
     }
 );
+
+both_stores!(
+    the_servers_own_runs_meta_apply_files_only,
+    |env: common::Env| async move {
+        // A database instance: anyone allowed to change it could rewrite its text. Were a file
+        // the server applies as the system to meta-apply it, that text would run with every
+        // right.
+        let child = create(
+            &env,
+            json!({"name": "lc-db-child", "content": group_blueprint("lc-db-child")}),
+        )
+        .await;
+        let root = env.blueprints_dir();
+        write(
+            &root.join("parent.yaml"),
+            "version: 1\nmetadata:\n  name: lc-parent\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: lc-parent-group\n  - model: authentik_blueprints.metaapplyblueprint\n    attrs:\n      identifiers:\n        name: lc-db-child\n",
+        );
+
+        let report = discover(&env).await;
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        assert_eq!(report.failed[0].name, "lc-parent");
+        assert!(
+            report.failed[0].message.contains("lc-db-child")
+                && report.failed[0].message.contains("in the database"),
+            "{report:?}"
+        );
+        assert_eq!(group_count(&env, "lc-db-child").await, 0);
+        assert_eq!(
+            group_count(&env, "lc-parent-group").await,
+            0,
+            "the failed run wrote nothing"
+        );
+
+        // A person applying the same file runs the child as themselves: allowed.
+        let parent = pk_of(&instance_at(&env, "parent.yaml").await);
+        let (status, applied) = env
+            .admin("POST", &format!("/managed/blueprints/{parent}/apply/"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{applied}");
+        assert_eq!(applied["status"], "successful", "{applied}");
+        assert_eq!(group_count(&env, "lc-db-child").await, 1);
+        assert_eq!(group_count(&env, "lc-parent-group").await, 1);
+        assert_eq!(child["status"], "unknown");
+    }
+);

@@ -83,6 +83,35 @@ fn a_bad_value_names_its_key_and_what_was_expected() {
 }
 
 #[test]
+fn oci_registries_are_host_port_or_http_listings() {
+    let config = Config::from_sources(
+        None,
+        &env(&[(
+            "GARRISON_OCI_REGISTRIES",
+            "registry.internal:5000, HTTP://127.0.0.1:5000 ,",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.oci_registries,
+        ["registry.internal:5000", "http://127.0.0.1:5000"]
+    );
+    for bad in [
+        "ftp://registry.internal",
+        "registry.internal/path",
+        "user@registry",
+    ] {
+        let error = Config::from_sources(None, &env(&[("GARRISON_OCI_REGISTRIES", bad)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("GARRISON_OCI_REGISTRIES") && error.contains("http://host[:port]"),
+            "{bad}: {error}"
+        );
+    }
+}
+
+#[test]
 fn secrets_are_masked_in_errors() {
     let error = Config::from_sources(
         None,

@@ -8,6 +8,7 @@ mod api;
 mod blueprint_export;
 mod blueprint_instances;
 mod blueprint_lifecycle;
+mod blueprint_oci;
 mod blueprints;
 mod channel;
 mod config;

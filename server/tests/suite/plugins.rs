@@ -462,93 +462,20 @@ both_stores!(
     }
 );
 
-/// The test OCI registry (scripts/test-services.sh starts one).
-fn oci_registry() -> Option<String> {
-    match std::env::var("GARRISON_TEST_OCI_REGISTRY") {
-        Ok(address) => Some(address),
-        Err(_) => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI must run the OCI tests: set GARRISON_TEST_OCI_REGISTRY (scripts/test-services.sh)"
-            );
-            eprintln!("SKIPPED: GARRISON_TEST_OCI_REGISTRY is not set");
-            None
-        }
-    }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
-}
-
-/// Pushes blobs and an image manifest the way `oras push` does; returns the manifest digest.
-fn push_artifact(registry: &str, repository: &str, layers: &[(&str, &[u8])]) -> String {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let push_blob = |bytes: &[u8]| -> String {
-        let digest = sha256(bytes);
-        let started = agent
-            .post(&format!("http://{registry}/v2/{repository}/blobs/uploads/"))
-            .send_empty()
-            .unwrap();
-        assert_eq!(started.status().as_u16(), 202);
-        let location = started.headers()["location"].to_str().unwrap().to_owned();
-        let location = if location.starts_with("http") {
-            location
-        } else {
-            format!("http://{registry}{location}")
-        };
-        let separator = if location.contains('?') { '&' } else { '?' };
-        let done = agent
-            .put(&format!("{location}{separator}digest={digest}"))
-            .header("Content-Type", "application/octet-stream")
-            .send(bytes)
-            .unwrap();
-        assert_eq!(done.status().as_u16(), 201, "blob upload");
-        digest
-    };
-    let config = b"{}";
-    let config_digest = push_blob(config);
-    let layers: Vec<Value> = layers
-        .iter()
-        .map(|(media_type, bytes)| {
-            json!({"mediaType": media_type, "digest": push_blob(bytes), "size": bytes.len()})
-        })
-        .collect();
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": layers,
-    })
-    .to_string();
-    let response = agent
-        .put(&format!(
-            "http://{registry}/v2/{repository}/manifests/latest"
-        ))
-        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-        .send(manifest.as_bytes())
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201, "manifest upload");
-    sha256(manifest.as_bytes())
-}
-
 both_stores!(
     oci_artifacts_install_by_digest_only,
     |env: common::Env| async move {
-        let Some(registry) = oci_registry() else {
+        let Some(registry) = common::oci_registry() else {
             return;
         };
         let bytes = component("garrison_test_policy");
         let digest = tokio::task::spawn_blocking({
             let registry = registry.clone();
             move || {
-                push_artifact(
+                common::push_artifact(
                     &registry,
                     "garrison/reserved-names",
+                    "latest",
                     &[
                         ("application/wasm", &bytes),
                         (

@@ -18,6 +18,12 @@
 //!   with its own context and `!File` directory, and appears in the outcome nested under the
 //!   meta entry. Like authentik, the child's own status is not updated and a disabled child
 //!   is still applied: a meta entry is an explicit dependency.
+//! - **The server's own runs reach files only.** Discovery and the watcher apply the blueprints
+//!   directory as the system. A child whose text lives in the database or in an OCI registry
+//!   can be rewritten by anyone allowed to change that instance; run as the system, it would
+//!   lend them every right. So a run by the system meta-applies file instances only (their
+//!   path and context are superuser-only), and names the child it refused. A person's run
+//!   (API, page, CLI) applies any child as that person, after they could plan it.
 use std::future::Future;
 use std::pin::Pin;
 
@@ -27,7 +33,7 @@ use garrison_model::models::BLUEPRINT_INSTANCE;
 use serde_json::{Map, Value, json};
 
 use super::{Action, EntryError, RunOptions};
-use crate::authz::Caller;
+use crate::authz::{Caller, Via};
 use crate::{Services, Tx};
 
 /// The meta model's name, as authentik spells it (the model part in any case).
@@ -201,6 +207,15 @@ impl Services {
                 reason: "the blueprint instance does not exist; required: false".into(),
             });
         };
+        if caller.via == Via::System && (instance.is_database_content() || instance.is_oci()) {
+            return Err(EntryError::Failed(format!(
+                "blueprint `{}` keeps its text {}, where anyone allowed to change the instance \
+                 can rewrite it; a blueprint the server applies on its own meta-applies only \
+                 files of the blueprints directory. Apply it through the API, a page or the CLI",
+                instance.name,
+                if instance.is_oci() { "in an OCI registry" } else { "in the database" },
+            )));
+        }
         if stack.contains(&instance.name) {
             let mut cycle = stack.clone();
             cycle.push(instance.name.clone());

@@ -122,6 +122,15 @@ impl Env {
         Self::build(kind, true, &[("GARRISON_TRUST_FORWARDED_FOR", "true")]).await
     }
 
+    /// The test OCI registry listed as `http://host:port`, so that `oci://` blueprint sources
+    /// reach it over plain HTTP (they use HTTPS otherwise).
+    pub async fn with_plain_http_registry(kind: Kind) -> Option<Env> {
+        let listed = std::env::var("GARRISON_TEST_OCI_REGISTRY")
+            .map(|registry| format!("http://{registry}"))
+            .unwrap_or_default();
+        Self::build(kind, true, &[("GARRISON_OCI_REGISTRIES", listed.as_str())]).await
+    }
+
     /// A Garrison with no administrator yet, as on a first start.
     pub async fn empty(kind: Kind) -> Option<Env> {
         Self::build(kind, false, &[]).await
@@ -355,4 +364,86 @@ pub fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     body
+}
+
+/// The test OCI registry, `host:port` (scripts/test-services.sh starts one); `None`, and the
+/// test skips, when it is not set outside CI.
+pub fn oci_registry() -> Option<String> {
+    match std::env::var("GARRISON_TEST_OCI_REGISTRY") {
+        Ok(address) => Some(address),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the OCI tests: set GARRISON_TEST_OCI_REGISTRY (scripts/test-services.sh)"
+            );
+            eprintln!("SKIPPED: GARRISON_TEST_OCI_REGISTRY is not set");
+            None
+        }
+    }
+}
+
+/// `sha256:` and the hex digest of `bytes`, as OCI names content.
+pub fn oci_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Pushes blobs and an image manifest to `repository:tag` of the test registry (plain HTTP)
+/// the way `oras push` does; returns the manifest's digest. Blocking.
+pub fn push_artifact(
+    registry: &str,
+    repository: &str,
+    tag: &str,
+    layers: &[(&str, &[u8])],
+) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let push_blob = |bytes: &[u8]| -> String {
+        let digest = oci_digest(bytes);
+        let started = agent
+            .post(&format!("http://{registry}/v2/{repository}/blobs/uploads/"))
+            .send_empty()
+            .unwrap();
+        assert_eq!(started.status().as_u16(), 202);
+        let location = started.headers()["location"].to_str().unwrap().to_owned();
+        let location = if location.starts_with("http") {
+            location
+        } else {
+            format!("http://{registry}{location}")
+        };
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let done = agent
+            .put(&format!("{location}{separator}digest={digest}"))
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .unwrap();
+        assert_eq!(done.status().as_u16(), 201, "blob upload");
+        digest
+    };
+    let config = b"{}";
+    let config_digest = push_blob(config);
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|(media_type, bytes)| {
+            serde_json::json!({"mediaType": media_type, "digest": push_blob(bytes), "size": bytes.len()})
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": layers,
+    })
+    .to_string();
+    let response = agent
+        .put(&format!(
+            "http://{registry}/v2/{repository}/manifests/{tag}"
+        ))
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send(manifest.as_bytes())
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "manifest upload");
+    oci_digest(manifest.as_bytes())
 }
