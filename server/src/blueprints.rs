@@ -1,8 +1,10 @@
 //! The blueprint commands' library side. `validate` checks what can be checked of a file
 //! without a store — YAML, structure, tag shapes, keys authentik would silently ignore, and
 //! whether the engine can write each entry's model; `render_outcome` draws what a plan
-//! or an apply did, entry by entry, as a diff.
+//! or an apply did, entry by entry, as a diff; `render_progress_bar` is the line a large
+//! plan or apply redraws on a terminal while it runs.
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use garrison_blueprint::{Blueprint, Limits, NodeValue, parse};
 use garrison_services::blueprints::{Action, EntryOutcome, Outcome, check_model};
@@ -170,6 +172,61 @@ fn render_entries(out: &mut String, entries: &[EntryOutcome], indent: &str) {
                 render_entries(out, entries, &format!("{indent}    "));
             }
         }
+    }
+}
+
+/// The widest a progress bar's bar gets: wider says nothing more, and a long line is more
+/// likely to wrap when the terminal is resized.
+const PROGRESS_BAR_MAX_WIDTH: usize = 40;
+
+/// A bar narrower than this is left out: a few characters of it say less than the
+/// percentage beside it.
+const PROGRESS_BAR_MIN_WIDTH: usize = 10;
+
+/// One line of a run's progress, at most `width` columns wide (the bar shrinks to fit and is
+/// left out when there is no room for it):
+///
+/// `applying [####################....................] 2500/5000  50% 4.2s`
+///
+/// `done` above `total` counts as `total`; nothing to do (`total` 0) is complete.
+pub fn render_progress_bar(
+    phase: &str,
+    done: usize,
+    total: usize,
+    elapsed: Duration,
+    width: usize,
+) -> String {
+    let done = done.min(total);
+    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let tail = format!(" {done}/{total} {percent:>3}% {}", format_elapsed(elapsed));
+    // One column stays free: a line that reaches the last one makes some terminals wrap, and
+    // every redraw (which returns to the start of the line) would then leave a line behind.
+    let room = width.saturating_sub(1);
+    // `phase [` and `]` around the bar.
+    let fixed = phase.chars().count() + 3 + tail.chars().count();
+    let bar_width = room.saturating_sub(fixed).min(PROGRESS_BAR_MAX_WIDTH);
+    if bar_width < PROGRESS_BAR_MIN_WIDTH {
+        return format!("{phase}{tail}");
+    }
+    let filled = if total == 0 {
+        bar_width
+    } else {
+        bar_width * done / total
+    };
+    format!(
+        "{phase} [{}{}]{tail}",
+        "#".repeat(filled),
+        ".".repeat(bar_width - filled)
+    )
+}
+
+/// `4.2s` under a minute, `1m05s` from then on.
+fn format_elapsed(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs();
+    if seconds < 60 {
+        format!("{:.1}s", elapsed.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
     }
 }
 

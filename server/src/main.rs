@@ -1,7 +1,8 @@
 //! `garrison`: the command line. Parsing and printing only; the work is in the library.
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -9,6 +10,7 @@ use garrison::{
     Config, assets, metrics_for, metrics_router, open_services, router, spawn_blueprint_lifecycle,
     spawn_housekeeping, start_registry, telemetry,
 };
+use garrison_services::blueprints::{ProgressHook, RunProgress};
 use garrison_services::{BootstrapOutcome, BootstrapRequest, Caller};
 
 #[derive(Parser)]
@@ -296,15 +298,27 @@ async fn run_blueprint(
         .ok()
         .and_then(|path| path.parent().map(std::path::Path::to_path_buf));
     let services = open_services(config).await?;
+    let total = blueprint.entries.len();
+    let bar = (total > PROGRESS_BAR_MIN_ENTRIES && std::io::stderr().is_terminal()).then(|| {
+        let phase = match mode {
+            Mode::Plan => "planning",
+            Mode::Apply => "applying",
+        };
+        ProgressBar::start(phase, total)
+    });
     let options = RunOptions {
         context,
         files_root,
         env: None,
         instance: None,
+        progress: bar.as_ref().map(ProgressBar::hook),
     };
     let outcome = services
         .run_blueprint(mode, &Caller::cli(), &blueprint, &options)
-        .await?;
+        .await;
+    // Cleared before anything else is printed: the summary, or the error.
+    drop(bar);
+    let outcome = outcome?;
     if run.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
@@ -326,6 +340,98 @@ async fn run_blueprint(
         (Mode::Plan, None, true) => 2,
         _ => 0,
     })
+}
+
+/// More entries than this and `plan`/`apply` draw a progress bar: a smaller blueprint is
+/// done before a bar could be read.
+const PROGRESS_BAR_MIN_ENTRIES: usize = 50;
+
+/// How often the bar is redrawn at most: often enough to look alive, rarely enough that
+/// drawing costs the run nothing.
+const PROGRESS_BAR_REDRAW: Duration = Duration::from_millis(100);
+
+/// A one-line progress bar on standard error, for a terminal only (the caller checks), drawn
+/// from the run's progress hook and cleared when dropped.
+struct ProgressBar {
+    state: Arc<Mutex<ProgressBarState>>,
+}
+
+struct ProgressBarState {
+    phase: &'static str,
+    started: Instant,
+    last_drawn: Option<Instant>,
+    /// Columns: the terminal's when the shell exports them, else the classic 80.
+    width: usize,
+    /// Whether there is a line to clear.
+    drawn: bool,
+}
+
+impl ProgressBar {
+    /// Draws the empty bar at once: the run's first entry may take a while.
+    fn start(phase: &'static str, total: usize) -> Self {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|columns| columns.trim().parse::<usize>().ok())
+            .filter(|columns| *columns >= 20)
+            .unwrap_or(80);
+        let bar = ProgressBar {
+            state: Arc::new(Mutex::new(ProgressBarState {
+                phase,
+                started: Instant::now(),
+                last_drawn: None,
+                width,
+                drawn: false,
+            })),
+        };
+        draw_progress(&bar.state, RunProgress { done: 0, total });
+        bar
+    }
+
+    fn hook(&self) -> ProgressHook {
+        let state = self.state.clone();
+        Arc::new(move |progress: RunProgress| draw_progress(&state, progress))
+    }
+}
+
+/// Redraws the bar, unless it was drawn less than [`PROGRESS_BAR_REDRAW`] ago and the run is
+/// not done. A bar that cannot be written is not worth failing or slowing the run for.
+fn draw_progress(state: &Mutex<ProgressBarState>, progress: RunProgress) {
+    let Ok(mut state) = state.lock() else {
+        return;
+    };
+    let now = Instant::now();
+    let finished = progress.done >= progress.total;
+    if !finished
+        && state
+            .last_drawn
+            .is_some_and(|at| now.duration_since(at) < PROGRESS_BAR_REDRAW)
+    {
+        return;
+    }
+    state.last_drawn = Some(now);
+    let line = garrison::blueprints::render_progress_bar(
+        state.phase,
+        progress.done,
+        progress.total,
+        now.duration_since(state.started),
+        state.width,
+    );
+    let mut stderr = std::io::stderr().lock();
+    // Back to the start of the line, the bar, and the rest of the line erased.
+    let _ = write!(stderr, "\r{line}\x1b[K");
+    let _ = stderr.flush();
+    state.drawn = true;
+}
+
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        let drawn = self.state.lock().map(|state| state.drawn).unwrap_or(true);
+        if drawn {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+    }
 }
 
 /// `garrison blueprint export`: what the CLI sees (everything), the blueprint on standard output

@@ -846,7 +846,78 @@ fn the_cli_validates_plans_and_applies_with_exit_codes_a_ci_job_can_use() {
         out.contains("= entry 2 (line 7) unchanged authentik_core.group"),
         "{out}"
     );
+
+    // Large enough for a progress bar, but standard error is a pipe here, as in CI: the
+    // output is the summary alone, with no bar and no terminal escapes.
+    let large = dir.join("large.yaml");
+    let mut text = String::from("version: 1\nentries:\n");
+    for n in 0..60 {
+        text.push_str(&format!(
+            "  - model: authentik_core.group\n    identifiers:\n      name: cli-large-{n}\n"
+        ));
+    }
+    std::fs::write(&large, text).unwrap();
+    let (code, out) = blueprint("apply", &large);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("applied: 60 change(s)"), "{out}");
+    assert!(
+        !out.contains('\r') && !out.contains('\x1b') && !out.contains("applying"),
+        "no progress bar off a terminal: {out:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The line `plan` and `apply` redraw on a terminal: the bar fills with the entries done,
+/// fits the width it is given (without its last column), and gives way when there is no room.
+#[test]
+fn the_progress_bar_shows_phase_bar_counts_percent_and_elapsed_time() {
+    use garrison::blueprints::render_progress_bar;
+    use std::time::Duration;
+
+    let half = render_progress_bar("applying", 2500, 5000, Duration::from_millis(4200), 80);
+    assert_eq!(
+        half,
+        format!(
+            "applying [{}{}] 2500/5000  50% 4.2s",
+            "#".repeat(20),
+            ".".repeat(20)
+        )
+    );
+    assert!(half.chars().count() < 80);
+
+    let started = render_progress_bar("planning", 0, 61, Duration::ZERO, 80);
+    assert_eq!(
+        started,
+        format!("planning [{}] 0/61   0% 0.0s", ".".repeat(40))
+    );
+    let done = render_progress_bar("planning", 61, 61, Duration::from_secs(65), 80);
+    assert_eq!(
+        done,
+        format!("planning [{}] 61/61 100% 1m05s", "#".repeat(40))
+    );
+    // More than the total is the total; nothing to do is complete.
+    assert_eq!(
+        render_progress_bar("applying", 70, 61, Duration::from_secs(65), 80),
+        done.replace("planning", "applying")
+    );
+    assert!(render_progress_bar("applying", 0, 0, Duration::ZERO, 80).contains(" 0/0 100% "));
+
+    // A narrow terminal: the bar shrinks to what is left of the width...
+    let narrow = render_progress_bar("applying", 2500, 5000, Duration::from_millis(4200), 50);
+    assert_eq!(
+        narrow,
+        format!(
+            "applying [{}{}] 2500/5000  50% 4.2s",
+            "#".repeat(9),
+            ".".repeat(9)
+        )
+    );
+    assert_eq!(narrow.chars().count(), 49, "the last column stays free");
+    // ...and is left out when too little is left.
+    assert_eq!(
+        render_progress_bar("applying", 2500, 5000, Duration::from_millis(4200), 40),
+        "applying 2500/5000  50% 4.2s"
+    );
 }
 
 both_stores!(

@@ -251,6 +251,8 @@ impl Services {
             files_root: source.files_root,
             env: None,
             instance: Some(instance.name.clone()),
+            // The parent's hook counts the parent's entries; this whole child is one of them.
+            progress: None,
         };
         stack.push(instance.name.clone());
         let outcome = self

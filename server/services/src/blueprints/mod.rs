@@ -59,6 +59,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use garrison_blueprint::{Blueprint, Entry, Evaluator, Value as BpValue, deep_merge};
 use serde::Serialize;
@@ -83,6 +84,17 @@ pub enum Mode {
     Plan,
 }
 
+/// How far a run has got: `done` of the blueprint's `total` entries are processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Told of a run's progress (see [`RunOptions::progress`]). It is called inside the run, in
+/// its transaction's time, so it must return at once: record or draw, never wait.
+pub type ProgressHook = Arc<dyn Fn(RunProgress) + Send + Sync>;
+
 /// What a run needs besides the blueprint.
 #[derive(Clone, Default, Serialize)]
 pub struct RunOptions {
@@ -102,6 +114,14 @@ pub struct RunOptions {
     /// The name of the blueprint instance this run applies, if it is one: a
     /// `metaapplyblueprint` entry leading back to it closes a cycle.
     pub instance: Option<String>,
+    /// Called after each of the blueprint's own entries is processed, with how many are done
+    /// out of how many it has, so that a caller can show progress (the CLI draws a bar). A
+    /// `metaapplyblueprint` entry counts as one, once its child has run: the child's entries
+    /// are not known before it is found, and a total that grew mid-run would not be true.
+    /// Not called for the entry a run fails at. `None` costs nothing; it never changes what
+    /// the run does.
+    #[serde(skip)]
+    pub progress: Option<ProgressHook>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -114,6 +134,7 @@ impl std::fmt::Debug for RunOptions {
                 &self.env.as_ref().map(|env| env.keys().collect::<Vec<_>>()),
             )
             .field("instance", &self.instance)
+            .field("progress", &self.progress.as_ref().map(|_| "(hook)"))
             .finish()
     }
 }
@@ -601,7 +622,8 @@ impl Services {
     ) -> ServiceResult<Outcome> {
         let mut scope = EngineScope::new(blueprint, caller, options);
         let mut outcome = Outcome::default();
-        for entry in &blueprint.entries {
+        let total = blueprint.entries.len();
+        for (position, entry) in blueprint.entries.iter().enumerate() {
             let mut progress = Progress::default();
             match self
                 .run_entry(tx, caller, entry, &mut scope, &mut progress, stack)
@@ -616,6 +638,12 @@ impl Services {
                         identifiers: progress.identifiers,
                         action,
                     });
+                    if let Some(hook) = &options.progress {
+                        hook(RunProgress {
+                            done: position + 1,
+                            total,
+                        });
+                    }
                 }
                 Err(EntryError::Failed(message)) => {
                     let model = progress.model.unwrap_or_else(|| model_as_written(entry));

@@ -1838,3 +1838,62 @@ entries:
     let shown = serde_json::to_string(&planned).unwrap();
     assert!(!shown.contains(pem_body(&pair.private_key_pem)), "{shown}");
 }
+
+/// The progress hook hears of every entry once, in order, ending at the blueprint's total, in
+/// a plan and in an apply alike; and it changes nothing: a plan with it is a plan without it.
+#[tokio::test]
+async fn the_progress_hook_counts_every_entry_up_to_the_total() {
+    use std::sync::{Arc, Mutex};
+
+    let store = TestStore::new().await;
+    let mut text = String::from("version: 1\nentries:\n");
+    for n in 0..60 {
+        text.push_str(&format!(
+            "  - model: authentik_core.group\n    identifiers:\n      name: bp-progress-{n}\n    \
+             attrs:\n      attributes:\n        n: {n}\n"
+        ));
+    }
+    // A skipped entry is processed too, and counts.
+    text.push_str(
+        "  - model: authentik_core.group\n    conditions:\n      - false\n    identifiers:\n      \
+         name: bp-progress-never\n",
+    );
+    let blueprint = parse(&text, &Limits::default()).unwrap_or_else(|error| panic!("{error}"));
+    let total = blueprint.entries.len();
+    assert_eq!(total, 61);
+    let expected: Vec<RunProgress> = (1..=total)
+        .map(|done| RunProgress { done, total })
+        .collect();
+
+    let heard: Arc<Mutex<Vec<RunProgress>>> = Arc::default();
+    let options = RunOptions {
+        progress: Some(Arc::new({
+            let heard = heard.clone();
+            move |progress: RunProgress| heard.lock().expect("not poisoned").push(progress)
+        })),
+        ..RunOptions::default()
+    };
+
+    let planned = store
+        .services
+        .plan_blueprint(&Caller::cli(), &blueprint, &options)
+        .await
+        .expect("no infrastructure failure");
+    succeeded(&planned);
+    assert_eq!(*heard.lock().expect("not poisoned"), expected);
+    assert_eq!(planned, store.plan(&text).await, "the hook changes nothing");
+
+    heard.lock().expect("not poisoned").clear();
+    let applied = store
+        .services
+        .apply_blueprint(&Caller::cli(), &blueprint, &options)
+        .await
+        .expect("no infrastructure failure");
+    succeeded(&applied);
+    assert_eq!(applied.entries.len(), total);
+    assert!(matches!(
+        applied.entries[total - 1].action,
+        Action::Skipped { .. }
+    ));
+    assert_eq!(*heard.lock().expect("not poisoned"), expected);
+}
