@@ -3,11 +3,14 @@
 //! find it in the list and its creation on the events page; and deploy an outpost: create a
 //! provider, an application and an outpost through the UI, start `garrison agent` with the
 //! token the page shows, and see the instance connected with the current configuration; and
-//! type a blueprint into a new instance, plan it, see the row that creates its group, apply it
-//! and see it successful.
+//! upload a blueprint file into a new instance, plan it, see the rows that create its two
+//! groups, apply it, see it successful and its groups listed, while another instance, typed in
+//! and planned before, fails when applied (the group it must create exists by then) and shows
+//! the failing entry on its page.
 //!
-//! Needs chromedriver on GARRISON_WEBDRIVER_URL (default http://127.0.0.1:9515) and the
-//! binary at GARRISON_E2E_BIN (default target/release/garrison); scripts/test.sh provides both.
+//! Needs chromedriver on GARRISON_WEBDRIVER_URL (default http://127.0.0.1:9515), on this
+//! machine (it reads uploaded files from the test's paths), and the binary at GARRISON_E2E_BIN
+//! (default target/release/garrison); scripts/test.sh provides both.
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -476,36 +479,174 @@ async fn operator_deploys_an_outpost_and_sees_its_agent_connected() {
     .await;
 }
 
+/// The blueprint the browser uploads from a file: two groups.
+const UPLOADED_BLUEPRINT: &str = "version: 1
+metadata:
+  name: E2E upload
+entries:
+  - model: authentik_core.group
+    identifiers:
+      name: e2e-upload-a
+  - model: authentik_core.group
+    identifiers:
+      name: e2e-upload-b
+";
+
+/// A blueprint typed into the editor that must create `e2e-upload-a`: valid while that group
+/// does not exist (saving an instance dry-runs its blueprint, so a blueprint broken already
+/// could not be saved), broken once the uploaded blueprint has created it.
+const MUST_CREATE_BLUEPRINT: &str = "version: 1
+entries:
+  - model: authentik_core.group
+    state: must_created
+    identifiers:
+      name: e2e-upload-a
+";
+
+/// A file for the browser to upload, removed when the test ends, however it ends.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Loads `url` and waits until the page has hydrated.
+async fn open(client: &fantoccini::Client, url: &str) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(url).await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body[data-hydrated=true]"))
+        .await?;
+    Ok(())
+}
+
+/// Waits until the form control `css` exists and its value satisfies `ok`; returns the value.
+async fn wait_for_value(
+    client: &fantoccini::Client,
+    css: &str,
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, fantoccini::error::CmdError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let value = match client.find(Locator::Css(css)).await {
+            Ok(element) => element
+                .prop("value")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if ok(&value) {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            eprintln!("{css} never held what was expected: {value:?}");
+            return Err(fantoccini::error::CmdError::WaitTimeout);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test]
-async fn operator_plans_and_applies_a_blueprint() {
+async fn operator_uploads_and_applies_a_blueprint_and_sees_a_broken_one_fail() {
     with_browser("blueprint", |client, server, shots| {
         Box::pin(async move {
             let base = &server.url;
+            // chromedriver runs beside the test (the browser reaches the server on the
+            // loopback), so it reads the file from this path.
+            let upload = TempFile(std::env::temp_dir().join(format!(
+                "garrison-e2e-{}-blueprint-upload.yaml",
+                std::process::id()
+            )));
+            std::fs::write(&upload.0, UPLOADED_BLUEPRINT).expect("the blueprint file is written");
+            let upload_path = upload.0.to_str().expect("a UTF-8 temporary path");
             log_in(client, base).await?;
-
-            // A new instance, its YAML typed into the editor.
-            client.goto(&format!("{base}/blueprints/new")).await?;
             let form = "[data-testid=create-blueprint]";
-            type_into(client, &format!("{form} input[name=name]"), "e2e-blueprint").await?;
+
+            // An instance whose YAML is typed into the editor, planned while it is still valid:
+            // its plan creates the group. This tab keeps that plan (and its Apply button) while
+            // another uploads the blueprint that creates the group first.
+            open(client, &format!("{base}/blueprints/new")).await?;
+            type_into(client, &format!("{form} input[name=name]"), "e2e-broken").await?;
             type_into(
                 client,
                 &format!("{form} textarea[name=content]"),
-                "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
-                 name: e2e-blueprint-group\n",
+                MUST_CREATE_BLUEPRINT,
             )
             .await?;
             click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
-
-            // Its page: plan, see the row that creates the group, then apply.
             click(client, Locator::Css("[data-testid=plan-form] button")).await?;
-            let plan = wait_for_text(
+            wait_for_text(
                 client,
                 "[data-testid=plan-rows]",
                 Duration::from_secs(20),
-                |text| text.contains("create") && text.contains("e2e-blueprint-group"),
+                |text| text.contains("create") && text.contains("e2e-upload-a"),
             )
             .await?;
-            assert!(plan.contains("authentik_core.group"), "{plan}");
+            let broken_tab = client.window().await?;
+
+            // In a second tab, a new instance whose YAML is loaded from a file: sending a path
+            // to a file input is how WebDriver uploads, and the page's inline script puts the
+            // file's text in the editor.
+            let upload_tab = client.new_window(true).await?.handle;
+            client.switch_to_window(upload_tab).await?;
+            open(client, &format!("{base}/blueprints/new")).await?;
+            type_into(client, &format!("{form} input[type=file]"), upload_path).await?;
+            let content = wait_for_value(
+                client,
+                &format!("{form} textarea[name=content]"),
+                Duration::from_secs(20),
+                |value| value.contains("e2e-upload-b"),
+            )
+            .await?;
+            assert_eq!(
+                content, UPLOADED_BLUEPRINT,
+                "the editor holds the file's text"
+            );
+            type_into(client, &format!("{form} input[name=name]"), "e2e-upload").await?;
+            std::fs::write(
+                shots.join("blueprint-upload.png"),
+                client.screenshot().await?,
+            )
+            .ok();
+            click(client, Locator::Css(&format!("{form} button[type=submit]"))).await?;
+
+            // Its page: plan, see one row creating each group, then apply.
+            click(client, Locator::Css("[data-testid=plan-form] button")).await?;
+            wait_for_text(
+                client,
+                "[data-testid=plan-rows]",
+                Duration::from_secs(20),
+                |text| text.contains("e2e-upload-a") && text.contains("e2e-upload-b"),
+            )
+            .await?;
+            let mut rows = Vec::new();
+            for row in client
+                .find_all(Locator::Css("[data-testid=plan-rows] tbody tr"))
+                .await?
+            {
+                rows.push(row.text().await?);
+            }
+            assert_eq!(rows.len(), 2, "{rows:?}");
+            for (row, group) in rows.iter().zip(["e2e-upload-a", "e2e-upload-b"]) {
+                assert!(
+                    row.contains("create")
+                        && row.contains("authentik_core.group")
+                        && row.contains(group),
+                    "{rows:?}"
+                );
+            }
+            let summary = client
+                .find(Locator::Css("[data-testid=plan-summary]"))
+                .await?
+                .text()
+                .await?;
+            assert!(summary.contains("2 to create"), "{summary}");
             std::fs::write(shots.join("blueprint-plan.png"), client.screenshot().await?).ok();
             click(client, Locator::Css("[data-testid=apply] button")).await?;
             wait_for_text(
@@ -515,7 +656,97 @@ async fn operator_plans_and_applies_a_blueprint() {
                 |text| text.contains("successful"),
             )
             .await?;
+            // The blueprint's own name, recorded by the run: the file's text is what applied.
+            wait_for_text(
+                client,
+                "[data-testid=blueprint-facts]",
+                Duration::from_secs(20),
+                |text| text.contains("E2E upload"),
+            )
+            .await?;
             std::fs::write(shots.join("blueprint.png"), client.screenshot().await?).ok();
+
+            // The objects it created.
+            open(client, &format!("{base}/groups?search=e2e-upload")).await?;
+            wait_for_text(
+                client,
+                "[data-testid=groups]",
+                Duration::from_secs(20),
+                |text| text.contains("e2e-upload-a") && text.contains("e2e-upload-b"),
+            )
+            .await?;
+            std::fs::write(
+                shots.join("blueprint-groups.png"),
+                client.screenshot().await?,
+            )
+            .ok();
+            client.close_window().await?;
+
+            // Back to the first instance: applied as planned, it now fails on the group that
+            // exists, and its page shows the failing entry, its model and why.
+            client.switch_to_window(broken_tab).await?;
+            click(client, Locator::Css("[data-testid=apply] button")).await?;
+            wait_for_text(
+                client,
+                "[data-testid=status]",
+                Duration::from_secs(20),
+                |text| text.contains("error"),
+            )
+            .await?;
+            let failure = wait_for_text(
+                client,
+                "[data-testid=last-run] [data-testid=failure]",
+                Duration::from_secs(20),
+                |text| text.contains("must_created"),
+            )
+            .await?;
+            assert!(
+                failure.contains("State is set to must_created and object exists already")
+                    && failure.contains("authentik_core.group")
+                    && failure.contains("e2e-upload-a"),
+                "{failure}"
+            );
+            let last_run = client
+                .find(Locator::Css("[data-testid=last-run]"))
+                .await?
+                .text()
+                .await?;
+            assert!(
+                last_run.contains("Failed: nothing was written."),
+                "{last_run}"
+            );
+            std::fs::write(
+                shots.join("blueprint-error.png"),
+                client.screenshot().await?,
+            )
+            .ok();
+
+            // Planned again, it shows the same error, and no Apply button.
+            click(client, Locator::Css("[data-testid=plan-form] button")).await?;
+            let failure = wait_for_text(
+                client,
+                "[data-testid=plan] [data-testid=failure]",
+                Duration::from_secs(20),
+                |text| text.contains("must_created"),
+            )
+            .await?;
+            assert!(
+                failure.contains("authentik_core.group") && failure.contains("e2e-upload-a"),
+                "{failure}"
+            );
+            assert!(
+                client
+                    .find(Locator::Css("[data-testid=apply]"))
+                    .await
+                    .is_err(),
+                "a plan that fails offers no Apply"
+            );
+            std::fs::write(
+                shots.join("blueprint-error-plan.png"),
+                client.screenshot().await?,
+            )
+            .ok();
+            drop(upload);
             Ok(())
         })
     })
