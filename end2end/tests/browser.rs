@@ -188,6 +188,11 @@ async fn log_in(
         .for_element(Locator::Css("[data-testid=dashboard-counts]"))
         .await?;
     // The bundle loaded and hydrated the page without a panic.
+    wait_hydrated(client).await
+}
+
+/// Waits until the bundle has hydrated the page.
+async fn wait_hydrated(client: &fantoccini::Client) -> Result<(), fantoccini::error::CmdError> {
     client
         .wait()
         .at_most(Duration::from_secs(20))
@@ -251,17 +256,45 @@ async fn wait_for_text(
     within: Duration,
     ok: impl Fn(&str) -> bool,
 ) -> Result<String, fantoccini::error::CmdError> {
+    wait_for(client, css, within, ok, Read::Text).await
+}
+
+/// What [`wait_for`] reads of an element.
+#[derive(Clone, Copy)]
+enum Read {
+    /// Its visible text.
+    Text,
+    /// A form control's current value.
+    Value,
+}
+
+/// Polls until the element `css` exists and what `read` gives of it satisfies `ok`; returns it.
+async fn wait_for(
+    client: &fantoccini::Client,
+    css: &str,
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+    read: Read,
+) -> Result<String, fantoccini::error::CmdError> {
     let deadline = Instant::now() + within;
     loop {
-        let text = match client.find(Locator::Css(css)).await {
-            Ok(element) => element.text().await.unwrap_or_default(),
+        let seen = match client.find(Locator::Css(css)).await {
+            Ok(element) => match read {
+                Read::Text => element.text().await.unwrap_or_default(),
+                Read::Value => element
+                    .prop("value")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            },
             Err(_) => String::new(),
         };
-        if ok(&text) {
-            return Ok(text);
+        if ok(&seen) {
+            return Ok(seen);
         }
         if Instant::now() >= deadline {
-            eprintln!("{css} never showed what was expected: {text:?}");
+            eprintln!("{css} never showed what was expected: {seen:?}");
             return Err(fantoccini::error::CmdError::WaitTimeout);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -515,12 +548,7 @@ impl Drop for TempFile {
 /// Loads `url` and waits until the page has hydrated.
 async fn open(client: &fantoccini::Client, url: &str) -> Result<(), fantoccini::error::CmdError> {
     client.goto(url).await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("body[data-hydrated=true]"))
-        .await?;
-    Ok(())
+    wait_hydrated(client).await
 }
 
 /// Waits until the form control `css` exists and its value satisfies `ok`; returns the value.
@@ -530,26 +558,7 @@ async fn wait_for_value(
     within: Duration,
     ok: impl Fn(&str) -> bool,
 ) -> Result<String, fantoccini::error::CmdError> {
-    let deadline = Instant::now() + within;
-    loop {
-        let value = match client.find(Locator::Css(css)).await {
-            Ok(element) => element
-                .prop("value")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if ok(&value) {
-            return Ok(value);
-        }
-        if Instant::now() >= deadline {
-            eprintln!("{css} never held what was expected: {value:?}");
-            return Err(fantoccini::error::CmdError::WaitTimeout);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_for(client, css, within, ok, Read::Value).await
 }
 
 #[tokio::test]
