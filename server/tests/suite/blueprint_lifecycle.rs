@@ -596,7 +596,11 @@ both_stores!(
         // A person applying the same file runs the child as themselves: allowed.
         let parent = pk_of(&instance_at(&env, "parent.yaml").await);
         let (status, applied) = env
-            .admin("POST", &format!("/managed/blueprints/{parent}/apply/"), None)
+            .admin(
+                "POST",
+                &format!("/managed/blueprints/{parent}/apply/"),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{applied}");
         assert_eq!(applied["status"], "successful", "{applied}");

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod blueprint_cli;
 mod blueprint_export;
 mod blueprint_instances;
 mod blueprint_lifecycle;

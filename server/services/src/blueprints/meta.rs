@@ -213,7 +213,11 @@ impl Services {
                  can rewrite it; a blueprint the server applies on its own meta-applies only \
                  files of the blueprints directory. Apply it through the API, a page or the CLI",
                 instance.name,
-                if instance.is_oci() { "in an OCI registry" } else { "in the database" },
+                if instance.is_oci() {
+                    "in an OCI registry"
+                } else {
+                    "in the database"
+                },
             )));
         }
         if stack.contains(&instance.name) {
