@@ -15,7 +15,7 @@ export BENCH_STORES="$stores"
 # with it, but an interrupted run cannot, and benchmark databases must not pile up on the disk.
 scratch=$(mktemp -d)
 export BENCH_SCRATCH_DIR="$scratch"
-export BENCH_DATABASE_PREFIX="garrison_bench_$(date +%s)_"
+export BENCH_DATABASE_PREFIX="garrison_test_$$_bench_"
 cleanup() {
   rm -rf "$scratch"
   if [ -n "${GARRISON_TEST_DATABASE_URL:-}" ]; then

@@ -71,10 +71,13 @@ run() {
 # benchmarks must not pile databases up on the disk).
 server_pid=""
 bench_db=""
+# Each step may fail (the server is usually gone already); under `set -e` a failed step would
+# end the trap before the database is dropped, so none is allowed to.
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  [ -n "$bench_db" ] && psql "$GARRISON_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null
-  true
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$bench_db" ]; then
+    psql "$GARRISON_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
@@ -82,7 +85,9 @@ trap cleanup EXIT
 stores="${BENCH_STORES:-sqlite postgres}"
 [[ $stores == *sqlite* ]] && run "SQLite (embedded default)"
 [[ $stores == *postgres* ]] || exit 0
-db="garrison_bench_$(date +%s)"
+# Named like the tests' databases (with this script's process id), so that scripts/test-services.sh
+# removes one a killed run left behind.
+db="garrison_test_$$_bench"
 psql "$GARRISON_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
 bench_db=$db
 run "PostgreSQL + Redis" GARRISON_DATABASE_URL="${GARRISON_TEST_DATABASE_URL%/*}/$db" GARRISON_REDIS_URL="$GARRISON_TEST_REDIS_URL"
