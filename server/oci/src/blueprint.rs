@@ -11,8 +11,8 @@
 //! basic credentials for the registry and its token service, and shown nowhere: not by
 //! `Display`, `Debug`, nor any error.
 
-use crate::client::{Client, Credentials, ImageManifest};
-use crate::{Allowed, OciError, check_digest, sha256, valid_repository};
+use crate::client::{Client, Credentials};
+use crate::{Allowed, OciError, check_digest, valid_repository};
 
 /// The media type of the layer holding a blueprint (authentik's).
 pub const BLUEPRINT_LAYER: &str = "application/vnd.goauthentik.blueprint.v1+yaml";
@@ -223,21 +223,10 @@ pub fn pull_blueprint(
         reference: shown.clone(),
         reason,
     };
-    let reference = match &path.target {
-        Target::Tag(tag) => tag,
-        Target::Digest(digest) => digest,
+    let manifest = match &path.target {
+        Target::Tag(tag) => client.image_manifest(tag, None, &shown)?,
+        Target::Digest(digest) => client.image_manifest(digest, Some(digest), &shown)?,
     };
-    let body = client.manifest(reference)?;
-    if let Target::Digest(digest) = &path.target {
-        let found = sha256(&body);
-        if found != *digest {
-            return Err(artifact(format!(
-                "the registry's manifest is {found}, not the pinned digest {digest}"
-            )));
-        }
-    }
-    let manifest: ImageManifest = serde_json::from_slice(&body)
-        .map_err(|e| artifact(format!("not an OCI image manifest: {e}")))?;
     // authentik takes the last one.
     let layer = manifest
         .layers

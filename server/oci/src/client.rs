@@ -264,6 +264,31 @@ impl Client {
         }
     }
 
+    /// The image manifest `reference` names, parsed; when `pinned` gives a digest, the bytes
+    /// the registry sent must hash to it. `shown`: the artifact as errors name it.
+    pub(crate) fn image_manifest(
+        &mut self,
+        reference: &str,
+        pinned: Option<&str>,
+        shown: &str,
+    ) -> Result<ImageManifest, OciError> {
+        let artifact = |reason: String| OciError::Artifact {
+            reference: shown.to_owned(),
+            reason,
+        };
+        let body = self.manifest(reference)?;
+        if let Some(digest) = pinned {
+            let found = sha256(&body);
+            if found != digest {
+                return Err(artifact(format!(
+                    "the registry's manifest is {found}, not the pinned digest {digest}"
+                )));
+            }
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| artifact(format!("not an OCI image manifest: {e}")))
+    }
+
     /// Answers an authentication challenge: the `Authorization` value to retry with.
     /// `Basic` takes the credentials; `Bearer` is Docker's token flow, a pull token from the
     /// realm the registry names (checked like any URL), asked for with the credentials when

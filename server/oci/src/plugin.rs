@@ -6,8 +6,8 @@
 //! image manifest against the reference's digest, each blob against its descriptor. Tags are
 //! refused, because a tag can move after an operator reviewed it.
 
-use crate::client::{Client, ImageManifest, MAX_MANIFEST_BYTES};
-use crate::{Allowed, OciError, check_digest, sha256, valid_repository};
+use crate::client::{Client, MAX_MANIFEST_BYTES};
+use crate::{Allowed, OciError, check_digest, valid_repository};
 
 /// The media type of a plugin artifact's Garrison manifest layer.
 pub const PLUGIN_MANIFEST_LAYER: &str = "application/vnd.garrison.plugin.manifest.v1+toml";
@@ -95,14 +95,7 @@ pub fn pull_plugin(
         reference: shown.clone(),
         reason,
     };
-    let body = client.manifest(&reference.digest)?;
-    if sha256(&body) != reference.digest {
-        return Err(artifact(
-            "the registry's manifest does not match the pinned digest".into(),
-        ));
-    }
-    let manifest: ImageManifest = serde_json::from_slice(&body)
-        .map_err(|e| artifact(format!("not an OCI image manifest: {e}")))?;
+    let manifest = client.image_manifest(&reference.digest, Some(&reference.digest), &shown)?;
     let component_layer = manifest
         .layers
         .iter()
