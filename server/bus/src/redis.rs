@@ -19,6 +19,9 @@ pub(crate) struct RedisBus {
     prefix: Arc<str>,
 }
 
+/// How long one Redis command may take, waiting for a reconnect included, before it fails.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn command(error: fred::error::Error) -> BusError {
     BusError::Command(error.to_string())
 }
@@ -30,10 +33,19 @@ impl RedisBus {
 
     pub(crate) async fn connect(url: &str, prefix: &str) -> Result<Self> {
         let config = Config::from_url(url).map_err(|e| BusError::Url(e.to_string()))?;
-        let client = Builder::from_config(config.clone())
+        let mut builder = Builder::from_config(config);
+        // Without a policy fred never reconnects: one Redis restart would leave this replica
+        // deaf to the others for good. And without a timeout a command sent while the
+        // connection is down waits for it forever, holding whatever request sent it.
+        builder
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .with_performance_config(|performance| {
+                performance.default_command_timeout = COMMAND_TIMEOUT;
+            });
+        let client = builder
             .build()
             .map_err(|e| BusError::Connect(e.to_string()))?;
-        let subscriber = Builder::from_config(config)
+        let subscriber = builder
             .build_subscriber_client()
             .map_err(|e| BusError::Connect(e.to_string()))?;
         tokio::time::timeout(Duration::from_secs(10), async {
@@ -203,5 +215,166 @@ impl RedisBus {
 
     pub(crate) async fn ping(&self) -> bool {
         self.client.ping::<String>(None).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Redis going silent or away, played by a TCP relay between the bus and the real Redis
+    //! (GARRISON_TEST_REDIS_URL): a relay is the only way to cut one client's connection
+    //! without disturbing the Redis every other test shares.
+    use std::time::{Duration, Instant};
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+
+    use super::RedisBus;
+
+    /// Forwards to `upstream` while `silent` is false. When it turns true, every connection
+    /// stops answering (bytes are read and dropped); when it turns false again, those
+    /// connections are closed, as a restarted Redis would, and new ones forward.
+    struct Relay {
+        address: std::net::SocketAddr,
+        silent: watch::Sender<bool>,
+    }
+
+    impl Relay {
+        async fn start(upstream: String) -> Relay {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("relay port");
+            let address = listener.local_addr().expect("relay address");
+            let (silent, _) = watch::channel(false);
+            let modes = silent.clone();
+            tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    tokio::spawn(relay_one(client, upstream.clone(), modes.subscribe()));
+                }
+            });
+            Relay { address, silent }
+        }
+    }
+
+    async fn relay_one(client: TcpStream, upstream: String, mut silent: watch::Receiver<bool>) {
+        let Ok(server) = TcpStream::connect(&upstream).await else {
+            return;
+        };
+        tokio::select! {
+            _ = pump(&client, &server) => return,
+            _ = pump(&server, &client) => return,
+            _ = silent.wait_for(|s| *s) => {}
+        }
+        drop(server);
+        tokio::select! {
+            _ = drain(&client) => {}
+            _ = silent.wait_for(|s| !*s) => {}
+        }
+    }
+
+    /// Copies `from` to `to` until either closes. (Hand-written: tokio's copy helpers need a
+    /// feature the rest of the build does not.)
+    async fn pump(from: &TcpStream, to: &TcpStream) -> std::io::Result<()> {
+        let mut buffer = [0u8; 4096];
+        loop {
+            from.readable().await?;
+            let read = match from.try_read(&mut buffer) {
+                Ok(0) => return Ok(()),
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            };
+            let mut rest = &buffer[..read];
+            while !rest.is_empty() {
+                to.writable().await?;
+                match to.try_write(rest) {
+                    Ok(written) => rest = &rest[written..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Reads and drops whatever `from` sends until it closes.
+    async fn drain(from: &TcpStream) {
+        let mut buffer = [0u8; 4096];
+        loop {
+            if from.readable().await.is_err() {
+                return;
+            }
+            match from.try_read(&mut buffer) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// `redis://[credentials@]host:port[/db]` split around its `host:port`.
+    fn around_address(url: &str) -> (String, String, String) {
+        let (scheme, rest) = url.split_once("://").expect("a redis:// URL");
+        let (credentials, rest) = match rest.rsplit_once('@') {
+            Some((credentials, rest)) => (format!("{credentials}@"), rest),
+            None => (String::new(), rest),
+        };
+        let (address, path) = match rest.split_once('/') {
+            Some((address, path)) => (address, format!("/{path}")),
+            None => (rest, String::new()),
+        };
+        (
+            format!("{scheme}://{credentials}"),
+            address.to_owned(),
+            path,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_redis_fails_commands_in_bounded_time_and_a_restarted_one_is_used_again() {
+        let Ok(url) = std::env::var("GARRISON_TEST_REDIS_URL") else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the Redis tests: set GARRISON_TEST_REDIS_URL"
+            );
+            return;
+        };
+        let (before, upstream, after) = around_address(&url);
+        let relay = Relay::start(upstream).await;
+        let relayed = format!("{before}{}{after}", relay.address);
+        let prefix = format!("garrison-bus-relay-test-{}:", std::process::id());
+        let bus = RedisBus::connect(&relayed, &prefix)
+            .await
+            .expect("connect through the relay");
+        bus.set("k", "before", None)
+            .await
+            .expect("set while Redis answers");
+
+        relay.silent.send_replace(true);
+        let asked = Instant::now();
+        let silent = tokio::time::timeout(Duration::from_secs(30), bus.get("k"))
+            .await
+            .expect("a command to a silent Redis must fail on its own, not wait forever");
+        assert!(silent.is_err(), "no answer from Redis, yet {silent:?}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(15),
+            "failed only after {:?}",
+            asked.elapsed()
+        );
+
+        // Redis "restarts": the old connections close and new ones are answered.
+        relay.silent.send_replace(false);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match bus.get("k").await {
+                Ok(value) => {
+                    assert_eq!(value.as_deref(), Some("before"));
+                    break;
+                }
+                Err(error) => assert!(
+                    Instant::now() < deadline,
+                    "the bus did not reconnect within 30 s: {error}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bus.delete("k").await.expect("clean up");
     }
 }

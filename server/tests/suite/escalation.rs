@@ -239,8 +239,13 @@ both_stores!(
         let case_count = cases.len();
         let catalogue = Arc::new(catalogue);
         let tallies: Vec<Tally> = futures::stream::iter(cases)
-            .map(|case| run_case(postgres, case, catalogue.clone()))
+            // Each case is a task of its own, so a task dump shows where a stuck one waits.
+            .map(|case| tokio::spawn(run_case(postgres, case, catalogue.clone())))
             .buffer_unordered(CONCURRENT_CASES)
+            .map(|finished| match finished {
+                Ok(tally) => tally,
+                Err(error) => std::panic::resume_unwind(error.into_panic()),
+            })
             .collect()
             .await;
         let attempts: usize = tallies.iter().map(|t| t.attempts).sum();
@@ -259,13 +264,28 @@ both_stores!(
 
 /// How long one phase of a case (building its Garrison, one attempt, one check, closing it)
 /// may take before the test fails naming it. A whole run once stopped with every thread idle
-/// in the SQLite case; if that happens again, this says where.
+/// in the SQLite case; if that happens again, this says where, and a build with task dumps
+/// (`common::task_dump`) says where each task waits.
 const PHASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
 
 async fn within<T>(case: &Case, what: &str, phase: impl std::future::Future<Output = T>) -> T {
-    match tokio::time::timeout(PHASE_LIMIT, phase).await {
-        Ok(value) => value,
-        Err(_) => panic!("with {case}, {what} did not finish within {PHASE_LIMIT:?}"),
+    // The dump is taken by another task while this one still waits in `phase`, so the dump
+    // shows where `phase` is stuck.
+    let mut watchdog = tokio::spawn(async {
+        tokio::time::sleep(PHASE_LIMIT).await;
+        common::task_dump().await
+    });
+    tokio::select! {
+        value = phase => {
+            watchdog.abort();
+            value
+        }
+        dump = &mut watchdog => {
+            panic!(
+                "with {case}, {what} did not finish within {PHASE_LIMIT:?}{}",
+                dump.unwrap_or_default()
+            )
+        }
     }
 }
 

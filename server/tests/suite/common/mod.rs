@@ -304,7 +304,61 @@ impl Env {
     }
 }
 
-/// Instantiates an async test for SQLite and for PostgreSQL.
+/// How long one test may run. The slowest take well under a minute; a test past this is stuck,
+/// and fails naming itself instead of holding the whole run until CI's limit.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `work` as a task of the test's runtime and fails, naming `what`, when it takes longer
+/// than `limit`. A panic inside `work` fails the test with that panic. As a task it appears in
+/// the runtime's task dump, which a timeout prints when the suite is built for it (see
+/// [`task_dump`]).
+pub async fn within<T: Send + 'static>(
+    what: &str,
+    limit: std::time::Duration,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let mut task = tokio::spawn(work);
+    match tokio::time::timeout(limit, &mut task).await {
+        Ok(Ok(value)) => value,
+        Ok(Err(error)) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("{what}: {error}"),
+        },
+        Err(_) => {
+            let dump = task_dump().await;
+            task.abort();
+            panic!("{what} did not finish within {limit:?}{dump}")
+        }
+    }
+}
+
+/// Where every task of the runtime is waiting, for a test that stopped making progress. It
+/// needs tokio's unstable task dumps: `RUSTFLAGS="--cfg erase_components --cfg tokio_unstable"
+/// cargo test --release -p garrison --features tokio/taskdump --test suite`, in a target
+/// directory of its own (the flags rebuild everything).
+#[cfg(tokio_unstable)]
+pub async fn task_dump() -> String {
+    let handle = tokio::runtime::Handle::current();
+    match tokio::time::timeout(std::time::Duration::from_secs(20), handle.dump()).await {
+        Ok(dump) => {
+            let mut text = String::from("\nthe runtime's tasks:\n");
+            for (index, task) in dump.tasks().iter().enumerate() {
+                text.push_str(&format!("--- task {index}\n{}\n", task.trace()));
+            }
+            text
+        }
+        Err(_) => "\n(the runtime's tasks could not be dumped within 20 s)".to_owned(),
+    }
+}
+
+#[cfg(not(tokio_unstable))]
+pub async fn task_dump() -> String {
+    String::from(
+        " (a build with tokio's task dumps prints where each task waits: see common::task_dump)",
+    )
+}
+
+/// Instantiates an async test for SQLite and for PostgreSQL, each under [`TEST_LIMIT`].
 #[macro_export]
 macro_rules! both_stores {
     ($name:ident, $body:expr) => {
@@ -316,19 +370,35 @@ macro_rules! both_stores {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let env = common::Env::$constructor(common::Kind::Sqlite)
-                    .await
-                    .expect("sqlite always runs");
-                let _dir = env.keep_dir();
-                ($body)(env).await;
+                let test = async move {
+                    let env = common::Env::$constructor(common::Kind::Sqlite)
+                        .await
+                        .expect("sqlite always runs");
+                    let _dir = env.keep_dir();
+                    ($body)(env).await;
+                };
+                common::within(
+                    concat!(module_path!(), "::sqlite"),
+                    common::TEST_LIMIT,
+                    test,
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(env) = common::Env::$constructor(common::Kind::Postgres).await {
-                    let _dir = env.keep_dir();
-                    ($body)(env).await;
-                }
+                let test = async move {
+                    if let Some(env) = common::Env::$constructor(common::Kind::Postgres).await {
+                        let _dir = env.keep_dir();
+                        ($body)(env).await;
+                    }
+                };
+                common::within(
+                    concat!(module_path!(), "::postgres"),
+                    common::TEST_LIMIT,
+                    test,
+                )
+                .await;
             }
         }
     };
