@@ -193,6 +193,8 @@ struct Tally {
 
 both_stores!(
     nobody_gains_a_right_they_did_not_hold,
+    // Long by design (hundreds of cases); each phase of a case has its own limit below.
+    within std::time::Duration::from_secs(1800),
     |env: common::Env| async move {
         let started = std::time::Instant::now();
         let backend = env.services.store_backend();

@@ -358,13 +358,20 @@ pub async fn task_dump() -> String {
     )
 }
 
-/// Instantiates an async test for SQLite and for PostgreSQL, each under [`TEST_LIMIT`].
+/// Instantiates an async test for SQLite and for PostgreSQL, each under [`TEST_LIMIT`] (or the
+/// limit given with `within`, for the few tests that are long by design).
 #[macro_export]
 macro_rules! both_stores {
+    ($name:ident, within $limit:expr, $body:expr) => {
+        $crate::both_stores!(@limited $name, new, $limit, $body);
+    };
     ($name:ident, $body:expr) => {
-        $crate::both_stores!($name, new, $body);
+        $crate::both_stores!(@limited $name, new, common::TEST_LIMIT, $body);
     };
     ($name:ident, $constructor:ident, $body:expr) => {
+        $crate::both_stores!(@limited $name, $constructor, common::TEST_LIMIT, $body);
+    };
+    (@limited $name:ident, $constructor:ident, $limit:expr, $body:expr) => {
         mod $name {
             use super::*;
 
@@ -379,7 +386,7 @@ macro_rules! both_stores {
                 };
                 common::within(
                     concat!(module_path!(), "::sqlite"),
-                    common::TEST_LIMIT,
+                    $limit,
                     test,
                 )
                 .await;
@@ -395,7 +402,7 @@ macro_rules! both_stores {
                 };
                 common::within(
                     concat!(module_path!(), "::postgres"),
-                    common::TEST_LIMIT,
+                    $limit,
                     test,
                 )
                 .await;
