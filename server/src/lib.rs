@@ -126,7 +126,7 @@ fn leptos_options(bundle: Option<&assets::Bundle>) -> LeptosOptions {
 
 /// The whole HTTP surface on the main port.
 pub fn router(services: Services, registry: Registry, config: &Config, metrics: Metrics) -> Router {
-    services.follow_identity_changes();
+    services.follow_other_replicas();
     let state = AppState::new(AppParts {
         services: services.clone(),
         registry: registry.clone(),

@@ -12,6 +12,8 @@ pub enum Topic {
     Identities,
     /// Outposts must be told something (an update, a new token).
     Outposts,
+    /// Something was written; counts kept for lists are stale.
+    Records,
 }
 
 impl Topic {
@@ -20,6 +22,7 @@ impl Topic {
             Topic::Plugins => "garrison:plugins",
             Topic::Identities => "garrison:identities",
             Topic::Outposts => "garrison:outposts",
+            Topic::Records => "garrison:records",
         }
     }
 }
@@ -31,6 +34,8 @@ pub enum Message {
     PluginChanged { name: String },
     /// Permissions or memberships changed; drop cached principals.
     IdentitiesChanged,
+    /// A transaction committed; drop the counts kept for lists.
+    RecordsChanged,
     /// What outpost `outpost` sees changed: its connected instances must refetch.
     OutpostChanged { outpost: uuid::Uuid },
     /// Outpost `outpost` has a new token: its connected instances must reconnect with it.
@@ -45,6 +50,7 @@ impl Message {
         match self {
             Message::PluginChanged { .. } => Topic::Plugins,
             Message::IdentitiesChanged => Topic::Identities,
+            Message::RecordsChanged => Topic::Records,
             Message::OutpostChanged { .. }
             | Message::OutpostTokenRotated { .. }
             | Message::SessionEnded { .. } => Topic::Outposts,

@@ -25,6 +25,7 @@ pub mod blueprint_instances;
 pub mod blueprint_lifecycle;
 pub mod blueprints;
 mod bootstrap;
+mod counts;
 mod crypto;
 mod delegation;
 mod error;
@@ -115,6 +116,7 @@ struct Inner {
     /// Plugin-backed extensions, installed once the registry runs.
     extensions: std::sync::RwLock<extensions::Extensions>,
     principals: principals::PrincipalCache,
+    counts: counts::ListCounts,
 }
 
 impl Services {
@@ -127,6 +129,7 @@ impl Services {
                 settings,
                 extensions: Default::default(),
                 principals: Default::default(),
+                counts: Default::default(),
             }),
         }
     }
@@ -142,6 +145,7 @@ impl Services {
                 settings: self.inner.settings.clone(),
                 extensions: std::sync::RwLock::new(self.extensions_snapshot()),
                 principals: Default::default(),
+                counts: Default::default(),
             }),
         }
     }
@@ -156,6 +160,10 @@ impl Services {
 
     pub(crate) fn principals(&self) -> &principals::PrincipalCache {
         &self.inner.principals
+    }
+
+    pub(crate) fn counts(&self) -> &counts::ListCounts {
+        &self.inner.counts
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -18,7 +18,7 @@ use garrison_model::Token;
 use crate::Services;
 use crate::authz::Principal;
 
-const LIFETIME: Duration = Duration::from_secs(5);
+pub(crate) const LIFETIME: Duration = Duration::from_secs(5);
 /// Beyond this many users cached at once, the cache starts again (a bound on memory, never
 /// reached by a deployment's administrators and outposts).
 const CAPACITY: usize = 10_000;
@@ -33,7 +33,7 @@ pub(crate) struct PrincipalCache {
 }
 
 /// Values with the generation they were loaded under and when.
-struct Shelf<K, V>(Mutex<HashMap<K, (u64, Instant, V)>>);
+pub(crate) struct Shelf<K, V>(Mutex<HashMap<K, (u64, Instant, V)>>);
 
 impl<K, V> Default for Shelf<K, V> {
     fn default() -> Self {
@@ -42,11 +42,11 @@ impl<K, V> Default for Shelf<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V: Clone> Shelf<K, V> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u64, Instant, V)>> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u64, Instant, V)>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get<Q>(&self, key: &Q, generation: u64) -> Option<V>
+    pub(crate) fn get<Q>(&self, key: &Q, generation: u64) -> Option<V>
     where
         K: std::borrow::Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
@@ -59,7 +59,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> Shelf<K, V> {
 
     /// Keeps `value`, loaded under `generation`, unless `current` moved on since: checked
     /// under the lock that `invalidate` also takes.
-    fn put(&self, key: K, generation: u64, current: &AtomicU64, value: V) {
+    pub(crate) fn put(&self, key: K, generation: u64, current: &AtomicU64, value: V) {
         let mut map = self.lock();
         if generation != current.load(Ordering::SeqCst) {
             return;
@@ -109,10 +109,11 @@ impl PrincipalCache {
 }
 
 impl Services {
-    /// Follows the other replicas' identity changes on the bus, emptying this replica's
-    /// principal cache on each (and on any gap in the messages). Call once per replica, inside
-    /// the runtime.
-    pub fn follow_identity_changes(&self) {
+    /// Follows the other replicas' changes on the bus that make this replica's caches stale:
+    /// identity changes empty the principal cache, any write the list counts (on each message,
+    /// and on any gap in them). Call once per replica, inside the runtime.
+    pub fn follow_other_replicas(&self) {
+        self.follow_record_changes();
         let services = self.clone();
         tokio::spawn(async move {
             let mut messages = match services.bus().subscribe(Topic::Identities).await {

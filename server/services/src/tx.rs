@@ -78,7 +78,10 @@ impl Services {
             // This replica at once; the others when the message below reaches them.
             self.principals().invalidate();
         }
-        for message in after_commit {
+        // Any write may change what a list counts: this replica at once, the others by the
+        // message.
+        self.counts().invalidate();
+        for message in after_commit.into_iter().chain([Message::RecordsChanged]) {
             if let Err(error) = self.bus().publish(message.clone()).await {
                 tracing::warn!(?message, %error, "a committed change was not announced to other replicas");
             }

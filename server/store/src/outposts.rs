@@ -55,14 +55,39 @@ pub struct Paging {
 
 pub(crate) async fn count_and_page<T>(
     conn: &mut AnyConnection,
-    mut w: Where,
+    w: Where,
     from: &str,
     columns: &str,
     tiebreak: &str,
     paging: Paging,
     decode: impl Fn(&AnyRow) -> Result<T>,
 ) -> Result<(Vec<T>, u64)> {
+    counted_page(conn, w, from, columns, tiebreak, paging, None, decode).await
+}
+
+/// [`count_and_page`], skipping the count when the caller already knows it (a count kept
+/// since the last write): on a large table the count is most of the page's cost.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn counted_page<T>(
+    conn: &mut AnyConnection,
+    mut w: Where,
+    from: &str,
+    columns: &str,
+    tiebreak: &str,
+    paging: Paging,
+    known_count: Option<u64>,
+    decode: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<(Vec<T>, u64)> {
     let where_sql = w.sql();
+    if let Some(count) = known_count {
+        let page = w.page_sql(paging.ordering, tiebreak, paging.limit, paging.offset);
+        let rows = w
+            .query(format!("SELECT {columns} FROM {from}{where_sql}{page}"))
+            .fetch_all(&mut *conn)
+            .await?;
+        let items = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
+        return Ok((items, count));
+    }
     // Kept before the page's LIMIT and OFFSET are bound: the count alone binds fewer values.
     let count_only = w.clone();
     let count_sql = format!("SELECT COUNT(*) FROM {from}{where_sql}");
@@ -1163,18 +1188,22 @@ pub mod outposts {
         w.and(format!("LOWER({column}) = {p}"));
     }
 
+    /// A page of outposts and how many match; `known_count` (kept from an earlier list with
+    /// the same filter and no write since) spares counting them again.
     pub async fn list(
         conn: &mut AnyConnection,
         filter: &Filter,
         paging: Paging,
+        known_count: Option<u64>,
     ) -> Result<(Vec<Outpost>, u64)> {
-        let (mut items, count) = count_and_page(
+        let (mut items, count) = counted_page(
             conn,
             filter_where(filter),
             FROM,
             COLUMNS,
             "o.uuid",
             paging,
+            known_count,
             decode,
         )
         .await?;
@@ -1259,14 +1288,16 @@ pub mod outposts {
         conn: &mut AnyConnection,
         filter: &Filter,
         paging: Paging,
+        known_count: Option<u64>,
     ) -> Result<(Vec<Outpost>, u64, Vec<super::providers::ProviderRecord>)> {
-        let (mut items, count) = count_and_page(
+        let (mut items, count) = counted_page(
             conn,
             filter_where(filter),
             FROM,
             COLUMNS,
             "o.uuid",
             paging,
+            known_count,
             decode,
         )
         .await?;

@@ -433,3 +433,69 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    a_lists_count_is_kept_only_until_a_write_here_or_on_another_replica,
+    |env: common::Env| async move {
+        use garrison_services::outposts::OutpostFilter;
+        let count_on = |services: garrison_services::Services| async move {
+            services
+                .list_outposts(
+                    &Caller::cli(),
+                    &garrison_model::ListQuery::default(),
+                    OutpostFilter::default(),
+                )
+                .await
+                .expect("list outposts")
+                .count
+        };
+        let (status, provider) = env
+            .admin(
+                "POST",
+                "/providers/proxy/",
+                Some(json!({"name": "counted", "external_host": "https://counted.example", "mode": "forward_single"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{provider}");
+        let provider = provider["pk"].clone();
+        let create = |name: &'static str| {
+            let env = &env;
+            let provider = provider.clone();
+            async move {
+                let (status, body) = env
+                    .admin(
+                        "POST",
+                        "/outposts/instances/",
+                        Some(json!({"name": name, "type": "proxy", "providers": [provider], "config": {}})),
+                    )
+                    .await;
+                assert_eq!(status, 201, "{body}");
+            }
+        };
+        let other = env.services.as_another_replica();
+        other.follow_other_replicas();
+        let here = env.services.clone();
+        // Both replicas count (and keep the count of) the embedded outpost.
+        let first = count_on(here.clone()).await;
+        assert_eq!(count_on(other.clone()).await, first);
+        // Give the other replica's subscription time to be in place before the write.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        create("counted-1").await;
+        // This replica: at once, though the kept count had seconds to live.
+        assert_eq!(count_on(here.clone()).await, first + 1);
+        // The other: as soon as the message arrives, well before the count would expire.
+        let asked = std::time::Instant::now();
+        while count_on(other.clone()).await != first + 1 {
+            assert!(
+                asked.elapsed() < Duration::from_secs(2),
+                "the other replica still counts {first} outposts"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The API's list (with its providers) reads the same kept count and its update.
+        create("counted-2").await;
+        let (_, listed) = env.admin("GET", "/outposts/instances/", None).await;
+        assert_eq!(listed["pagination"]["count"], first + 2, "{listed}");
+    }
+);

@@ -975,7 +975,7 @@ both_stores!(
     |env: common::Env| async move {
         let (pk, key) = user_holding(&env, "erin", &[("authentik_core.view_user", "")]).await;
         let other = env.services.as_another_replica();
-        other.follow_identity_changes();
+        other.follow_other_replicas();
         // Both replicas load and cache erin's principal.
         for replica in [&env.services, &other] {
             let principal = replica.authenticate_token(&key).await.unwrap().unwrap();
@@ -1027,7 +1027,7 @@ both_stores!(
     |env: common::Env| async move {
         let (_, key) = user_holding(&env, "fern", &[]).await;
         let other = env.services.as_another_replica();
-        other.follow_identity_changes();
+        other.follow_other_replicas();
         // Both replicas look the token up once and keep it.
         for replica in [&env.services, &other] {
             assert!(replica.authenticate_token(&key).await.unwrap().is_some());

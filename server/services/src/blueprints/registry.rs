@@ -1430,6 +1430,8 @@ pub(super) async fn load_all(conn: &mut Conn, kind: Kind) -> ServiceResult<Vec<O
             conn,
             &outpost_store::Filter::default(),
             paging(outpost_store::DEFAULT_ORDERING),
+            // Inside the run's transaction, which may have written: counted afresh.
+            None,
         )
         .await?
         .0
