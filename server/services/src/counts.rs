@@ -4,14 +4,11 @@
 //!
 //! Freshness: every committed transaction empties this replica's counts at once and tells the
 //! other replicas on the bus (`RecordsChanged`), which empty theirs when the message arrives.
-//! A count also expires after [`LIFETIME`], which bounds staleness if a message is lost.
+//! A count also expires after `principals::LIFETIME`, which bounds staleness if a message is lost.
 //! A count taken while a write committed is not kept (generations, as for principals).
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use garrison_bus::{Message, RecvError, Topic};
-
-use crate::Services;
-use crate::principals::{LIFETIME, Shelf};
+use crate::principals::Shelf;
 
 #[derive(Default)]
 pub(crate) struct ListCounts {
@@ -44,30 +41,6 @@ impl ListCounts {
         let mut counts = self.counts.lock();
         self.generation.fetch_add(1, Ordering::SeqCst);
         counts.clear();
-    }
-}
-
-impl Services {
-    /// Follows the other replicas' commits on the bus, emptying this replica's list counts on
-    /// each (and on any gap in the messages). Call once per replica, inside the runtime.
-    pub(crate) fn follow_record_changes(&self) {
-        let services = self.clone();
-        tokio::spawn(async move {
-            let mut messages = match services.bus().subscribe(Topic::Records).await {
-                Ok(messages) => messages,
-                Err(error) => {
-                    tracing::error!(%error, "cannot follow other replicas' writes; their changes show in list counts here after at most {LIFETIME:?}");
-                    return;
-                }
-            };
-            loop {
-                match messages.recv().await {
-                    Ok(envelope) if envelope.message != Message::RecordsChanged => {}
-                    Ok(_) | Err(RecvError::Lagged(_)) => services.counts().invalidate(),
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
     }
 }
 

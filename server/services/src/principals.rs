@@ -113,19 +113,29 @@ impl Services {
     /// identity changes empty the principal cache, any write the list counts (on each message,
     /// and on any gap in them). Call once per replica, inside the runtime.
     pub fn follow_other_replicas(&self) {
-        self.follow_record_changes();
+        self.empty_on(Topic::Identities, "identity changes", |services| {
+            services.principals().invalidate()
+        });
+        self.empty_on(Topic::Records, "writes", |services| {
+            services.counts().invalidate()
+        });
+    }
+
+    /// Calls `empty` on every message of `topic` and on any gap in them. Without the
+    /// subscription, what it keeps goes stale for at most [`LIFETIME`].
+    fn empty_on(&self, topic: Topic, what: &'static str, empty: fn(&Services)) {
         let services = self.clone();
         tokio::spawn(async move {
-            let mut messages = match services.bus().subscribe(Topic::Identities).await {
+            let mut messages = match services.bus().subscribe(topic).await {
                 Ok(messages) => messages,
                 Err(error) => {
-                    tracing::error!(%error, "cannot follow identity changes; other replicas' changes apply here after at most 5 s");
+                    tracing::error!(%error, "cannot follow other replicas' {what}; they apply here after at most {LIFETIME:?}");
                     return;
                 }
             };
             loop {
                 match messages.recv().await {
-                    Ok(_) | Err(RecvError::Lagged(_)) => services.principals().invalidate(),
+                    Ok(_) | Err(RecvError::Lagged(_)) => empty(&services),
                     Err(RecvError::Closed) => return,
                 }
             }
