@@ -13,28 +13,40 @@ use crate::principals::Shelf;
 #[derive(Default)]
 pub(crate) struct ListCounts {
     generation: AtomicU64,
-    /// By list and filter (see [`ListCounts::key`]).
+    /// By list and filter (see [`ListCounts::look_up`]).
     counts: Shelf<String, u64>,
 }
 
+/// What [`ListCounts::look_up`] found for one list and filter: the count if one is kept, and
+/// what [`ListCounts::keep`] needs to keep a fresh one.
+pub(crate) struct LookedUp {
+    key: String,
+    generation: u64,
+    pub(crate) known: Option<u64>,
+}
+
 impl ListCounts {
-    /// The key of a list's count: the list's name and its whole filter, visibility included,
-    /// so callers who see different rows never share a count.
-    pub(crate) fn key(list: &str, filter: &impl std::fmt::Debug) -> String {
-        format!("{list}:{filter:?}")
+    /// The count kept for `list` under `filter` (the whole filter, visibility included, so
+    /// callers who see different rows never share a count). Call before counting: a write
+    /// that commits meanwhile voids what is then counted.
+    pub(crate) fn look_up(&self, list: &str, filter: &impl std::fmt::Debug) -> LookedUp {
+        let key = format!("{list}:{filter:?}");
+        let generation = self.generation.load(Ordering::SeqCst);
+        let known = self.counts.get(&key, generation);
+        LookedUp {
+            key,
+            generation,
+            known,
+        }
     }
 
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<u64> {
-        self.counts.get(key, self.generation())
-    }
-
-    /// Keeps `count`, taken under `generation`, unless a write committed since.
-    pub(crate) fn put(&self, key: String, generation: u64, count: u64) {
-        self.counts.put(key, generation, &self.generation, count);
+    /// Keeps `count`, counted after `looked_up`, unless a write committed since (or one was
+    /// already kept).
+    pub(crate) fn keep(&self, looked_up: LookedUp, count: u64) {
+        if looked_up.known.is_none() {
+            self.counts
+                .put(looked_up.key, looked_up.generation, &self.generation, count);
+        }
     }
 
     pub(crate) fn invalidate(&self) {
@@ -51,18 +63,21 @@ mod tests {
     #[test]
     fn a_count_lives_until_the_next_write() {
         let counts = ListCounts::default();
-        let key = ListCounts::key("outposts", &("filter", 1));
-        let before = counts.generation();
-        counts.put(key.clone(), before, 1000);
-        assert_eq!(counts.get(&key), Some(1000));
-        assert_eq!(
-            counts.get(&ListCounts::key("outposts", &("filter", 2))),
-            None
-        );
+        let filter = ("filter", 1);
+        let looked_up = counts.look_up("outposts", &filter);
+        assert_eq!(looked_up.known, None);
+        counts.keep(looked_up, 1000);
+        assert_eq!(counts.look_up("outposts", &filter).known, Some(1000));
+        assert_eq!(counts.look_up("outposts", &("filter", 2)).known, None);
+        let before = counts.look_up("outposts", &("filter", 3));
         counts.invalidate();
-        assert_eq!(counts.get(&key), None, "a write empties the counts");
+        assert_eq!(
+            counts.look_up("outposts", &filter).known,
+            None,
+            "a write empties the counts"
+        );
         // A count taken before a write committed is not kept.
-        counts.put(key.clone(), before, 1000);
-        assert_eq!(counts.get(&key), None);
+        counts.keep(before, 1000);
+        assert_eq!(counts.look_up("outposts", &("filter", 3)).known, None);
     }
 }

@@ -121,7 +121,7 @@ impl Services {
         });
     }
 
-    /// Calls `empty` on every message of `topic` and on any gap in them. Without the
+    /// Calls `empty` on every other replica's message of `topic` and on any gap in them. Without the
     /// subscription, what it keeps goes stale for at most [`LIFETIME`].
     fn empty_on(&self, topic: Topic, what: &'static str, empty: fn(&Services)) {
         let services = self.clone();
@@ -135,6 +135,8 @@ impl Services {
             };
             loop {
                 match messages.recv().await {
+                    // This replica emptied its own when it committed.
+                    Ok(envelope) if envelope.origin == services.bus().origin() => {}
                     Ok(_) | Err(RecvError::Lagged(_)) => empty(&services),
                     Err(RecvError::Closed) => return,
                 }

@@ -244,10 +244,7 @@ both_stores!(
             // Each case is a task of its own, so a task dump shows where a stuck one waits.
             .map(|case| tokio::spawn(run_case(postgres, case, catalogue.clone())))
             .buffer_unordered(CONCURRENT_CASES)
-            .map(|finished| match finished {
-                Ok(tally) => tally,
-                Err(error) => std::panic::resume_unwind(error.into_panic()),
-            })
+            .map(common::joined)
             .collect()
             .await;
         let attempts: usize = tallies.iter().map(|t| t.attempts).sum();
@@ -271,24 +268,7 @@ both_stores!(
 const PHASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
 
 async fn within<T>(case: &Case, what: &str, phase: impl std::future::Future<Output = T>) -> T {
-    // The dump is taken by another task while this one still waits in `phase`, so the dump
-    // shows where `phase` is stuck.
-    let mut watchdog = tokio::spawn(async {
-        tokio::time::sleep(PHASE_LIMIT).await;
-        common::task_dump().await
-    });
-    tokio::select! {
-        value = phase => {
-            watchdog.abort();
-            value
-        }
-        dump = &mut watchdog => {
-            panic!(
-                "with {case}, {what} did not finish within {PHASE_LIMIT:?}{}",
-                dump.unwrap_or_default()
-            )
-        }
-    }
+    common::watched(format!("with {case}, {what}"), PHASE_LIMIT, phase).await
 }
 
 /// Runs every attempt of the plan for one case and checks the rule after each.

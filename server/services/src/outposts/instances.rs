@@ -94,10 +94,11 @@ impl Services {
         let Some(store_filter) = outpost_filter(caller, query, filter)? else {
             return Ok(Page::empty(query.page));
         };
-        let (key, generation, known) = self.known_outpost_count(&store_filter);
+        let looked_up = self.counts().look_up("outposts", &store_filter);
         let mut reader = self.read().await?;
-        let (items, count) = store::list(reader.conn(), &store_filter, paging, known).await?;
-        self.keep_outpost_count(key, generation, known, count);
+        let (items, count) =
+            store::list(reader.conn(), &store_filter, paging, looked_up.known).await?;
+        self.counts().keep(looked_up, count);
         Ok(Page {
             items,
             count,
@@ -118,11 +119,12 @@ impl Services {
         let Some(store_filter) = outpost_filter(caller, query, filter)? else {
             return Ok((Page::empty(query.page), Vec::new()));
         };
-        let (key, generation, known) = self.known_outpost_count(&store_filter);
+        let looked_up = self.counts().look_up("outposts", &store_filter);
         let mut reader = self.read().await?;
         let (items, count, providers) =
-            store::list_with_providers(reader.conn(), &store_filter, paging, known).await?;
-        self.keep_outpost_count(key, generation, known, count);
+            store::list_with_providers(reader.conn(), &store_filter, paging, looked_up.known)
+                .await?;
+        self.counts().keep(looked_up, count);
         let providers = self.visible_provider_summaries(caller, providers)?;
         Ok((
             Page {
@@ -132,23 +134,6 @@ impl Services {
             },
             providers,
         ))
-    }
-
-    /// The count kept for outposts matching `filter` (see [`crate::counts`]), with its key
-    /// and the generation a fresh count would be taken under.
-    fn known_outpost_count(&self, filter: &store::Filter) -> (String, u64, Option<u64>) {
-        let counts = self.counts();
-        let key = crate::counts::ListCounts::key("outposts", filter);
-        // Read before the count is, so a write committing meanwhile voids what is taken.
-        let generation = counts.generation();
-        let known = counts.get(&key);
-        (key, generation, known)
-    }
-
-    fn keep_outpost_count(&self, key: String, generation: u64, known: Option<u64>, count: u64) {
-        if known.is_none() {
-            self.counts().put(key, generation, count);
-        }
     }
 
     pub async fn get_outpost(&self, caller: &Caller, pk: Uuid) -> ServiceResult<Outpost> {

@@ -308,28 +308,56 @@ impl Env {
 /// and fails naming itself instead of holding the whole run until CI's limit.
 pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Runs `work` as a task of the test's runtime and fails, naming `what`, when it takes longer
-/// than `limit`. A panic inside `work` fails the test with that panic. As a task it appears in
-/// the runtime's task dump, which a timeout prints when the suite is built for it (see
-/// [`task_dump`]).
-pub async fn within<T: Send + 'static>(
-    what: &str,
+/// Awaits `work`, failing naming `what` when it takes longer than `limit`. The task dump (see
+/// [`task_dump`]) is taken by another task while `work` still waits, so when the caller is a
+/// task of its own the dump shows where `work` is stuck.
+pub async fn watched<T>(
+    what: impl std::fmt::Display,
     limit: std::time::Duration,
-    work: impl std::future::Future<Output = T> + Send + 'static,
+    work: impl std::future::Future<Output = T>,
 ) -> T {
-    let mut task = tokio::spawn(work);
-    match tokio::time::timeout(limit, &mut task).await {
-        Ok(Ok(value)) => value,
-        Ok(Err(error)) => match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("{what}: {error}"),
-        },
-        Err(_) => {
-            let dump = task_dump().await;
-            task.abort();
-            panic!("{what} did not finish within {limit:?}{dump}")
+    let mut watchdog = tokio::spawn(async move {
+        tokio::time::sleep(limit).await;
+        task_dump().await
+    });
+    tokio::select! {
+        value = work => {
+            watchdog.abort();
+            value
+        }
+        dump = &mut watchdog => {
+            panic!("{what} did not finish within {limit:?}{}", dump.unwrap_or_default())
         }
     }
+}
+
+/// The value of a finished task; a panic inside it fails the caller with that panic.
+pub fn joined<T>(finished: Result<T, tokio::task::JoinError>) -> T {
+    match finished {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// One store's instance of a `both_stores!` test: its Garrison (`None`: the store is not
+/// configured here, and the test is skipped), then `body`, as a task of its own (so that it
+/// shows in a task dump) under `limit`.
+pub async fn run_on_store<Body, Run>(
+    what: &'static str,
+    limit: std::time::Duration,
+    env: impl std::future::Future<Output = Option<Env>> + Send + 'static,
+    body: Body,
+) where
+    Body: FnOnce(Env) -> Run + Send + 'static,
+    Run: std::future::Future<Output = ()> + Send + 'static,
+{
+    let test = async move {
+        if let Some(env) = env.await {
+            let _dir = env.keep_dir();
+            body(env).await;
+        }
+    };
+    joined(tokio::spawn(watched(what, limit, test)).await)
 }
 
 /// Where every task of the runtime is waiting, for a test that stopped making progress. It
@@ -377,35 +405,19 @@ macro_rules! both_stores {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let test = async move {
-                    let env = common::Env::$constructor(common::Kind::Sqlite)
-                        .await
-                        .expect("sqlite always runs");
-                    let _dir = env.keep_dir();
-                    ($body)(env).await;
+                let env = async {
+                    let env = common::Env::$constructor(common::Kind::Sqlite).await;
+                    Some(env.expect("sqlite always runs"))
                 };
-                common::within(
-                    concat!(module_path!(), "::sqlite"),
-                    $limit,
-                    test,
-                )
-                .await;
+                let what = concat!(module_path!(), "::sqlite");
+                common::run_on_store(what, $limit, env, $body).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let test = async move {
-                    if let Some(env) = common::Env::$constructor(common::Kind::Postgres).await {
-                        let _dir = env.keep_dir();
-                        ($body)(env).await;
-                    }
-                };
-                common::within(
-                    concat!(module_path!(), "::postgres"),
-                    $limit,
-                    test,
-                )
-                .await;
+                let env = common::Env::$constructor(common::Kind::Postgres);
+                let what = concat!(module_path!(), "::postgres");
+                common::run_on_store(what, $limit, env, $body).await;
             }
         }
     };
