@@ -180,6 +180,11 @@ impl Services {
         self.inner.store.backend().name()
     }
 
+    /// The database pool's state right now (open, idle, the SQLite write lock).
+    pub fn store_status(&self) -> garrison_store::StoreStatus {
+        self.inner.store.status()
+    }
+
     /// Closes the database pool (graceful shutdown).
     pub async fn close(&self) {
         self.inner.store.close().await;

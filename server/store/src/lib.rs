@@ -333,6 +333,21 @@ impl Store {
         })
     }
 
+    /// What the pool holds right now: for diagnosing a server (or a test) that stopped
+    /// making progress, where "every connection is out" and "a write holds the lock" are
+    /// the first two questions.
+    pub fn status(&self) -> StoreStatus {
+        StoreStatus {
+            backend: self.backend,
+            connections: self.pool.size(),
+            idle: self.pool.num_idle(),
+            write_lock_held: self
+                .write_lock
+                .as_ref()
+                .map(|lock| lock.try_lock().is_err()),
+        }
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         match self.pool.acquire().await {
@@ -343,6 +358,34 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A snapshot of the pool, see [`Store::status`].
+#[derive(Clone, Copy, Debug)]
+pub struct StoreStatus {
+    pub backend: Backend,
+    /// Open connections, idle or in use.
+    pub connections: u32,
+    pub idle: usize,
+    /// SQLite only: whether a write transaction holds the write lock.
+    pub write_lock_held: Option<bool>,
+}
+
+impl std::fmt::Display for StoreStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} connections open, {} idle",
+            self.backend.name(),
+            self.connections,
+            self.idle
+        )?;
+        match self.write_lock_held {
+            Some(true) => f.write_str(", the write lock held"),
+            Some(false) => f.write_str(", the write lock free"),
+            None => Ok(()),
+        }
     }
 }
 

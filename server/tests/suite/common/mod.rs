@@ -201,9 +201,20 @@ impl Env {
             }
         }
         let config = Config::from_sources(None, &env).expect("test config");
+        let garrison = dir.display().to_string();
+        let step = |what: &str| flights::start(format!("{what} for {garrison}"), None);
+        let opening = step("opening the services");
         let services = garrison::open_services(&config)
             .await
             .expect("open services");
+        drop(opening);
+        let status: flights::Status = {
+            let services = services.clone();
+            std::sync::Arc::new(move || services.store_status().to_string())
+        };
+        let step =
+            |what: &str| flights::start(format!("{what} for {garrison}"), Some(status.clone()));
+        let _starting = step("bootstrapping, starting the registry and reconciling");
         if bootstrap {
             services
                 .create_administrator(
@@ -240,6 +251,17 @@ impl Env {
         self.config.blueprints_dir.clone()
     }
 
+    /// Registers `what` as running on this Garrison until the flight is dropped.
+    pub fn flight(&self, what: String) -> Flight {
+        let services = self.services.clone();
+        let status: flights::Status =
+            std::sync::Arc::new(move || services.store_status().to_string());
+        flights::start(
+            format!("{what} on {}", self.dir.dir.display()),
+            Some(status),
+        )
+    }
+
     pub fn keep_dir(&self) -> std::sync::Arc<impl Sized + use<>> {
         self.dir.clone()
     }
@@ -248,6 +270,7 @@ impl Env {
         &self,
         request: Request<Body>,
     ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let _flight = self.flight(format!("{} {}", request.method(), request.uri()));
         let response = self
             .router
             .clone()
@@ -304,6 +327,68 @@ impl Env {
     }
 }
 
+/// What the suite's Garrisons are doing right now: each request sent through [`Env::send`] and
+/// each step of [`Env`]'s start, with when it began and a way to read its Garrison's store. A
+/// test that stops making progress prints the ones that have been running for long (see
+/// [`watched`]), which names the call that hangs even in a build without task dumps.
+mod flights {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    pub type Status = Arc<dyn Fn() -> String + Send + Sync>;
+
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static FLYING: Mutex<BTreeMap<u64, (String, Instant, Option<Status>)>> =
+        Mutex::new(BTreeMap::new());
+
+    fn flying() -> std::sync::MutexGuard<'static, BTreeMap<u64, (String, Instant, Option<Status>)>>
+    {
+        FLYING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends the flight when dropped (finished, failed or cancelled alike).
+    pub struct Flight(u64);
+
+    impl Drop for Flight {
+        fn drop(&mut self) {
+            flying().remove(&self.0);
+        }
+    }
+
+    pub fn start(what: String, status: Option<Status>) -> Flight {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        flying().insert(id, (what, Instant::now(), status));
+        Flight(id)
+    }
+
+    /// The flights older than `age`, oldest first, each with its store's state.
+    pub fn report(age: Duration) -> String {
+        let long: Vec<(String, Duration, Option<Status>)> = flying()
+            .values()
+            .filter(|(_, started, _)| started.elapsed() >= age)
+            .map(|(what, started, status)| (what.clone(), started.elapsed(), status.clone()))
+            .collect();
+        if long.is_empty() {
+            return format!("\nno Garrison call of the suite has been running for {age:?} or more");
+        }
+        let mut text = format!("\nGarrison calls of the suite running for {age:?} or more:");
+        // Read outside the registry's lock: a status closure may take locks of its own.
+        for (what, elapsed, status) in long {
+            text.push_str(&format!("\n  {elapsed:.1?}: {what}"));
+            if let Some(status) = status {
+                text.push_str(&format!(" ({})", status()));
+            }
+        }
+        text
+    }
+}
+
+pub use flights::Flight;
+
 /// How long one test may run. The slowest take well under a minute; a test past this is stuck,
 /// and fails naming itself instead of holding the whole run until CI's limit.
 pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -326,7 +411,11 @@ pub async fn watched<T>(
             value
         }
         dump = &mut watchdog => {
-            panic!("{what} did not finish within {limit:?}{}", dump.unwrap_or_default())
+            panic!(
+                "{what} did not finish within {limit:?}{}{}",
+                flights::report(std::time::Duration::from_secs(10)),
+                dump.unwrap_or_default()
+            )
         }
     }
 }
@@ -382,7 +471,7 @@ pub async fn task_dump() -> String {
 #[cfg(not(tokio_unstable))]
 pub async fn task_dump() -> String {
     String::from(
-        " (a build with tokio's task dumps prints where each task waits: see common::task_dump)",
+        "\n(a build with tokio's task dumps prints where each task waits: see common::task_dump)",
     )
 }
 
