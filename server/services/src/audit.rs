@@ -74,6 +74,28 @@ pub(crate) async fn created(
     .await
 }
 
+/// [`created`] for many objects at once, in multi-row statements.
+pub(crate) async fn created_many<T: Audited>(
+    tx: &mut Tx,
+    caller: &Caller,
+    objects: &[T],
+) -> ServiceResult<()> {
+    let events: Vec<Event> = objects
+        .iter()
+        .map(|object| {
+            model_change_event(
+                caller,
+                EventAction::ModelCreated,
+                object.model_ref(),
+                None,
+                Some(&object.audit_view()),
+            )
+        })
+        .collect();
+    garrison_store::events::insert_many(tx, &events).await?;
+    Ok(())
+}
+
 pub(crate) async fn updated<T: Audited>(
     tx: &mut Tx,
     caller: &Caller,
@@ -117,14 +139,25 @@ pub(crate) async fn record_model_change(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> ServiceResult<()> {
+    let event = model_change_event(caller, action, model, before, after);
+    garrison_store::events::insert(tx, &event).await?;
+    Ok(())
+}
+
+fn model_change_event(
+    caller: &Caller,
+    action: EventAction,
+    model: ModelRef<'_>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Event {
     let mut context = Map::new();
     context.insert(
         "model".into(),
         object_json(model.model, &model.pk, model.name),
     );
     context.insert("diff".into(), diff(before, after));
-    garrison_store::events::insert(tx, &event(caller, action, context)).await?;
-    Ok(())
+    event(caller, action, context)
 }
 
 /// How events name an object: authentik's `{"app", "model_name", "pk", "name"}`.

@@ -123,17 +123,10 @@ impl Services {
     ) -> ServiceResult<Group> {
         caller.principal.require(ADD)?;
         let mut errors = FieldErrors::new();
-        let name = validate::text(&mut errors, "name", changes.name.as_ref(), true, false, 80);
-        if let Some(name) = name {
+        if let Some(name) = check_new_group(caller, &changes, &mut errors) {
             if store::name_taken(tx.conn(), name, None).await? {
                 errors.add("name", "group with this name already exists.");
             }
-        }
-        if changes.is_superuser == Some(true) && !caller.principal.is_superuser() {
-            errors.add(
-                "is_superuser",
-                "User does not have permission to set superuser status to True.",
-            );
         }
         let uuid = Uuid::new_v4();
         let none = Links::default();
@@ -162,6 +155,70 @@ impl Services {
         audit::created(tx, caller, &group).await?;
         tracing::info!(group = %group.name, by = caller.principal.username(), "group created");
         Ok(group)
+    }
+
+    /// Creates groups without parents, members or roles (what a blueprint's plain group
+    /// entries make) with the checks, permissions and events of
+    /// [`Services::create_group_in`], in a few multi-row statements instead of several
+    /// statements per group. `None`, with nothing written: one of them would be refused (an
+    /// invalid or taken name, a name given twice, a link); the caller then creates them one by
+    /// one, which names the one refused and why.
+    pub(crate) async fn create_plain_groups_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        batch: &[GroupChanges],
+    ) -> ServiceResult<Option<Vec<Group>>> {
+        caller.principal.require(ADD)?;
+        let mut names = Vec::with_capacity(batch.len());
+        let mut seen = HashSet::with_capacity(batch.len());
+        for changes in batch {
+            let linked = links_anything(changes);
+            let mut errors = FieldErrors::new();
+            match check_new_group(caller, changes, &mut errors) {
+                Some(name) if !linked && errors.is_empty() && seen.insert(name) => {
+                    names.push(name.to_owned())
+                }
+                _ => return Ok(None),
+            }
+        }
+        if !store::names_taken(tx, &names).await?.is_empty() {
+            return Ok(None);
+        }
+        let records: Vec<store::GroupRecord> = batch
+            .iter()
+            .zip(names)
+            .map(|(changes, name)| store::GroupRecord {
+                uuid: Uuid::new_v4(),
+                name,
+                is_superuser: changes.is_superuser.unwrap_or(false),
+                attributes: changes.attributes.clone().unwrap_or_default(),
+            })
+            .collect();
+        let ids = store::insert_many(tx, &records, Utc::now()).await?;
+        // Nothing links to a new group yet, so what was inserted is the whole group.
+        let groups: Vec<Group> = records
+            .into_iter()
+            .zip(ids)
+            .map(|(record, num_pk)| Group {
+                pk: record.uuid,
+                num_pk,
+                name: record.name,
+                is_superuser: record.is_superuser,
+                parents: Vec::new(),
+                attributes: record.attributes,
+                roles: Vec::new(),
+                users: Vec::new(),
+                children: Vec::new(),
+            })
+            .collect();
+        audit::created_many(tx, caller, &groups).await?;
+        tracing::info!(
+            groups = groups.len(),
+            by = caller.principal.username(),
+            "groups created"
+        );
+        Ok(Some(groups))
     }
 
     pub async fn update_group(
@@ -329,6 +386,34 @@ impl Services {
 
 async fn is_effectively_superuser(conn: &mut Conn, id: i64) -> ServiceResult<bool> {
     Ok(!store::effectively_superuser(conn, &[id]).await?.is_empty())
+}
+
+/// Whether `changes` give the group parents, roles or members.
+pub(crate) fn links_anything(changes: &GroupChanges) -> bool {
+    [&changes.parents, &changes.roles]
+        .into_iter()
+        .any(|uuids| uuids.as_ref().is_some_and(|list| !list.is_empty()))
+        || changes
+            .users
+            .as_ref()
+            .is_some_and(|users| !users.is_empty())
+}
+
+/// What creating a group checks without reading the store: the name's shape, and that only a
+/// superuser makes a superuser group. Returns the name when it is well formed.
+fn check_new_group<'c>(
+    caller: &Caller,
+    changes: &'c GroupChanges,
+    errors: &mut FieldErrors,
+) -> Option<&'c str> {
+    let name = validate::text(errors, "name", changes.name.as_ref(), true, false, 80);
+    if changes.is_superuser == Some(true) && !caller.principal.is_superuser() {
+        errors.add(
+            "is_superuser",
+            "User does not have permission to set superuser status to True.",
+        );
+    }
+    name
 }
 
 /// Resolved ids of a group's links, ready to write.

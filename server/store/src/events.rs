@@ -119,14 +119,45 @@ pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Event>> 
     row.as_ref().map(decode).transpose()
 }
 
-pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
-    let conn = tx.conn();
-    let username = event
+/// Inserts every event with multi-row statements (nine parameters a row).
+pub async fn insert_many(tx: &mut Tx, events: &[Event]) -> Result<()> {
+    const ROWS_PER_STATEMENT: usize = 500;
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
+             VALUES {}",
+            crate::sql::value_rows(tx.backend(), chunk.len(), 9)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = query
+                .bind(event.pk.to_string())
+                .bind(event.action.clone())
+                .bind(event.app.clone())
+                .bind(username_of(event))
+                .bind(event.user.to_string())
+                .bind(event.context.to_string())
+                .bind(event.client_ip.clone())
+                .bind(format_ts(&event.created))
+                .bind(event.expires.as_ref().map(format_ts));
+        }
+        query.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+fn username_of(event: &Event) -> String {
+    event
         .user
         .get("username")
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_owned();
+        .to_owned()
+}
+
+pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
+    let conn = tx.conn();
+    let username = username_of(event);
     sqlx::query(
         "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -8,8 +8,8 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where, placeholders};
-use crate::{Result, Tx};
+use crate::sql::{Bind, Ordering, Where, placeholders, value_rows};
+use crate::{Result, StoreError, Tx};
 
 pub const ORDERING: &[(&str, &str)] = &[
     ("name", "g.name"),
@@ -192,6 +192,73 @@ pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Res
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// Rows per multi-row statement: six parameters a row stays far below either database's
+/// limit on parameters.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Which of `names` are taken by an existing group.
+pub async fn names_taken(
+    tx: &mut Tx,
+    names: &[String],
+) -> Result<std::collections::HashSet<String>> {
+    let mut taken = std::collections::HashSet::new();
+    for chunk in names.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT name FROM groups WHERE name IN {}",
+            value_rows(tx.backend(), 1, chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        for name in chunk {
+            query = query.bind(name.clone());
+        }
+        taken.extend(query.fetch_all(tx.conn()).await?);
+    }
+    Ok(taken)
+}
+
+/// Inserts every group with multi-row statements; their ids, in the order given.
+pub async fn insert_many(
+    tx: &mut Tx,
+    groups: &[GroupRecord],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let now = format_ts(&now);
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(groups.len());
+    for chunk in groups.chunks(ROWS_PER_STATEMENT) {
+        // Mapped back by UUID: neither database promises RETURNING's rows in VALUES order.
+        let sql = format!(
+            "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
+             VALUES {} RETURNING uuid, id",
+            value_rows(tx.backend(), chunk.len(), 6)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for group in chunk {
+            query = query
+                .bind(group.uuid.to_string())
+                .bind(group.name.clone())
+                .bind(group.is_superuser)
+                .bind(Value::Object(group.attributes.clone()).to_string())
+                .bind(now.clone())
+                .bind(now.clone());
+        }
+        for row in query.fetch_all(tx.conn()).await? {
+            ids.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    groups
+        .iter()
+        .map(|group| {
+            ids.get(&group.uuid.to_string())
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "groups",
+                    column: "id",
+                    detail: format!("no id came back for the new group {}", group.uuid),
+                })
+        })
+        .collect()
 }
 
 pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {

@@ -131,9 +131,14 @@ pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     _write_guard: Option<OwnedMutexGuard<()>>,
     identities_changed: bool,
+    backend: Backend,
 }
 
 impl Tx {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Whether this transaction changed who holds what (memberships, group parents, roles,
     /// permissions, a user's or group's own flags) or which key opens which account (a token
     /// changed, re-keyed or deleted). Cached principals and tokens are stale once it commits.
@@ -323,6 +328,7 @@ impl Store {
             inner,
             _write_guard: guard,
             identities_changed: false,
+            backend: self.backend,
         })
     }
 

@@ -1283,3 +1283,154 @@ both_stores!(
         assert!(group(&env, "theirs").await.is_none());
     }
 );
+
+/// Plain groups are written in batches (`blueprints::batch`); a run must still be what it is one
+/// entry at a time: a second entry for a waiting name updates it, a later entry names (`!KeyOf`)
+/// or finds (`!Find`) a waiting group, an existing name is found and changed, each created
+/// group has its event, and a refused entry is the one named, with nothing written.
+both_stores!(
+    batched_groups_apply_as_one_entry_at_a_time,
+    |env: common::Env| async move {
+        let system = Caller::cli();
+        let existing = env
+            .services
+            .create_group(
+                &system,
+                GroupChanges {
+                    name: Some("batch-existing".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let events = event_count(&env).await;
+        let text = r#"version: 1
+entries:
+  - model: authentik_core.group
+    id: first
+    identifiers:
+      name: batch-a
+    attrs:
+      attributes:
+        n: 1
+  - model: authentik_core.group
+    identifiers:
+      name: batch-b
+  - model: authentik_core.group
+    identifiers:
+      name: batch-a
+    attrs:
+      attributes:
+        n: 2
+  - model: authentik_core.group
+    identifiers:
+      name: batch-existing
+    attrs:
+      attributes:
+        changed: true
+  - model: authentik_core.group
+    identifiers:
+      name: batch-child
+    attrs:
+      parents: [!KeyOf first]
+  - model: authentik_core.group
+    identifiers:
+      name: batch-c
+    attrs:
+      attributes:
+        found: !Find [authentik_core.group, [name, batch-b]]
+  - model: authentik_core.group
+    identifiers:
+      name: batch-d
+"#;
+        let planned = env
+            .services
+            .plan_blueprint(&system, &blueprint(text), &RunOptions::default())
+            .await
+            .unwrap();
+        let outcome = apply(&env, &system, text).await;
+        assert!(outcome.succeeded(), "{:?}", outcome.failure);
+        // What each entry did and to which fields (the new groups' UUIDs differ between the
+        // plan and the apply).
+        let shape = |outcome: &Outcome| -> Vec<(&'static str, Vec<String>)> {
+            actions(outcome)
+                .iter()
+                .map(|action| match action {
+                    Action::Created { fields } => ("created", field_names(fields)),
+                    Action::Updated { fields } => ("updated", field_names(fields)),
+                    Action::Unchanged => ("unchanged", Vec::new()),
+                    _ => ("other", Vec::new()),
+                })
+                .collect()
+        };
+        assert_eq!(
+            shape(&planned),
+            shape(&outcome),
+            "a plan is what the apply does"
+        );
+        let kinds: Vec<&str> = shape(&outcome).into_iter().map(|(kind, _)| kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "created", "created", "updated", "updated", "created", "created", "created"
+            ]
+        );
+        let a = group(&env, "batch-a").await.expect("batch-a");
+        assert_eq!(a.attributes, json!({"n": 2}).as_object().unwrap().clone());
+        let b = group(&env, "batch-b").await.expect("batch-b");
+        let child = group(&env, "batch-child").await.expect("batch-child");
+        assert_eq!(child.parents, vec![a.pk], "!KeyOf named the waiting group");
+        let c = group(&env, "batch-c").await.expect("batch-c");
+        assert_eq!(
+            c.attributes["found"],
+            json!(b.pk.to_string()),
+            "!Find found it"
+        );
+        let changed = group(&env, "batch-existing").await.unwrap();
+        assert_eq!(changed.pk, existing.pk);
+        assert_eq!(changed.attributes["changed"], json!(true));
+        assert!(group(&env, "batch-d").await.is_some());
+        // Five created, two updated: one event each.
+        assert_eq!(event_count(&env).await, events + 7);
+
+        // A refused entry in the middle of a batch is the one named, and nothing is written.
+        let events = event_count(&env).await;
+        let long = "x".repeat(81);
+        let text = format!(
+            "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+             name: batch-e\n  - model: authentik_core.group\n    identifiers:\n      name: {long}\n  \
+             - model: authentik_core.group\n    identifiers:\n      name: batch-f\n"
+        );
+        let outcome = apply(&env, &system, &text).await;
+        let failure = outcome.failure.clone().expect("refused");
+        assert_eq!(failure.index, 1, "{failure:?}");
+        assert!(failure.message.contains("name"), "{}", failure.message);
+        assert!(group(&env, "batch-e").await.is_none());
+        assert_eq!(event_count(&env).await, events);
+
+        // A caller who may not add groups is refused at the first group entry.
+        let (viewer, _) = crate::security::user_holding(
+            &env,
+            "batch-viewer",
+            &[("authentik_core.view_group", "")],
+        )
+        .await;
+        let principal = env
+            .services
+            .principal_for(viewer)
+            .await
+            .unwrap()
+            .expect("an active user");
+        let caller = Caller::new(principal, None, Via::Cli, None);
+        let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+                    name: batch-g\n  - model: authentik_core.group\n    identifiers:\n      name: batch-h\n";
+        let outcome = apply(&env, &caller, text).await;
+        let failure = outcome.failure.clone().expect("refused");
+        assert_eq!(failure.index, 0, "{failure:?}");
+        assert!(group(&env, "batch-g").await.is_none());
+    }
+);
+
+fn field_names(fields: &[FieldChange]) -> Vec<String> {
+    fields.iter().map(|change| change.field.clone()).collect()
+}

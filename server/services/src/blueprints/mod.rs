@@ -42,6 +42,7 @@
 //! An entry's `permissions:` grants object permissions on its object to roles (see
 //! [`grants`]). Not yet supported, and refused rather than ignored: grants to users, and
 //! `permissions` on users.
+mod batch;
 mod export;
 mod grants;
 mod lookup;
@@ -321,6 +322,63 @@ enum Evaluated {
 struct Progress {
     model: Option<String>,
     identifiers: Map<String, Value>,
+}
+
+/// One run: the scope its entries evaluate in and the outcome so far.
+struct Run<'o> {
+    scope: EngineScope,
+    outcome: Outcome,
+    options: &'o RunOptions,
+    total: usize,
+}
+
+impl Run<'_> {
+    /// Records how the entry at `position` ended. `Ok(false)`: it failed, and the run stops
+    /// there; `Err`: the store failed.
+    fn settle(
+        &mut self,
+        position: usize,
+        entry: &Entry,
+        progress: Progress,
+        result: Result<Action, EntryError>,
+    ) -> ServiceResult<bool> {
+        let model = progress.model.unwrap_or_else(|| model_as_written(entry));
+        match result {
+            Ok(action) => {
+                self.outcome.changed |= action.is_change();
+                self.outcome.entries.push(EntryOutcome {
+                    index: entry.index,
+                    line: entry.line,
+                    model,
+                    identifiers: progress.identifiers,
+                    action,
+                });
+                if let Some(hook) = &self.options.progress {
+                    hook(RunProgress {
+                        done: position + 1,
+                        total: self.total,
+                    });
+                }
+                Ok(true)
+            }
+            Err(EntryError::Failed(message)) => {
+                let message = format!(
+                    "{} {model}{}: {message}",
+                    entry.label(),
+                    describe_identifiers(&progress.identifiers)
+                );
+                self.outcome.failure = Some(EntryFailure {
+                    index: entry.index,
+                    line: entry.line,
+                    model,
+                    identifiers: progress.identifiers,
+                    message,
+                });
+                Ok(false)
+            }
+            Err(EntryError::Infra(error)) => Err(error),
+        }
+    }
 }
 
 /// Whether an entry naming `model` can be applied: `Err` says why not, as a run would (the
@@ -612,6 +670,11 @@ impl Services {
 
     /// [`Services::run_blueprint_in`] inside the instances being meta-applied (`stack`,
     /// outermost first).
+    ///
+    /// Entries that create plain groups wait in a batch written in a few statements (see
+    /// [`batch`]); everything else runs one entry at a time, and the batch is written before
+    /// any entry that could read or name what it creates, so each entry still sees the store
+    /// as every earlier entry left it.
     async fn run_entries_in(
         &self,
         tx: &mut Tx,
@@ -620,67 +683,174 @@ impl Services {
         options: &RunOptions,
         stack: &mut Vec<String>,
     ) -> ServiceResult<Outcome> {
-        let mut scope = EngineScope::new(blueprint, caller, options);
-        let mut outcome = Outcome::default();
-        let total = blueprint.entries.len();
+        let mut run = Run {
+            scope: EngineScope::new(blueprint, caller, options),
+            outcome: Outcome::default(),
+            options,
+            total: blueprint.entries.len(),
+        };
+        let mut batch = batch::GroupBatch::default();
         for (position, entry) in blueprint.entries.iter().enumerate() {
             let mut progress = Progress::default();
-            match self
-                .run_entry(tx, caller, entry, &mut scope, &mut progress, stack)
-                .await
-            {
-                Ok(action) => {
-                    outcome.changed |= action.is_change();
-                    outcome.entries.push(EntryOutcome {
-                        index: entry.index,
-                        line: entry.line,
-                        model: progress.model.unwrap_or_else(|| model_as_written(entry)),
-                        identifiers: progress.identifiers,
-                        action,
-                    });
-                    if let Some(hook) = &options.progress {
-                        hook(RunProgress {
-                            done: position + 1,
-                            total,
-                        });
+            run.scope.start_entry();
+            // Evaluated without the store first: an entry that needs no lookup is evaluated
+            // once, and a plain group joins the batch.
+            let first = evaluate(&mut run.scope, entry, &mut progress);
+            let first = if run.scope.has_pending() {
+                None
+            } else {
+                Some(first)
+            };
+            let first = match first {
+                Some(Ok(evaluated)) => match batch.offer(position, entry, evaluated, progress) {
+                    Ok(()) => continue,
+                    Err((evaluated, returned)) => {
+                        progress = returned;
+                        Some(Ok(evaluated))
                     }
+                },
+                other => other,
+            };
+            // Whatever waits is written first: this entry may read it.
+            if !batch.is_empty()
+                && !self
+                    .write_batch(tx, caller, &mut batch, &mut run, stack)
+                    .await?
+            {
+                return Ok(run.outcome);
+            }
+            let first = match first {
+                Some(Ok(evaluated)) => Some(evaluated),
+                // Evaluated again, with the store (and the batch written: an evaluation that
+                // failed may have named a group that was waiting).
+                _ => {
+                    run.scope.start_entry();
+                    progress = Progress::default();
+                    None
                 }
-                Err(EntryError::Failed(message)) => {
-                    let model = progress.model.unwrap_or_else(|| model_as_written(entry));
-                    let message = format!(
-                        "{} {model}{}: {message}",
-                        entry.label(),
-                        describe_identifiers(&progress.identifiers)
-                    );
-                    outcome.failure = Some(EntryFailure {
-                        index: entry.index,
-                        line: entry.line,
-                        model,
-                        identifiers: progress.identifiers,
-                        message,
-                    });
-                    break;
-                }
-                Err(EntryError::Infra(error)) => return Err(error),
+            };
+            let result = self
+                .run_entry(
+                    tx,
+                    caller,
+                    entry,
+                    first,
+                    &mut run.scope,
+                    &mut progress,
+                    stack,
+                )
+                .await;
+            if !run.settle(position, entry, progress, result)? {
+                return Ok(run.outcome);
             }
         }
-        Ok(outcome)
+        if !batch.is_empty() {
+            self.write_batch(tx, caller, &mut batch, &mut run, stack)
+                .await?;
+        }
+        Ok(run.outcome)
     }
 
+    /// Writes the waiting groups in one go, or, when the batch path declines (one of them would
+    /// be refused), one entry at a time so the refused one is named. False: an entry failed and
+    /// the run stops.
+    async fn write_batch(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        batch: &mut batch::GroupBatch<'_>,
+        run: &mut Run<'_>,
+        stack: &mut Vec<String>,
+    ) -> ServiceResult<bool> {
+        let waiting = batch.take();
+        let changes: Vec<_> = waiting.iter().map(|group| group.changes.clone()).collect();
+        match self.create_plain_groups_in(tx, caller, &changes).await {
+            Ok(Some(created)) => {
+                for (waiting, group) in waiting.into_iter().zip(created) {
+                    let object = registry::Object::Group(group);
+                    run.scope.remember(waiting.entry.id.as_deref(), &object);
+                    let action = Action::Created {
+                        fields: waiting.fields,
+                    };
+                    run.settle(
+                        waiting.position,
+                        waiting.entry,
+                        waiting.progress,
+                        Ok(action),
+                    )?;
+                }
+                Ok(true)
+            }
+            Ok(None) => {
+                for waiting in waiting {
+                    let result = self
+                        .apply_evaluated(
+                            tx,
+                            caller,
+                            waiting.entry,
+                            waiting.evaluated,
+                            &mut run.scope,
+                            stack,
+                        )
+                        .await;
+                    if !run.settle(waiting.position, waiting.entry, waiting.progress, result)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            // Refused before anything was written (the caller may not add groups): the first
+            // waiting entry is where the run stops, as it would have one entry at a time.
+            Err(error) => {
+                let first = waiting.into_iter().next();
+                match first {
+                    Some(first) => run.settle(
+                        first.position,
+                        first.entry,
+                        first.progress,
+                        Err(error.into()),
+                    ),
+                    None => Ok(true),
+                }
+            }
+        }
+    }
+
+    /// Runs one entry: evaluates it (`first`: its evaluation without the store, when it
+    /// needed no lookup) and applies what it says.
+    #[allow(clippy::too_many_arguments)]
     async fn run_entry(
         &self,
         tx: &mut Tx,
         caller: &Caller,
         entry: &Entry,
+        first: Option<Evaluated>,
         scope: &mut EngineScope,
         progress: &mut Progress,
         stack: &mut Vec<String>,
     ) -> Result<Action, EntryError> {
-        scope.start_entry();
-        let (kind, state, identifiers, attrs, entry_grants) = match self
-            .evaluate_entry(tx, caller, entry, scope, progress)
-            .await?
-        {
+        let evaluated = match first {
+            Some(evaluated) => evaluated,
+            None => {
+                self.evaluate_entry(tx, caller, entry, scope, progress)
+                    .await?
+            }
+        };
+        self.apply_evaluated(tx, caller, entry, evaluated, scope, stack)
+            .await
+    }
+
+    /// What an evaluated entry does to the store.
+    async fn apply_evaluated(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        entry: &Entry,
+        evaluated: Evaluated,
+        scope: &mut EngineScope,
+        stack: &mut Vec<String>,
+    ) -> Result<Action, EntryError> {
+        let (kind, state, identifiers, attrs, entry_grants) = match evaluated {
             Evaluated::ConditionsFalse => {
                 return Ok(Action::Skipped {
                     reason: "conditions are false".into(),

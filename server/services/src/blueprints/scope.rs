@@ -87,6 +87,11 @@ impl EngineScope {
         self.pending = None;
     }
 
+    /// Whether the last evaluation stopped at a lookup the store must answer.
+    pub(super) fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
     pub(super) fn take_pending(&mut self) -> Option<Lookup> {
         self.pending.take()
     }

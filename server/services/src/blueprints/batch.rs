@@ -1,0 +1,120 @@
+//! Plain group entries written together.
+//!
+//! A blueprint that creates thousands of groups spent most of its time on statements: finding
+//! each entry's object, checking its name, inserting it, reading it back, recording its event,
+//! several round trips per entry. Entries that create a *plain* group (identified by its name
+//! alone, no parents, members, roles or permissions) wait here instead and are created by
+//! [`Services::create_plain_groups_in`](crate::Services) in a few multi-row statements, with
+//! the same checks and events as one at a time.
+//!
+//! What keeps the result the same as one entry at a time:
+//! - the engine writes the batch before any entry that is not plain, needs a lookup or fails
+//!   to evaluate (it may name or look up a waiting group), and at the end of the run;
+//! - a name already waiting is not taken again (the second entry must find the first group);
+//! - the batch is written only when none of its names exists and every group passes its
+//!   checks; otherwise its entries run one at a time, which finds the existing ones and names
+//!   the entry that is refused.
+use garrison_blueprint::{Entry, deep_merge};
+use garrison_model::GroupChanges;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+use super::registry::Kind;
+use super::write::{self, Prepared};
+use super::{Evaluated, FieldChange, Progress, State, json_map};
+
+/// Entries per batch: the progress of a long run still moves, and a batch that declines
+/// (one entry refused) costs at most this many entries one at a time.
+const MAX_WAITING: usize = 500;
+
+/// An entry waiting to be created with the batch.
+pub(super) struct Waiting<'b> {
+    pub position: usize,
+    pub entry: &'b Entry,
+    /// Kept for the way back: one entry at a time, as the engine would have run it.
+    pub evaluated: Evaluated,
+    pub progress: Progress,
+    pub changes: GroupChanges,
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Default)]
+pub(super) struct GroupBatch<'b> {
+    waiting: Vec<Waiting<'b>>,
+    names: HashSet<String>,
+}
+
+impl<'b> GroupBatch<'b> {
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Keeps the entry when it creates a plain group the batch does not hold yet; gives the
+    /// evaluation and progress back otherwise. A full batch takes nothing more.
+    pub fn offer(
+        &mut self,
+        position: usize,
+        entry: &'b Entry,
+        evaluated: Evaluated,
+        progress: Progress,
+    ) -> Result<(), (Evaluated, Progress)> {
+        if self.waiting.len() >= MAX_WAITING {
+            return Err((evaluated, progress));
+        }
+        let Some((changes, fields)) = plain_group(&evaluated) else {
+            return Err((evaluated, progress));
+        };
+        let Some(name) = changes.name.clone() else {
+            return Err((evaluated, progress));
+        };
+        if !self.names.insert(name) {
+            return Err((evaluated, progress));
+        }
+        self.waiting.push(Waiting {
+            position,
+            entry,
+            evaluated,
+            progress,
+            changes,
+            fields,
+        });
+        Ok(())
+    }
+
+    pub fn take(&mut self) -> Vec<Waiting<'b>> {
+        self.names.clear();
+        std::mem::take(&mut self.waiting)
+    }
+}
+
+/// The group an entry creates, when it is plain: a group entry (not `absent`), identified by
+/// its name alone, without permissions, whose fields prepare without links.
+fn plain_group(evaluated: &Evaluated) -> Option<(GroupChanges, Vec<FieldChange>)> {
+    let Evaluated::Entry {
+        kind: Kind::Group,
+        state,
+        identifiers,
+        attrs,
+        grants,
+    } = evaluated
+    else {
+        return None;
+    };
+    if *state == State::Absent || !grants.is_empty() {
+        return None;
+    }
+    let identified = json_map(identifiers);
+    if identified.len() != 1 || !identified.get("name").is_some_and(Value::is_string) {
+        return None;
+    }
+    let mut data: Map<String, Value> = json_map(&deep_merge(attrs.clone(), identifiers.clone()));
+    data.remove("pk");
+    let Ok(Prepared::Group(changes)) = write::prepare(Kind::Group, &data) else {
+        return None;
+    };
+    if crate::groups::links_anything(&changes) {
+        return None;
+    }
+    let fields = write::changed_fields(Kind::Group, None, &data);
+    Some((changes, fields))
+}
