@@ -49,6 +49,10 @@ impl<'b> GroupBatch<'b> {
         self.waiting.is_empty()
     }
 
+    pub fn is_full(&self) -> bool {
+        self.waiting.len() >= MAX_WAITING
+    }
+
     /// Keeps the entry when it creates a plain group the batch does not hold yet; gives the
     /// evaluation and progress back otherwise. A full batch takes nothing more.
     pub fn offer(
@@ -58,7 +62,7 @@ impl<'b> GroupBatch<'b> {
         evaluated: Evaluated,
         progress: Progress,
     ) -> Result<(), (Evaluated, Progress)> {
-        if self.waiting.len() >= MAX_WAITING {
+        if self.is_full() {
             return Err((evaluated, progress));
         }
         let Some((changes, fields)) = plain_group(&evaluated) else {

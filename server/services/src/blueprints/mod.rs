@@ -703,7 +703,18 @@ impl Services {
             };
             let first = match first {
                 Some(Ok(evaluated)) => match batch.offer(position, entry, evaluated, progress) {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        // A full batch is written at once, so the next plain group starts the
+                        // next batch instead of running alone.
+                        if batch.is_full()
+                            && !self
+                                .write_batch(tx, caller, &mut batch, &mut run, stack)
+                                .await?
+                        {
+                            return Ok(run.outcome);
+                        }
+                        continue;
+                    }
                     Err((evaluated, returned)) => {
                         progress = returned;
                         Some(Ok(evaluated))

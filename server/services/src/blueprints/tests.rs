@@ -1847,7 +1847,8 @@ async fn the_progress_hook_counts_every_entry_up_to_the_total() {
 
     let store = TestStore::new().await;
     let mut text = String::from("version: 1\nentries:\n");
-    for n in 0..60 {
+    // More than two batches of plain groups (see `batch`): the hook still hears of each entry.
+    for n in 0..1_060 {
         text.push_str(&format!(
             "  - model: authentik_core.group\n    identifiers:\n      name: bp-progress-{n}\n    \
              attrs:\n      attributes:\n        n: {n}\n"
@@ -1860,7 +1861,7 @@ async fn the_progress_hook_counts_every_entry_up_to_the_total() {
     );
     let blueprint = parse(&text, &Limits::default()).unwrap_or_else(|error| panic!("{error}"));
     let total = blueprint.entries.len();
-    assert_eq!(total, 61);
+    assert_eq!(total, 1_061);
     let expected: Vec<RunProgress> = (1..=total)
         .map(|done| RunProgress { done, total })
         .collect();
@@ -1896,4 +1897,14 @@ async fn the_progress_hook_counts_every_entry_up_to_the_total() {
         Action::Skipped { .. }
     ));
     assert_eq!(*heard.lock().expect("not poisoned"), expected);
+    let query = ListQuery {
+        search: Some("bp-progress-".into()),
+        ..Default::default()
+    };
+    let listed = store
+        .services
+        .list_groups(&Caller::cli(), &query, Default::default())
+        .await
+        .expect("groups");
+    assert_eq!(listed.count, 1_060, "every group was created");
 }
