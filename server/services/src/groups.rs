@@ -141,12 +141,7 @@ impl Services {
             caller.principal.require_on(ADD_USER, &uuid.to_string())?;
         }
 
-        let record = store::GroupRecord {
-            uuid,
-            name: changes.name.clone().unwrap_or_default(),
-            is_superuser: changes.is_superuser.unwrap_or(false),
-            attributes: changes.attributes.clone().unwrap_or_default(),
-        };
+        let record = new_record(uuid, &changes);
         let id = store::insert(tx, &record, Utc::now()).await?;
         links.apply(tx, id, &changes).await?;
         let group = store::get(tx.conn(), record.uuid)
@@ -187,13 +182,7 @@ impl Services {
         }
         let records: Vec<store::GroupRecord> = batch
             .iter()
-            .zip(names)
-            .map(|(changes, name)| store::GroupRecord {
-                uuid: Uuid::new_v4(),
-                name,
-                is_superuser: changes.is_superuser.unwrap_or(false),
-                attributes: changes.attributes.clone().unwrap_or_default(),
-            })
+            .map(|changes| new_record(Uuid::new_v4(), changes))
             .collect();
         let ids = store::insert_many(tx, &records, Utc::now()).await?;
         // Nothing links to a new group yet, so what was inserted is the whole group.
@@ -386,6 +375,16 @@ impl Services {
 
 async fn is_effectively_superuser(conn: &mut Conn, id: i64) -> ServiceResult<bool> {
     Ok(!store::effectively_superuser(conn, &[id]).await?.is_empty())
+}
+
+/// The row of a new group (its links are written apart).
+fn new_record(uuid: Uuid, changes: &GroupChanges) -> store::GroupRecord {
+    store::GroupRecord {
+        uuid,
+        name: changes.name.clone().unwrap_or_default(),
+        is_superuser: changes.is_superuser.unwrap_or(false),
+        attributes: changes.attributes.clone().unwrap_or_default(),
+    }
 }
 
 /// Whether `changes` give the group parents, roles or members.

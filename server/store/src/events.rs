@@ -156,22 +156,5 @@ fn username_of(event: &Event) -> String {
 }
 
 pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
-    let conn = tx.conn();
-    let username = username_of(event);
-    sqlx::query(
-        "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.pk.to_string())
-    .bind(event.action.clone())
-    .bind(event.app.clone())
-    .bind(username)
-    .bind(event.user.to_string())
-    .bind(event.context.to_string())
-    .bind(event.client_ip.clone())
-    .bind(format_ts(&event.created))
-    .bind(event.expires.as_ref().map(format_ts))
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert_many(tx, std::slice::from_ref(event)).await
 }

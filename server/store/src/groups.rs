@@ -179,19 +179,12 @@ pub async fn name_taken(
 }
 
 pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
-    let conn = tx.conn();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-    )
-    .bind(group.uuid.to_string())
-    .bind(group.name.clone())
-    .bind(group.is_superuser)
-    .bind(Value::Object(group.attributes.clone()).to_string())
-    .bind(format_ts(&now))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    let mut ids = insert_many(tx, std::slice::from_ref(group), now).await?;
+    ids.pop().ok_or_else(|| StoreError::Corrupt {
+        table: "groups",
+        column: "id",
+        detail: format!("no id came back for the new group {}", group.uuid),
+    })
 }
 
 /// Rows per multi-row statement: six parameters a row stays far below either database's

@@ -1284,10 +1284,10 @@ both_stores!(
     }
 );
 
-/// Plain groups are written in batches (`blueprints::batch`); a run must still be what it is one
-/// entry at a time: a second entry for a waiting name updates it, a later entry names (`!KeyOf`)
-/// or finds (`!Find`) a waiting group, an existing name is found and changed, each created
-/// group has its event, and a refused entry is the one named, with nothing written.
+// Plain groups are written in batches (`blueprints::batch`); a run must still be what it is one
+// entry at a time: a second entry for a waiting name updates it, a later entry names (`!KeyOf`)
+// or finds (`!Find`) a waiting group, an existing name is found and changed, each created
+// group has its event, and a refused entry is the one named, with nothing written.
 both_stores!(
     batched_groups_apply_as_one_entry_at_a_time,
     |env: common::Env| async move {
@@ -1409,28 +1409,42 @@ entries:
         assert_eq!(event_count(&env).await, events);
 
         // A caller who may not add groups is refused at the first group entry.
-        let (viewer, _) = crate::security::user_holding(
-            &env,
-            "batch-viewer",
-            &[("authentik_core.view_group", "")],
-        )
-        .await;
-        let principal = env
-            .services
-            .principal_for(viewer)
-            .await
-            .unwrap()
-            .expect("an active user");
-        let caller = Caller::new(principal, None, Via::Cli, None);
+        let caller =
+            caller_holding(&env, "batch-viewer", &[("authentik_core.view_group", "")]).await;
         let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
                     name: batch-g\n  - model: authentik_core.group\n    identifiers:\n      name: batch-h\n";
         let outcome = apply(&env, &caller, text).await;
         let failure = outcome.failure.clone().expect("refused");
         assert_eq!(failure.index, 0, "{failure:?}");
         assert!(group(&env, "batch-g").await.is_none());
+
+        // One who may add groups still makes a superuser group only as a superuser: the plain
+        // superuser group is refused, named, and nothing is written.
+        let caller = caller_holding(&env, "batch-adder", &[("authentik_core.add_group", "")]).await;
+        let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+                    name: batch-i\n  - model: authentik_core.group\n    identifiers:\n      \
+                    name: batch-su\n    attrs:\n      is_superuser: true\n";
+        let outcome = apply(&env, &caller, text).await;
+        let failure = outcome.failure.clone().expect("refused");
+        assert_eq!(failure.index, 1, "{failure:?}");
+        assert!(failure.message.contains("superuser"), "{}", failure.message);
+        assert!(group(&env, "batch-i").await.is_none());
+        assert!(group(&env, "batch-su").await.is_none());
     }
 );
 
 fn field_names(fields: &[FieldChange]) -> Vec<String> {
     fields.iter().map(|change| change.field.clone()).collect()
+}
+
+/// A CLI caller who is a user holding exactly `permissions` (name, object pk or "" for global).
+async fn caller_holding(env: &common::Env, username: &str, permissions: &[(&str, &str)]) -> Caller {
+    let (user, _) = crate::security::user_holding(env, username, permissions).await;
+    let principal = env
+        .services
+        .principal_for(user)
+        .await
+        .unwrap()
+        .expect("an active user");
+    Caller::new(principal, None, Via::Cli, None)
 }

@@ -14,14 +14,14 @@
 //! - the batch is written only when none of its names exists and every group passes its
 //!   checks; otherwise its entries run one at a time, which finds the existing ones and names
 //!   the entry that is refused.
-use garrison_blueprint::{Entry, deep_merge};
+use garrison_blueprint::Entry;
 use garrison_model::GroupChanges;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashSet;
 
 use super::registry::Kind;
 use super::write::{self, Prepared};
-use super::{Evaluated, FieldChange, Progress, State, json_map};
+use super::{Evaluated, FieldChange, Progress, State, entry_data, json_map};
 
 /// Entries per batch: the progress of a long run still moves, and a batch that declines
 /// (one entry refused) costs at most this many entries one at a time.
@@ -111,8 +111,7 @@ fn plain_group(evaluated: &Evaluated) -> Option<(GroupChanges, Vec<FieldChange>)
     if identified.len() != 1 || !identified.get("name").is_some_and(Value::is_string) {
         return None;
     }
-    let mut data: Map<String, Value> = json_map(&deep_merge(attrs.clone(), identifiers.clone()));
-    data.remove("pk");
+    let data = entry_data(attrs.clone(), identifiers.clone());
     let Ok(Prepared::Group(changes)) = write::prepare(Kind::Group, &data) else {
         return None;
     };

@@ -457,6 +457,14 @@ fn flatten_pk_mappings(identifiers: BpValue) -> BpValue {
     }
 }
 
+/// What an entry writes: its attrs deep-merged with its identifiers, without `pk` (a primary
+/// key only ever finds an object).
+fn entry_data(attrs: BpValue, identifiers: BpValue) -> Map<String, Value> {
+    let mut data = json_map(&deep_merge(attrs, identifiers));
+    data.remove("pk");
+    data
+}
+
 /// One evaluation of an entry (synchronous; a missing lookup ends it, see [`scope`]).
 fn evaluate(
     scope: &mut EngineScope,
@@ -907,8 +915,7 @@ impl Services {
             });
         }
 
-        let mut data = json_map(&deep_merge(attrs, identifiers));
-        data.remove("pk");
+        let data = entry_data(attrs, identifiers);
         let (object, action) = match (state, existing) {
             (State::MustCreated, Some(_)) => {
                 return Err(EntryError::Failed(must_created_message(&identifiers_json)));
