@@ -1,7 +1,7 @@
 //! Validation helpers shared by the services. Messages follow authentik's (Django REST
 //! framework's) wording where one exists, so API clients see familiar errors.
 use garrison_model::{FieldErrors, ListQuery};
-use garrison_store::sql::Ordering;
+use garrison_store::sql::{OrderFields, Ordering};
 
 use crate::{ServiceError, ServiceResult};
 
@@ -12,7 +12,7 @@ pub(crate) const NOT_A_SLUG: &str =
 
 pub(crate) fn ordering(
     query: &ListQuery,
-    fields: &[(&'static str, &'static str)],
+    fields: &OrderFields,
     default: Ordering,
 ) -> ServiceResult<Ordering> {
     let Some(spec) = query
@@ -26,7 +26,7 @@ pub(crate) fn ordering(
     // authentik accepts a comma-separated list; the first field decides here.
     let first = spec.split(',').next().unwrap_or(spec).trim();
     Ordering::resolve(first, fields).ok_or_else(|| {
-        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let names: Vec<&str> = fields.iter().map(|(name, _, _)| *name).collect();
         ServiceError::invalid(
             "ordering",
             format!(

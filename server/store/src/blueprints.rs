@@ -9,23 +9,24 @@ use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
 use crate::outposts::{Paging, count_and_page};
-use crate::sql::{Bind, Ordering, Where};
+use crate::sql::{Bind, Ordering, Ties, Where};
 use crate::{Result, StoreError, Tx};
 
 const TABLE: &str = "blueprint_instances";
 
-pub const ORDERING: &[(&str, &str)] = &[
-    ("name", "i.name"),
-    ("path", "i.path"),
-    ("status", "i.status"),
-    ("last_applied", "i.last_applied"),
-    ("enabled", "i.enabled"),
-    ("pk", "i.uuid"),
+pub const ORDERING: &[(&str, &str, Ties)] = &[
+    ("name", "i.name", Ties::None),
+    ("path", "i.path", Ties::Possible),
+    ("status", "i.status", Ties::Possible),
+    ("last_applied", "i.last_applied", Ties::Possible),
+    ("enabled", "i.enabled", Ties::Possible),
+    ("pk", "i.uuid", Ties::None),
 ];
 /// authentik's default ordering.
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "i.name",
     descending: false,
+    ties: Ties::None,
 };
 
 const COLUMNS: &str = "i.uuid, i.name, i.path, i.content, i.context, i.metadata, i.last_applied, \

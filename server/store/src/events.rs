@@ -6,18 +6,19 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where};
+use crate::sql::{Bind, Ordering, Ties, Where};
 use crate::{Result, Tx};
 
-pub const ORDERING: &[(&str, &str)] = &[
-    ("created", "e.created"),
-    ("action", "e.action"),
-    ("user", "e.username"),
-    ("client_ip", "e.client_ip"),
+pub const ORDERING: &[(&str, &str, Ties)] = &[
+    ("created", "e.created", Ties::Possible),
+    ("action", "e.action", Ties::Possible),
+    ("user", "e.username", Ties::Possible),
+    ("client_ip", "e.client_ip", Ties::Possible),
 ];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "e.created",
     descending: true,
+    ties: Ties::Possible,
 };
 
 const COLUMNS: &str =

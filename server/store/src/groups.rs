@@ -8,18 +8,19 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where, placeholders, value_rows};
+use crate::sql::{Bind, Ordering, Ties, Where, in_list, value_rows};
 use crate::{Result, StoreError, Tx};
 
-pub const ORDERING: &[(&str, &str)] = &[
-    ("name", "g.name"),
-    ("is_superuser", "g.is_superuser"),
-    ("num_pk", "g.id"),
-    ("pk", "g.uuid"),
+pub const ORDERING: &[(&str, &str, Ties)] = &[
+    ("name", "g.name", Ties::None),
+    ("is_superuser", "g.is_superuser", Ties::Possible),
+    ("num_pk", "g.id", Ties::None),
+    ("pk", "g.uuid", Ties::None),
 ];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "g.name",
     descending: false,
+    ties: Ties::None,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -145,7 +146,7 @@ pub(crate) async fn resolve(
     }
     let sql = format!(
         "SELECT uuid, id FROM {table} WHERE uuid IN {}",
-        placeholders(1, uuids.len())
+        in_list(1, uuids.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for uuid in uuids {
@@ -378,7 +379,7 @@ pub async fn would_cycle(conn: &mut AnyConnection, id: i64, parent_ids: &[i64]) 
     let sql = format!(
         "WITH RECURSIVE below(id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT gp.group_id FROM group_parents gp JOIN below ON gp.parent_id = below.id) \
          SELECT COUNT(*) FROM below WHERE id IN {}",
-        placeholders(2, parent_ids.len())
+        in_list(2, parent_ids.len())
     );
     let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).bind(id);
     for parent in parent_ids {
@@ -392,7 +393,7 @@ async fn attach_relations(conn: &mut AnyConnection, groups: &mut [Group]) -> Res
         return Ok(());
     }
     let ids: Vec<i64> = groups.iter().map(|g| g.num_pk).collect();
-    let list = placeholders(1, ids.len());
+    let list = in_list(1, ids.len());
 
     let parents = uuid_links(
         conn,
@@ -463,7 +464,7 @@ pub async fn effectively_superuser(conn: &mut AnyConnection, ids: &[i64]) -> Res
     }
     let sql = format!(
         "{SUPERUSER_GROUPS}SELECT id FROM su WHERE id IN {}",
-        placeholders(1, ids.len())
+        in_list(1, ids.len())
     );
     let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
     for id in ids {
@@ -481,7 +482,7 @@ pub async fn with_descendants(conn: &mut AnyConnection, ids: &[i64]) -> Result<V
         "WITH RECURSIVE below(id) AS (SELECT id FROM groups WHERE id IN {} \
          UNION SELECT gp.group_id FROM group_parents gp JOIN below ON gp.parent_id = below.id) \
          SELECT id FROM below",
-        placeholders(1, ids.len())
+        in_list(1, ids.len())
     );
     let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
     for id in ids {
@@ -502,7 +503,7 @@ pub async fn grants_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(Str
          SELECT p.app_label, p.codename, rp.object_pk FROM role_permissions rp \
          JOIN permissions p ON p.id = rp.permission_id \
          WHERE rp.role_id IN (SELECT role_id FROM group_roles WHERE group_id IN (SELECT id FROM up))",
-        placeholders(1, ids.len())
+        in_list(1, ids.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for id in ids {
@@ -533,7 +534,7 @@ pub async fn uuids_of(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Uuid>
     }
     let sql = format!(
         "SELECT uuid FROM groups WHERE id IN {}",
-        placeholders(1, ids.len())
+        in_list(1, ids.len())
     );
     let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
     for id in ids {

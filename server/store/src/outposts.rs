@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where, placeholders};
+use crate::sql::{Bind, Ordering, Ties, Where, in_list};
 use crate::{Result, StoreError, Tx};
 
 fn corrupt(table: &'static str, column: &'static str, value: &str) -> StoreError {
@@ -131,7 +131,7 @@ async fn linked_ids(
     }
     let sql = format!(
         "SELECT {key_column}, {id_column} FROM {table} WHERE {key_column} IN {} ORDER BY {id_column}",
-        placeholders(1, keys.len())
+        in_list(1, keys.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for key in keys {
@@ -152,14 +152,15 @@ async fn linked_ids(
 pub mod certificates {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[
-        ("name", "c.name"),
-        ("expiry", "c.cert_expiry"),
-        ("pk", "c.uuid"),
+    pub const ORDERING: &[(&str, &str, Ties)] = &[
+        ("name", "c.name", Ties::None),
+        ("expiry", "c.cert_expiry", Ties::Possible),
+        ("pk", "c.uuid", Ties::None),
     ];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "c.name",
         descending: false,
+        ties: Ties::None,
     };
 
     const COLUMNS: &str = "c.uuid, c.name, c.fingerprint_sha256, c.fingerprint_sha1, c.cert_expiry, \
@@ -328,7 +329,7 @@ async fn existing_uuids(
     }
     let sql = format!(
         "SELECT uuid FROM {table} WHERE uuid IN {}",
-        placeholders(1, uuids.len())
+        in_list(1, uuids.len())
     );
     let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
     for uuid in uuids {
@@ -348,10 +349,12 @@ async fn existing_uuids(
 pub mod providers {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[("name", "p.name"), ("pk", "p.id")];
+    pub const ORDERING: &[(&str, &str, Ties)] =
+        &[("name", "p.name", Ties::None), ("pk", "p.id", Ties::None)];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "p.name",
         descending: false,
+        ties: Ties::None,
     };
 
     /// A provider as stored: the fields all kinds share, the kind's own settings (without
@@ -515,7 +518,7 @@ pub mod providers {
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE p.id IN {} ORDER BY p.id",
-            placeholders(1, pks.len())
+            in_list(1, pks.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for pk in pks {
@@ -542,7 +545,7 @@ pub mod providers {
         );
         let sql = format!(
             "SELECT op.outpost_uuid, {COLUMNS} FROM {from} WHERE op.outpost_uuid IN {} ORDER BY p.id",
-            placeholders(1, outposts.len())
+            in_list(1, outposts.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for uuid in outposts {
@@ -569,7 +572,7 @@ pub mod providers {
         }
         let sql = format!(
             "SELECT provider_id, outpost_uuid FROM outpost_providers WHERE provider_id IN {} ORDER BY outpost_uuid",
-            placeholders(1, items.len())
+            in_list(1, items.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for item in items.iter() {
@@ -611,7 +614,7 @@ pub mod providers {
         }
         let sql = format!(
             "SELECT id, kind FROM providers WHERE id IN {}",
-            placeholders(1, pks.len())
+            in_list(1, pks.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for pk in pks {
@@ -698,14 +701,15 @@ pub mod providers {
 pub mod applications {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[
-        ("name", "a.name"),
-        ("slug", "a.slug"),
-        ("group", "a.group_name"),
+    pub const ORDERING: &[(&str, &str, Ties)] = &[
+        ("name", "a.name", Ties::Possible),
+        ("slug", "a.slug", Ties::None),
+        ("group", "a.group_name", Ties::Possible),
     ];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "a.name",
         descending: false,
+        ties: Ties::Possible,
     };
 
     const COLUMNS: &str = "a.uuid, a.name, a.slug, a.provider_id, a.meta_launch_url, a.meta_icon, \
@@ -899,10 +903,12 @@ pub mod applications {
 pub mod service_connections {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[("name", "s.name"), ("pk", "s.uuid")];
+    pub const ORDERING: &[(&str, &str, Ties)] =
+        &[("name", "s.name", Ties::None), ("pk", "s.uuid", Ties::None)];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "s.name",
         descending: false,
+        ties: Ties::None,
     };
 
     const COLUMNS: &str = "s.uuid, s.name, s.kind, s.local, s.url, s.tls_verification, \
@@ -1031,7 +1037,7 @@ pub mod service_connections {
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM service_connections s WHERE s.uuid IN {}",
-            placeholders(1, uuids.len())
+            in_list(1, uuids.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for uuid in uuids {
@@ -1112,15 +1118,16 @@ pub mod service_connections {
 pub mod outposts {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[
-        ("name", "o.name"),
-        ("type", "o.type"),
-        ("service_connection__name", "sc.name"),
-        ("pk", "o.uuid"),
+    pub const ORDERING: &[(&str, &str, Ties)] = &[
+        ("name", "o.name", Ties::None),
+        ("type", "o.type", Ties::Possible),
+        ("service_connection__name", "sc.name", Ties::Possible),
+        ("pk", "o.uuid", Ties::None),
     ];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "o.name",
         descending: false,
+        ties: Ties::None,
     };
 
     const COLUMNS: &str = "o.uuid, o.name, o.type, o.service_connection, o.config, o.managed, \
@@ -1384,7 +1391,7 @@ pub mod outposts {
         }
         let sql = format!(
             "SELECT DISTINCT outpost_uuid FROM outpost_providers WHERE provider_id IN {}",
-            placeholders(1, providers.len())
+            in_list(1, providers.len())
         );
         let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
         for pk in providers {
@@ -1514,10 +1521,14 @@ pub mod outposts {
 pub mod brands {
     use super::*;
 
-    pub const ORDERING: &[(&str, &str)] = &[("domain", "b.domain"), ("default", "b.is_default")];
+    pub const ORDERING: &[(&str, &str, Ties)] = &[
+        ("domain", "b.domain", Ties::None),
+        ("default", "b.is_default", Ties::Possible),
+    ];
     pub const DEFAULT_ORDERING: Ordering = Ordering {
         column: "b.domain",
         descending: false,
+        ties: Ties::None,
     };
 
     const COLUMNS: &str = "b.uuid, b.domain, b.is_default, b.settings, b.web_certificate, \

@@ -91,7 +91,7 @@ pub async fn grants_of_roles(
     let sql = format!(
         "SELECT p.app_label, p.codename, rp.object_pk FROM role_permissions rp \
          JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id IN {}",
-        crate::sql::placeholders(1, role_ids.len())
+        crate::sql::in_list(1, role_ids.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in role_ids {

@@ -5,13 +5,14 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec;
-use crate::sql::{Ordering, Where, placeholders};
+use crate::sql::{Ordering, Ties, Where, in_list};
 use crate::{Result, Tx};
 
-pub const ORDERING: &[(&str, &str)] = &[("name", "r.name")];
+pub const ORDERING: &[(&str, &str, Ties)] = &[("name", "r.name", Ties::None)];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "r.name",
     descending: false,
+    ties: Ties::None,
 };
 
 pub async fn list(
@@ -158,7 +159,7 @@ async fn global_permissions(
     let sql = format!(
         "SELECT rp.role_id, p.app_label, p.codename FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id \
          WHERE rp.object_pk = '' AND rp.role_id IN {} ORDER BY p.app_label, p.codename",
-        placeholders(1, role_ids.len())
+        in_list(1, role_ids.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for id in role_ids {

@@ -5,19 +5,20 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where};
+use crate::sql::{Bind, Ordering, Ties, Where};
 use crate::{Result, StoreError, Tx};
 
-pub const ORDERING: &[(&str, &str)] = &[
-    ("identifier", "t.identifier"),
-    ("intent", "t.intent"),
-    ("expires", "t.expires"),
-    ("description", "t.description"),
-    ("user", "t.user_id"),
+pub const ORDERING: &[(&str, &str, Ties)] = &[
+    ("identifier", "t.identifier", Ties::None),
+    ("intent", "t.intent", Ties::Possible),
+    ("expires", "t.expires", Ties::Possible),
+    ("description", "t.description", Ties::Possible),
+    ("user", "t.user_id", Ties::Possible),
 ];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "t.identifier",
     descending: false,
+    ties: Ties::None,
 };
 
 const COLUMNS: &str =

@@ -8,25 +8,26 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Where, placeholders};
+use crate::sql::{Bind, Ordering, Ties, Where, in_list};
 use crate::{Result, StoreError, Tx};
 
 /// API field name → column, for `ordering=`.
-pub const ORDERING: &[(&str, &str)] = &[
-    ("pk", "u.id"),
-    ("username", "u.username"),
-    ("name", "u.name"),
-    ("email", "u.email"),
-    ("is_active", "u.is_active"),
-    ("date_joined", "u.date_joined"),
-    ("last_login", "u.last_login"),
-    ("last_updated", "u.last_updated"),
-    ("path", "u.path"),
-    ("type", "u.type"),
+pub const ORDERING: &[(&str, &str, Ties)] = &[
+    ("pk", "u.id", Ties::None),
+    ("username", "u.username", Ties::None),
+    ("name", "u.name", Ties::Possible),
+    ("email", "u.email", Ties::Possible),
+    ("is_active", "u.is_active", Ties::Possible),
+    ("date_joined", "u.date_joined", Ties::Possible),
+    ("last_login", "u.last_login", Ties::Possible),
+    ("last_updated", "u.last_updated", Ties::Possible),
+    ("path", "u.path", Ties::Possible),
+    ("type", "u.type", Ties::Possible),
 ];
 pub const DEFAULT_ORDERING: Ordering = Ordering {
     column: "u.username",
     descending: false,
+    ties: Ties::None,
 };
 
 use crate::groups::SUPERUSER_GROUPS;
@@ -342,10 +343,7 @@ pub async fn existing(conn: &mut AnyConnection, pks: &[i64]) -> Result<HashSet<i
     if pks.is_empty() {
         return Ok(HashSet::new());
     }
-    let sql = format!(
-        "SELECT id FROM users WHERE id IN {}",
-        placeholders(1, pks.len())
-    );
+    let sql = format!("SELECT id FROM users WHERE id IN {}", in_list(1, pks.len()));
     let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
     for pk in pks {
         query = query.bind(*pk);
@@ -393,7 +391,7 @@ async fn attach_relations(conn: &mut AnyConnection, users: &mut [User]) -> Resul
         return Ok(());
     }
     let pks: Vec<i64> = users.iter().map(|u| u.pk).collect();
-    let list = placeholders(1, pks.len());
+    let list = in_list(1, pks.len());
 
     let mut groups: HashMap<i64, Vec<Uuid>> = HashMap::new();
     let sql = format!(

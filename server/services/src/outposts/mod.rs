@@ -26,7 +26,7 @@ pub use providers::ProviderFilter;
 
 use garrison_model::ListQuery;
 use garrison_store::outposts::Paging;
-use garrison_store::sql::Ordering;
+use garrison_store::sql::{OrderFields, Ordering};
 
 use crate::authz::{Caller, Visibility};
 use crate::{ServiceResult, validate};
@@ -34,7 +34,7 @@ use crate::{ServiceResult, validate};
 /// Validated paging and ordering for a list.
 pub(crate) fn paging(
     query: &ListQuery,
-    fields: &[(&'static str, &'static str)],
+    fields: &OrderFields,
     default: Ordering,
 ) -> ServiceResult<Paging> {
     Ok(Paging {
