@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use garrison_services::{Caller, Principal, SessionKey, Via};
 
-use crate::{AppState, cookies};
+use crate::{ApiError, AppState, cookies};
 
 /// How the request authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +99,9 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
             }
             // An unknown or expired key: the request stays anonymous and gets 401 where needed.
             Ok(None) => {}
-            Err(error) => tracing::error!(%error, "token authentication failed"),
+            // Not a 401: the key may well be valid, and a client told it is not may throw
+            // it away (an outpost would stop reconnecting). The store failed; say so.
+            Err(error) => return ApiError::from(error).into_response(),
         }
     } else if let Some(value) = cookies::read(
         request.headers(),
@@ -112,7 +114,8 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
                 identity.credential = Credential::Session(key);
             }
             Ok(None) => {}
-            Err(error) => tracing::error!(%error, "session authentication failed"),
+            // As for a token: a store failure is not a signed-out browser.
+            Err(error) => return ApiError::from(error).into_response(),
         }
     }
     request.extensions_mut().insert(identity);

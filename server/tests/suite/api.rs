@@ -624,3 +624,41 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    a_store_failure_while_authenticating_is_a_server_error_not_a_401,
+    |env: common::Env| async move {
+        // A key nobody has presented yet, so no cache knows it: authenticating it reads the
+        // store.
+        let (status, token) = env
+            .admin(
+                "POST",
+                "/core/tokens/",
+                Some(json!({"identifier": "unseen-token", "expiring": false})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{token}");
+        let (_, key) = env
+            .admin("GET", "/core/tokens/unseen-token/view_key/", None)
+            .await;
+        let key = key["key"].as_str().expect("a key").to_owned();
+
+        env.services.close().await;
+        let (status, body) = env.api("GET", "/core/users/me/", Some(&key), None).await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "a valid key must not be called invalid because the store failed: {body}"
+        );
+        assert_eq!(
+            body["detail"], "Internal server error.",
+            "no internals: {body}"
+        );
+        let (status, _) = env.api("GET", "/core/users/me/", None, None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "without credentials it is still a 401"
+        );
+    }
+);
