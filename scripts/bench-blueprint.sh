@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prints the blueprint engine's figures on both stores (server/benches/blueprint_apply.rs):
 #   parse, validate and apply of a generated 5,000-entry blueprint (authentik_core.group entries)
-#   beside a raw batched insert of the same rows into the groups table, each the median of three
-#   rounds on fresh databases, and the ratio validate + apply / raw insert (goal: within 3x).
+#   beside raw batched inserts of the same rows into the groups table, alone and with the audit
+#   event the apply writes for each group, each the median of three rounds on fresh databases,
+#   and the ratios validate + apply / raw insert (goal: within 3x).
 # Sizes: BENCH_ENTRIES, BENCH_ROUNDS; BENCH_STORES=sqlite (or postgres) runs one store only.
 # PostgreSQL comes from scripts/test-services.sh.
 set -euo pipefail
