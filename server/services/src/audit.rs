@@ -80,16 +80,32 @@ pub(crate) async fn created_many<T: Audited>(
     caller: &Caller,
     objects: &[T],
 ) -> ServiceResult<()> {
+    // What every event of the batch shares (who, through which request, when) is built once;
+    // each object's fields move into its diff instead of being copied.
+    let user = user_json(caller);
+    let request = request_json(caller);
+    let created = Utc::now();
     let events: Vec<Event> = objects
         .iter()
         .map(|object| {
-            model_change_event(
-                caller,
-                EventAction::ModelCreated,
-                object.model_ref(),
-                None,
-                Some(&object.audit_view()),
-            )
+            let model = object.model_ref();
+            let mut context = Map::new();
+            context.insert(
+                "model".into(),
+                object_json(model.model, &model.pk, model.name),
+            );
+            context.insert("diff".into(), created_diff(object.audit_view()));
+            context.insert("http_request".into(), request.clone());
+            Event {
+                pk: Uuid::new_v4(),
+                action: EventAction::ModelCreated.as_str().into(),
+                app: "garrison".into(),
+                user: user.clone(),
+                context: Value::Object(context),
+                client_ip: caller.client_ip.clone(),
+                created,
+                expires: None,
+            }
         })
         .collect();
     garrison_store::events::insert_many(tx, &events).await?;
@@ -175,6 +191,23 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// [`diff`] of a new object: `{"field": {"new_value": …}}` for each of its fields, moved
+/// rather than copied, in the same (sorted) order.
+fn created_diff(after: Value) -> Value {
+    let Value::Object(fields) = after else {
+        return Value::Object(Map::new());
+    };
+    let mut fields: Vec<(String, Value)> = fields.into_iter().collect();
+    fields.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let mut out = Map::new();
+    for (key, value) in fields {
+        let mut change = Map::new();
+        change.insert("new_value".into(), value);
+        out.insert(key, Value::Object(change));
+    }
+    Value::Object(out)
+}
+
 /// `{"field": {"previous_value": …, "new_value": …}}` for every field that differs.
 pub(crate) fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     let empty = Map::new();
@@ -201,6 +234,18 @@ pub(crate) fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_objects_diff_is_the_general_diff_from_nothing() {
+        let after =
+            json!({"name": "a", "attributes": {"k": [1, 2]}, "is_superuser": false, "users": []});
+        assert_eq!(created_diff(after.clone()), diff(None, Some(&after)));
+        assert_eq!(
+            created_diff(after.clone()).to_string(),
+            diff(None, Some(&after)).to_string(),
+            "the same text, key order included"
+        );
+    }
 
     #[test]
     fn diff_lists_only_changed_fields() {

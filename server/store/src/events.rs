@@ -130,13 +130,24 @@ pub async fn insert_many(tx: &mut Tx, events: &[Event]) -> Result<()> {
             crate::sql::value_rows(tx.backend(), chunk.len(), 9)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // A batch's events usually share their user: its JSON is written once for a run of
+        // events with the same user.
+        let mut user_text: Option<(&Value, String)> = None;
         for event in chunk {
+            let user = match &user_text {
+                Some((user, text)) if *user == &event.user => text.clone(),
+                _ => {
+                    let text = event.user.to_string();
+                    user_text = Some((&event.user, text.clone()));
+                    text
+                }
+            };
             query = query
                 .bind(event.pk.to_string())
                 .bind(event.action.clone())
                 .bind(event.app.clone())
                 .bind(username_of(event))
-                .bind(event.user.to_string())
+                .bind(user)
                 .bind(event.context.to_string())
                 .bind(event.client_ip.clone())
                 .bind(format_ts(&event.created))
