@@ -33,22 +33,45 @@ fn request_json(caller: &Caller) -> Value {
     }
 }
 
-pub(crate) fn event(
-    caller: &Caller,
-    action: EventAction,
-    mut context: Map<String, Value>,
-) -> Event {
-    context.insert("http_request".into(), request_json(caller));
-    Event {
-        pk: Uuid::new_v4(),
-        action: action.as_str().into(),
-        app: "garrison".into(),
-        user: user_json(caller),
-        context: Value::Object(context),
-        client_ip: caller.client_ip.clone(),
-        created: Utc::now(),
-        expires: None,
+/// What every event one caller causes shares: who, and through which request. Built once for a
+/// batch of events rather than once per event.
+struct Origin<'a> {
+    caller: &'a Caller,
+    user: Value,
+    request: Value,
+}
+
+impl<'a> Origin<'a> {
+    fn of(caller: &'a Caller) -> Self {
+        Origin {
+            caller,
+            user: user_json(caller),
+            request: request_json(caller),
+        }
     }
+
+    fn event(
+        &self,
+        action: EventAction,
+        mut context: Map<String, Value>,
+        created: chrono::DateTime<Utc>,
+    ) -> Event {
+        context.insert("http_request".into(), self.request.clone());
+        Event {
+            pk: Uuid::new_v4(),
+            action: action.as_str().into(),
+            app: "garrison".into(),
+            user: self.user.clone(),
+            context: Value::Object(context),
+            client_ip: self.caller.client_ip.clone(),
+            created,
+            expires: None,
+        }
+    }
+}
+
+pub(crate) fn event(caller: &Caller, action: EventAction, context: Map<String, Value>) -> Event {
+    Origin::of(caller).event(action, context, Utc::now())
 }
 
 /// An object whose changes are audited: which object it is, and the fields events record
@@ -80,32 +103,16 @@ pub(crate) async fn created_many<T: Audited>(
     caller: &Caller,
     objects: &[T],
 ) -> ServiceResult<()> {
-    // What every event of the batch shares (who, through which request, when) is built once;
-    // each object's fields move into its diff instead of being copied.
-    let user = user_json(caller);
-    let request = request_json(caller);
+    // The caller's and the request's JSON are built once for the batch; each object's fields
+    // move into its diff instead of being copied.
+    let origin = Origin::of(caller);
     let created = Utc::now();
     let events: Vec<Event> = objects
         .iter()
         .map(|object| {
-            let model = object.model_ref();
-            let mut context = Map::new();
-            context.insert(
-                "model".into(),
-                object_json(model.model, &model.pk, model.name),
-            );
-            context.insert("diff".into(), created_diff(object.audit_view()));
-            context.insert("http_request".into(), request.clone());
-            Event {
-                pk: Uuid::new_v4(),
-                action: EventAction::ModelCreated.as_str().into(),
-                app: "garrison".into(),
-                user: user.clone(),
-                context: Value::Object(context),
-                client_ip: caller.client_ip.clone(),
-                created,
-                expires: None,
-            }
+            let context =
+                model_change_context(object.model_ref(), created_diff(object.audit_view()));
+            origin.event(EventAction::ModelCreated, context, created)
         })
         .collect();
     garrison_store::events::insert_many(tx, &events).await?;
@@ -167,13 +174,22 @@ fn model_change_event(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> Event {
+    event(
+        caller,
+        action,
+        model_change_context(model, diff(before, after)),
+    )
+}
+
+/// A model change's context: which object, and its changed fields.
+fn model_change_context(model: ModelRef<'_>, diff: Value) -> Map<String, Value> {
     let mut context = Map::new();
     context.insert(
         "model".into(),
         object_json(model.model, &model.pk, model.name),
     );
-    context.insert("diff".into(), diff(before, after));
-    event(caller, action, context)
+    context.insert("diff".into(), diff);
+    context
 }
 
 /// How events name an object: authentik's `{"app", "model_name", "pk", "name"}`.
