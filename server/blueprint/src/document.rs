@@ -200,6 +200,15 @@ fn get<'n>(pairs: &'n [(String, Node)], key: &str) -> Option<&'n Node> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, node)| node)
 }
 
+/// Moves the value of `key` out of `pairs` (a null is left in its place), so that a subtree
+/// becomes part of the blueprint without being copied.
+fn take(pairs: &mut [(String, Node)], key: &str) -> Option<Node> {
+    pairs.iter_mut().find(|(k, _)| k == key).map(|(_, node)| {
+        let placeholder = Node::new(NodeValue::Null, node.line, node.column);
+        std::mem::replace(node, placeholder)
+    })
+}
+
 /// Pushes a warning for every key of `pairs` not in `known`.
 fn warn_unknown(
     pairs: &[(String, Node)],
@@ -228,35 +237,36 @@ fn warn_unknown(
 /// top-level structure and `metadata`, [`ParseError::Entry`] for an entry.
 pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
     let root = load(text, limits)?;
-    let top = match &root.value {
+    let root_line = root.line;
+    let mut top = match root.value {
         NodeValue::Map(pairs) => pairs,
         NodeValue::Null => return Err(invalid(root.line, "the blueprint is empty")),
-        _ => {
+        other => {
             return Err(invalid(
                 root.line,
                 format!(
                     "a blueprint must be a mapping (with `version`, `metadata`, `context` and \
                      `entries`), found {}",
-                    root.kind_name()
+                    Node::new(other, root.line, root.column).kind_name()
                 ),
             ));
         }
     };
     let mut warnings = Vec::new();
     warn_unknown(
-        top,
+        &top,
         &TOP_KEYS,
-        |key| format!("line {}: unknown top-level key `{key}`", line_of(top, key)),
+        |key| format!("line {}: unknown top-level key `{key}`", line_of(&top, key)),
         &mut warnings,
     );
 
-    let version = match get(top, "version") {
+    let version = match get(&top, "version") {
         None => {
             warnings.push(Warning {
-                line: root.line,
+                line: root_line,
                 message: format!(
                     "line {}: `version` is missing; assuming 1 (authentik's schema requires it)",
-                    root.line
+                    root_line
                 ),
             });
             1
@@ -278,29 +288,32 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
         },
     };
 
-    let metadata = match get(top, "metadata") {
+    let metadata = match get(&top, "metadata") {
         None => None,
         Some(node) if node.is_null() => None,
         Some(node) => Some(parse_metadata(node, &mut warnings)?),
     };
 
-    let context = match get(top, "context") {
+    let context = match take(&mut top, "context") {
         None => Vec::new(),
-        Some(node) => match &node.value {
-            NodeValue::Map(pairs) => pairs.clone(),
-            _ => {
+        Some(node) => match node.value {
+            NodeValue::Map(pairs) => pairs,
+            other => {
                 return Err(invalid(
                     node.line,
-                    format!("`context` must be a mapping, found {}", node.kind_name()),
+                    format!(
+                        "`context` must be a mapping, found {}",
+                        Node::new(other, node.line, node.column).kind_name()
+                    ),
                 ));
             }
         },
     };
 
     let mut entries = Vec::new();
-    match get(top, "entries") {
+    match take(&mut top, "entries") {
         None => {}
-        Some(node) => match &node.value {
+        Some(node) => match node.value {
             NodeValue::Seq(items) => {
                 for item in items {
                     let entry = parse_entry(item, entries.len(), None, &mut warnings)?;
@@ -309,15 +322,19 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
             }
             NodeValue::Map(sections) => {
                 for (section, list) in sections {
-                    let Some(items) = list.as_seq() else {
-                        return Err(invalid(
-                            list.line,
-                            format!(
-                                "section `{section}` of `entries` must be a sequence of entries, \
-                                 found {}",
-                                list.kind_name()
-                            ),
-                        ));
+                    let (line, column) = (list.line, list.column);
+                    let items = match list.value {
+                        NodeValue::Seq(items) => items,
+                        other => {
+                            return Err(invalid(
+                                line,
+                                format!(
+                                    "section `{section}` of `entries` must be a sequence of \
+                                     entries, found {}",
+                                    Node::new(other, line, column).kind_name()
+                                ),
+                            ));
+                        }
                     };
                     for item in items {
                         let entry = parse_entry(
@@ -330,13 +347,13 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
                     }
                 }
             }
-            _ => {
+            other => {
                 return Err(invalid(
                     node.line,
                     format!(
                         "`entries` must be a sequence of entries or a mapping of sections, \
                          found {}",
-                        node.kind_name()
+                        Node::new(other, node.line, node.column).kind_name()
                     ),
                 ));
             }
@@ -454,7 +471,7 @@ impl Place<'_> {
 }
 
 fn parse_entry(
-    node: &Node,
+    node: Node,
     index: usize,
     section: Option<&str>,
     warnings: &mut Vec<Warning>,
@@ -464,24 +481,27 @@ fn parse_entry(
         section,
         line: node.line,
     };
-    let Some(pairs) = node.as_map() else {
-        return Err(place.error(format!(
-            "an entry must be a mapping (with `model`, `identifiers`, `attrs`, …), found {}",
-            node.kind_name()
-        )));
+    let (line, column) = (node.line, node.column);
+    let mut pairs = match node.value {
+        NodeValue::Map(pairs) => pairs,
+        other => {
+            return Err(place.error(format!(
+                "an entry must be a mapping (with `model`, `identifiers`, `attrs`, …), found {}",
+                Node::new(other, line, column).kind_name()
+            )));
+        }
     };
-    let label = place.label();
     warn_unknown(
-        pairs,
+        &pairs,
         &ENTRY_KEYS,
-        |key| format!("{label}: unknown key `{key}`"),
+        |key| format!("{}: unknown key `{key}`", place.label()),
         warnings,
     );
 
-    let model = match get(pairs, "model") {
+    let model = match take(&mut pairs, "model") {
         None => return Err(place.error("`model` is missing")),
         Some(model) => match model.value {
-            NodeValue::Str(_) | NodeValue::Tag(_) => model.clone(),
+            NodeValue::Str(_) | NodeValue::Tag(_) => model,
             _ => {
                 return Err(place.error(format!(
                     "`model` must be a string (`app_label.model`) or a tag, found {}",
@@ -491,16 +511,17 @@ fn parse_entry(
         },
     };
 
-    let (state, raw_state) = match get(pairs, "state") {
+    let (state, raw_state) = match take(&mut pairs, "state") {
         None => (
-            Node::new(NodeValue::Str("present".to_owned()), node.line, node.column),
+            Node::new(NodeValue::Str("present".to_owned()), line, column),
             Some("present".to_owned()),
         ),
         Some(state) => match &state.value {
             NodeValue::Str(text) if STATES.contains(&text.as_str()) => {
-                (state.clone(), Some(text.clone()))
+                let raw = Some(text.clone());
+                (state, raw)
             }
-            NodeValue::Tag(_) => (state.clone(), None),
+            NodeValue::Tag(_) => (state, None),
             _ => {
                 let found = match state.as_str() {
                     Some(text) => format!("`{text}`"),
@@ -514,7 +535,7 @@ fn parse_entry(
         },
     };
 
-    let id = match get(pairs, "id") {
+    let id = match get(&pairs, "id") {
         None => None,
         Some(id) => match &id.value {
             NodeValue::Null => None,
@@ -532,45 +553,39 @@ fn parse_entry(
         },
     };
 
-    let mapping = |key: &str| -> Result<Node, ParseError> {
-        match get(pairs, key) {
-            None => Ok(Node::new(
+    let mut mapping = |key: &str| -> Result<Node, ParseError> {
+        match take(&mut pairs, key) {
+            None => Ok(Node::new(NodeValue::Map(Vec::new()), line, column)),
+            Some(value) if value.is_null() => Ok(Node::new(
                 NodeValue::Map(Vec::new()),
-                node.line,
-                node.column,
+                value.line,
+                value.column,
             )),
-            Some(value) => match &value.value {
-                NodeValue::Null => Ok(Node::new(
-                    NodeValue::Map(Vec::new()),
-                    value.line,
-                    value.column,
-                )),
-                NodeValue::Map(_) => Ok(value.clone()),
-                _ => Err(place.error(format!(
-                    "`{key}` must be a mapping, found {}",
-                    value.kind_name()
-                ))),
-            },
+            Some(value) if value.as_map().is_some() => Ok(value),
+            Some(value) => Err(place.error(format!(
+                "`{key}` must be a mapping, found {}",
+                value.kind_name()
+            ))),
         }
     };
     let identifiers = mapping("identifiers")?;
     let attrs = mapping("attrs")?;
 
-    let conditions = match get(pairs, "conditions") {
+    let conditions = match take(&mut pairs, "conditions") {
         None => Vec::new(),
-        Some(conditions) => match &conditions.value {
-            NodeValue::Seq(items) => items.clone(),
-            _ => {
+        Some(conditions) => match conditions.value {
+            NodeValue::Seq(items) => items,
+            other => {
                 return Err(place.error(format!(
                     "`conditions` must be a sequence, found {}",
-                    conditions.kind_name()
+                    Node::new(other, conditions.line, conditions.column).kind_name()
                 )));
             }
         },
     };
 
     let mut permissions = Vec::new();
-    if let Some(list) = get(pairs, "permissions") {
+    if let Some(list) = get(&pairs, "permissions") {
         let Some(items) = list.as_seq() else {
             return Err(place.error(format!(
                 "`permissions` must be a sequence, found {}",
@@ -585,7 +600,7 @@ fn parse_entry(
     Ok(Entry {
         index,
         section: section.map(str::to_owned),
-        line: node.line,
+        line,
         model,
         state,
         raw_state,

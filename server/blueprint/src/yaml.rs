@@ -21,6 +21,7 @@
 //!
 //! Duplicate keys: the last value wins at the position of the first, as in a Python dict.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -307,7 +308,7 @@ pub fn load(text: &str, limits: &Limits) -> Result<Node, LoadError> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|tag| tag_name(&tag));
-                builder.scalar(&text, style, anchor, tag, line, column)?;
+                builder.scalar(text, style, anchor, tag, line, column)?;
             }
             Event::SequenceStart(anchor, tag) => {
                 let tag = tag.map(|tag| tag_name(&tag));
@@ -386,15 +387,15 @@ fn unknown_tag(name: &str) -> String {
 }
 
 /// A mapping key as the string it becomes.
-fn key_text(node: &Node) -> Result<String, LoadError> {
-    match &node.value {
+fn key_text(node: Node) -> Result<String, LoadError> {
+    match node.value {
         NodeValue::Null => Ok("null".to_owned()),
         NodeValue::Bool(b) => Ok(b.to_string()),
         NodeValue::Int(i) => Ok(i.to_string()),
-        NodeValue::Float(f) => Ok(json_float_key(*f)),
-        NodeValue::Str(s) => Ok(s.clone()),
+        NodeValue::Float(f) => Ok(json_float_key(f)),
+        NodeValue::Str(s) => Ok(s),
         _ => Err(LoadError::at(
-            node,
+            &node,
             format!("a mapping key must be a scalar, found {}", node.kind_name()),
         )),
     }
@@ -523,7 +524,7 @@ impl Builder<'_> {
                     *key = Some(if merge_key {
                         Key::Merge
                     } else {
-                        Key::Text(key_text(&node)?)
+                        Key::Text(key_text(node)?)
                     });
                 }
                 Some(pending) => pairs.push((pending, node)),
@@ -534,7 +535,8 @@ impl Builder<'_> {
 
     fn scalar(
         &mut self,
-        text: &str,
+        // Owned when the scanner had to build the text: moved into the node, not copied.
+        text: Cow<'_, str>,
         style: ScalarStyle,
         anchor: usize,
         tag: Option<String>,
@@ -546,15 +548,15 @@ impl Builder<'_> {
         let mut merge_key = false;
         let error = |message: String| LoadError::new(line, column, message);
         let value = match tag {
-            None if style == ScalarStyle::Plain => match scalar::resolve_plain(text) {
+            None if style == ScalarStyle::Plain => match scalar::resolve_plain(&text) {
                 Ok(Plain::Null) => NodeValue::Null,
                 Ok(Plain::Bool(b)) => NodeValue::Bool(b),
                 Ok(Plain::Int(i)) => NodeValue::Int(i),
                 Ok(Plain::Float(f)) => NodeValue::Float(f),
-                Ok(Plain::Str) => NodeValue::Str(text.to_owned()),
+                Ok(Plain::Str) => NodeValue::Str(text.into_owned()),
                 Ok(Plain::Merge) if key_position => {
                     merge_key = true;
-                    NodeValue::Str(text.to_owned())
+                    NodeValue::Str(text.into_owned())
                 }
                 Ok(Plain::Merge) => {
                     return Err(error(
@@ -564,7 +566,7 @@ impl Builder<'_> {
                     ));
                 }
                 // PyYAML turns a `=` key into the string "=".
-                Ok(Plain::ValueType) if key_position => NodeValue::Str(text.to_owned()),
+                Ok(Plain::ValueType) if key_position => NodeValue::Str(text.into_owned()),
                 Ok(Plain::ValueType) => {
                     return Err(error(
                         "a plain `=` cannot be loaded (YAML 1.1 resolves it to the \"value\" \
@@ -584,8 +586,8 @@ impl Builder<'_> {
                     )));
                 }
             },
-            None => NodeValue::Str(text.to_owned()),
-            Some(name) => tagged_scalar(&name, text, line, column)?,
+            None => NodeValue::Str(text.into_owned()),
+            Some(name) => tagged_scalar(&name, &text, line, column)?,
         };
         let node = Node::new(value, line, column);
         self.remember(anchor, &node, 1, 0)?;
@@ -738,13 +740,12 @@ fn tagged_collection(name: &str, raw: Raw, line: u32, column: u32) -> Result<Nod
 /// value and keeps the first position. So explicit keys win over merged ones.
 fn finish_map(pairs: Vec<(Key, Node)>) -> Result<Vec<(String, Node)>, LoadError> {
     if !pairs.iter().any(|(key, _)| matches!(key, Key::Merge)) {
-        let mut unique: IndexMap<String, Node> = IndexMap::with_capacity(pairs.len());
-        for (key, node) in pairs {
-            if let Key::Text(key) = key {
-                unique.insert(key, node);
-            }
-        }
-        return Ok(unique.into_iter().collect());
+        return Ok(unique_pairs(pairs.into_iter().filter_map(
+            |(key, node)| match key {
+                Key::Text(key) => Some((key, node)),
+                Key::Merge => None,
+            },
+        )));
     }
     let merge_error = |node: &Node| {
         LoadError::at(
@@ -780,11 +781,43 @@ fn finish_map(pairs: Vec<(Key, Node)>) -> Result<Vec<(String, Node)>, LoadError>
             },
         }
     }
-    let mut unique: IndexMap<String, Node> = IndexMap::new();
-    for (key, node) in merged.into_iter().chain(explicit) {
-        unique.insert(key, node);
+    Ok(unique_pairs(merged.into_iter().chain(explicit)))
+}
+
+/// Keys this many or fewer are told apart by comparing them, without a hash index: most
+/// mappings of a blueprint have a handful of keys.
+const LINEAR_KEYS: usize = 16;
+
+/// The pairs with one per key, as a Python dict keeps them: a later pair for a key replaces
+/// the value and keeps the first position.
+fn unique_pairs(pairs: impl Iterator<Item = (String, Node)>) -> Vec<(String, Node)> {
+    let mut unique: Vec<(String, Node)> = Vec::with_capacity(pairs.size_hint().0);
+    // Built once the mapping outgrows a linear search: key -> position in `unique`.
+    let mut index: Option<HashMap<String, usize>> = None;
+    for (key, node) in pairs {
+        let found = match &index {
+            Some(index) => index.get(&key).copied(),
+            None => unique.iter().position(|(existing, _)| *existing == key),
+        };
+        if let Some(position) = found {
+            unique[position].1 = node;
+            continue;
+        }
+        if let Some(index) = &mut index {
+            index.insert(key.clone(), unique.len());
+        }
+        unique.push((key, node));
+        if index.is_none() && unique.len() > LINEAR_KEYS {
+            index = Some(
+                unique
+                    .iter()
+                    .enumerate()
+                    .map(|(position, (key, _))| (key.clone(), position))
+                    .collect(),
+            );
+        }
     }
-    Ok(unique.into_iter().collect())
+    unique
 }
 
 #[cfg(test)]
@@ -970,6 +1003,20 @@ mod tests {
         let node = load_ok("a: 1\nb: 2\na: 3\n");
         assert_eq!(keys(&node), ["a", "b"]);
         assert_eq!(node.get("a").unwrap().value, NodeValue::Int(3));
+    }
+
+    #[test]
+    fn duplicate_keys_in_a_large_mapping_too() {
+        // Past the keys told apart by comparison: the same rule through the hash index, for
+        // a duplicate of a key seen before the index existed and of one seen after.
+        let mut text: String = (0..30).map(|n| format!("k{n}: {n}\n")).collect();
+        text.push_str("k3: three\nk25: twenty-five\n");
+        let node = load_ok(&text);
+        let expected: Vec<String> = (0..30).map(|n| format!("k{n}")).collect();
+        assert_eq!(keys(&node), expected);
+        assert_eq!(node.get("k3").unwrap().value, s("three"));
+        assert_eq!(node.get("k25").unwrap().value, s("twenty-five"));
+        assert_eq!(node.get("k24").unwrap().value, NodeValue::Int(24));
     }
 
     #[test]
