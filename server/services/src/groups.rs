@@ -39,15 +39,56 @@ impl Audited for Group {
 
     /// The fields events record: never secrets.
     fn audit_view(&self) -> Value {
-        json!({
-            "name": self.name,
-            "is_superuser": self.is_superuser,
-            "parents": self.parents,
-            "attributes": self.attributes,
-            "roles": self.roles,
-            "users": self.users,
-        })
+        group_audit_view(
+            &self.name,
+            self.is_superuser,
+            &self.parents,
+            &self.attributes,
+            &self.roles,
+            &self.users,
+        )
     }
+}
+
+/// A group as it is inserted, before anything links to it: audited as the group it becomes.
+impl Audited for store::GroupRecord {
+    fn model_ref(&self) -> ModelRef<'_> {
+        ModelRef {
+            model: garrison_model::models::GROUP,
+            pk: self.uuid.to_string(),
+            name: &self.name,
+        }
+    }
+
+    fn audit_view(&self) -> Value {
+        group_audit_view(
+            &self.name,
+            self.is_superuser,
+            &[],
+            &self.attributes,
+            &[],
+            &[],
+        )
+    }
+}
+
+/// The fields a group's events record.
+fn group_audit_view(
+    name: &str,
+    is_superuser: bool,
+    parents: &[Uuid],
+    attributes: &serde_json::Map<String, Value>,
+    roles: &[Uuid],
+    users: &[i64],
+) -> Value {
+    json!({
+        "name": name,
+        "is_superuser": is_superuser,
+        "parents": parents,
+        "attributes": attributes,
+        "roles": roles,
+        "users": users,
+    })
 }
 
 impl Services {
@@ -155,15 +196,15 @@ impl Services {
     /// Creates groups without parents, members or roles (what a blueprint's plain group
     /// entries make) with the checks, permissions and events of
     /// [`Services::create_group_in`], in a few multi-row statements instead of several
-    /// statements per group. `None`, with nothing written: one of them would be refused (an
-    /// invalid or taken name, a name given twice, a link); the caller then creates them one by
-    /// one, which names the one refused and why.
+    /// statements per group; their UUIDs, in the order given. `None`, with nothing written:
+    /// one of them would be refused (an invalid or taken name, a name given twice, a link);
+    /// the caller then creates them one by one, which names the one refused and why.
     pub(crate) async fn create_plain_groups_in(
         &self,
         tx: &mut Tx,
         caller: &Caller,
-        batch: &[GroupChanges],
-    ) -> ServiceResult<Option<Vec<Group>>> {
+        batch: &[&GroupChanges],
+    ) -> ServiceResult<Option<Vec<Uuid>>> {
         caller.principal.require(ADD)?;
         let mut names = Vec::with_capacity(batch.len());
         let mut seen = HashSet::with_capacity(batch.len());
@@ -184,30 +225,14 @@ impl Services {
             .iter()
             .map(|changes| new_record(Uuid::new_v4(), changes))
             .collect();
-        let ids = store::insert_many(tx, &records, Utc::now()).await?;
-        // Nothing links to a new group yet, so what was inserted is the whole group.
-        let groups: Vec<Group> = records
-            .into_iter()
-            .zip(ids)
-            .map(|(record, num_pk)| Group {
-                pk: record.uuid,
-                num_pk,
-                name: record.name,
-                is_superuser: record.is_superuser,
-                parents: Vec::new(),
-                attributes: record.attributes,
-                roles: Vec::new(),
-                users: Vec::new(),
-                children: Vec::new(),
-            })
-            .collect();
-        audit::created_many(tx, caller, &groups).await?;
+        store::insert_many(tx, &records, Utc::now()).await?;
+        audit::created_many(tx, caller, &records).await?;
         tracing::info!(
-            groups = groups.len(),
+            groups = records.len(),
             by = caller.principal.username(),
             "groups created"
         );
-        Ok(Some(groups))
+        Ok(Some(records.iter().map(|record| record.uuid).collect()))
     }
 
     pub async fn update_group(

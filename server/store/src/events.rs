@@ -120,51 +120,86 @@ pub async fn get(conn: &mut AnyConnection, uuid: Uuid) -> Result<Option<Event>> 
     row.as_ref().map(decode).transpose()
 }
 
+/// An event ready to be written, its JSON already text: what [`insert_rows`] takes. A batch
+/// of events that share their user and time serializes those once instead of once per event.
+pub struct EventRow<'a> {
+    pub pk: Uuid,
+    pub action: &'a str,
+    pub app: &'a str,
+    /// The user's name, as the events list filters and sorts by it.
+    pub username: &'a str,
+    pub user_json: &'a str,
+    pub context: String,
+    pub client_ip: Option<&'a str>,
+    /// As [`format_ts`] writes it.
+    pub created: &'a str,
+    pub expires: Option<&'a str>,
+}
+
 /// Inserts every event with multi-row statements (nine parameters a row).
-pub async fn insert_many(tx: &mut Tx, events: &[Event]) -> Result<()> {
+pub async fn insert_rows(tx: &mut Tx, rows: &[EventRow<'_>]) -> Result<()> {
     const ROWS_PER_STATEMENT: usize = 500;
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
              VALUES {}",
             crate::sql::value_rows(tx.backend(), chunk.len(), 9)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        // A batch's events usually share their user: its JSON is written once for a run of
-        // events with the same user.
-        let mut user_text: Option<(&Value, String)> = None;
-        for event in chunk {
-            let user = match &user_text {
-                Some((user, text)) if *user == &event.user => text.clone(),
-                _ => {
-                    let text = event.user.to_string();
-                    user_text = Some((&event.user, text.clone()));
-                    text
-                }
-            };
+        for row in chunk {
             query = query
-                .bind(event.pk.to_string())
-                .bind(event.action.clone())
-                .bind(event.app.clone())
-                .bind(username_of(event))
-                .bind(user)
-                .bind(event.context.to_string())
-                .bind(event.client_ip.clone())
-                .bind(format_ts(&event.created))
-                .bind(event.expires.as_ref().map(format_ts));
+                .bind(row.pk.to_string())
+                .bind(row.action)
+                .bind(row.app)
+                .bind(row.username)
+                .bind(row.user_json)
+                .bind(row.context.as_str())
+                .bind(row.client_ip)
+                .bind(row.created)
+                .bind(row.expires);
         }
         query.execute(tx.conn()).await?;
     }
     Ok(())
 }
 
-fn username_of(event: &Event) -> String {
+/// [`insert_rows`] for events as the model holds them.
+pub async fn insert_many(tx: &mut Tx, events: &[Event]) -> Result<()> {
+    // The text each row borrows: (user, created, expires).
+    let texts: Vec<(String, String, Option<String>)> = events
+        .iter()
+        .map(|event| {
+            (
+                event.user.to_string(),
+                format_ts(&event.created),
+                event.expires.as_ref().map(format_ts),
+            )
+        })
+        .collect();
+    let rows: Vec<EventRow<'_>> = events
+        .iter()
+        .zip(&texts)
+        .map(|(event, (user_json, created, expires))| EventRow {
+            pk: event.pk,
+            action: &event.action,
+            app: &event.app,
+            username: username_of(event),
+            user_json,
+            context: event.context.to_string(),
+            client_ip: event.client_ip.as_deref(),
+            created,
+            expires: expires.as_deref(),
+        })
+        .collect();
+    insert_rows(tx, &rows).await
+}
+
+fn username_of(event: &Event) -> &str {
     event
         .user
         .get("username")
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_owned()
 }
 
 pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
 use crate::sql::{Bind, Ordering, Ties, Where, in_list, value_rows};
-use crate::{Result, StoreError, Tx};
+use crate::{Result, Tx};
 
 pub const ORDERING: &[(&str, &str, Ties)] = &[
     ("name", "g.name", Ties::None),
@@ -29,6 +29,12 @@ pub struct GroupRecord {
     pub name: String,
     pub is_superuser: bool,
     pub attributes: Map<String, Value>,
+}
+
+/// A group's attributes as the `attributes` column holds them.
+fn attributes_text(attributes: &Map<String, Value>) -> String {
+    // A map of JSON values always serializes.
+    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
 }
 
 impl GroupRecord {
@@ -180,12 +186,19 @@ pub async fn name_taken(
 }
 
 pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
-    let mut ids = insert_many(tx, std::slice::from_ref(group), now).await?;
-    ids.pop().ok_or_else(|| StoreError::Corrupt {
-        table: "groups",
-        column: "id",
-        detail: format!("no id came back for the new group {}", group.uuid),
-    })
+    let now = format_ts(&now);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(group.uuid.to_string())
+    .bind(group.name.as_str())
+    .bind(group.is_superuser)
+    .bind(attributes_text(&group.attributes))
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(id)
 }
 
 /// Rows per multi-row statement: six parameters a row stays far below either database's
@@ -212,47 +225,30 @@ pub async fn names_taken(
     Ok(taken)
 }
 
-/// Inserts every group with multi-row statements; their ids, in the order given.
-pub async fn insert_many(
-    tx: &mut Tx,
-    groups: &[GroupRecord],
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>> {
+/// Inserts every group with multi-row statements. Their ids are not read back: a caller that
+/// needs one reads the group by its UUID (on SQLite, RETURNING hands each row across the
+/// driver's thread one at a time, which cost more than the insert itself).
+pub async fn insert_many(tx: &mut Tx, groups: &[GroupRecord], now: DateTime<Utc>) -> Result<()> {
     let now = format_ts(&now);
-    let mut ids: HashMap<String, i64> = HashMap::with_capacity(groups.len());
     for chunk in groups.chunks(ROWS_PER_STATEMENT) {
-        // Mapped back by UUID: neither database promises RETURNING's rows in VALUES order.
         let sql = format!(
             "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
-             VALUES {} RETURNING uuid, id",
+             VALUES {}",
             value_rows(tx.backend(), chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for group in chunk {
             query = query
                 .bind(group.uuid.to_string())
-                .bind(group.name.clone())
+                .bind(group.name.as_str())
                 .bind(group.is_superuser)
-                .bind(Value::Object(group.attributes.clone()).to_string())
-                .bind(now.clone())
-                .bind(now.clone());
+                .bind(attributes_text(&group.attributes))
+                .bind(now.as_str())
+                .bind(now.as_str());
         }
-        for row in query.fetch_all(tx.conn()).await? {
-            ids.insert(row.try_get(0)?, row.try_get(1)?);
-        }
+        query.execute(tx.conn()).await?;
     }
-    groups
-        .iter()
-        .map(|group| {
-            ids.get(&group.uuid.to_string())
-                .copied()
-                .ok_or_else(|| StoreError::Corrupt {
-                    table: "groups",
-                    column: "id",
-                    detail: format!("no id came back for the new group {}", group.uuid),
-                })
-        })
-        .collect()
+    Ok(())
 }
 
 pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc>) -> Result<()> {
@@ -262,7 +258,7 @@ pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc
         .bind(id)
         .bind(group.name.clone())
         .bind(group.is_superuser)
-        .bind(Value::Object(group.attributes.clone()).to_string())
+        .bind(attributes_text(&group.attributes))
         .bind(format_ts(&now))
         .execute(conn)
         .await?;

@@ -782,12 +782,13 @@ impl Services {
         stack: &mut Vec<String>,
     ) -> ServiceResult<bool> {
         let waiting = batch.take();
-        let changes: Vec<_> = waiting.iter().map(|group| group.changes.clone()).collect();
+        let changes: Vec<&garrison_model::GroupChanges> =
+            waiting.iter().map(|group| &group.changes).collect();
         match self.create_plain_groups_in(tx, caller, &changes).await {
             Ok(Some(created)) => {
-                for (waiting, group) in waiting.into_iter().zip(created) {
-                    let object = registry::Object::Group(group);
-                    run.scope.remember(waiting.entry.id.as_deref(), &object);
+                for (waiting, pk) in waiting.into_iter().zip(created) {
+                    run.scope
+                        .remember_pk(waiting.entry.id.as_deref(), || registry::uuid_pk(pk));
                     let action = Action::Created {
                         fields: waiting.fields,
                     };

@@ -30,6 +30,11 @@ use uuid::Uuid;
 use crate::authz::Caller;
 use crate::{ServiceError, ServiceResult};
 
+/// A primary key that is a UUID, as blueprints see it (`!KeyOf`, identifiers): its text.
+pub(super) fn uuid_pk(pk: Uuid) -> Value {
+    Value::String(pk.to_string())
+}
+
 /// Every row: lists are read whole when a lookup has no natural key to go by.
 const ALL_ROWS: u64 = i64::MAX as u64;
 
@@ -864,7 +869,7 @@ impl Object {
     /// The primary key as the API shows it: a UUID string, or a user's or provider's integer.
     pub(super) fn pk(&self) -> Value {
         match self {
-            Object::Group(group) => Value::String(group.pk.to_string()),
+            Object::Group(group) => uuid_pk(group.pk),
             Object::Role(role) => Value::String(role.pk.to_string()),
             Object::User(user) => Value::from(user.pk),
             Object::Application(app) => Value::String(app.pk.to_string()),

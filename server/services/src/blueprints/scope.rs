@@ -103,10 +103,15 @@ impl EngineScope {
     /// Makes `object` the target of `!KeyOf <entry id>` for the entries that follow. The first
     /// entry with that id that produced an object wins, as in authentik.
     pub(super) fn remember(&mut self, id: Option<&str>, object: &Object) {
+        self.remember_pk(id, || object.pk());
+    }
+
+    /// [`Self::remember`] for an object known by its primary key alone.
+    pub(super) fn remember_pk(&mut self, id: Option<&str>, pk: impl FnOnce() -> serde_json::Value) {
         if let Some(id) = id {
             self.key_of
                 .entry(id.to_owned())
-                .or_insert_with(|| BpValue::from_json(&object.pk()));
+                .or_insert_with(|| BpValue::from_json(&pk()));
         }
     }
 
