@@ -178,10 +178,6 @@ pub async fn name_taken(
     Ok(found.is_some_and(|u| Some(u) != except.map(|e| e.to_string())))
 }
 
-fn json_object(map: &Map<String, Value>) -> String {
-    Value::Object(map.clone()).to_string()
-}
-
 pub async fn insert(tx: &mut Tx, instance: &BlueprintInstance) -> Result<()> {
     let conn = tx.conn();
     sqlx::query(
@@ -194,8 +190,8 @@ pub async fn insert(tx: &mut Tx, instance: &BlueprintInstance) -> Result<()> {
     .bind(instance.name.clone())
     .bind(instance.path.clone())
     .bind(instance.content.clone())
-    .bind(json_object(&instance.context))
-    .bind(json_object(&instance.metadata))
+    .bind(codec::map_text(&instance.context))
+    .bind(codec::map_text(&instance.metadata))
     .bind(format_ts(&instance.last_applied))
     .bind(instance.last_applied_hash.clone())
     .bind(instance.status.as_str().to_owned())
@@ -221,7 +217,7 @@ pub async fn update(tx: &mut Tx, instance: &BlueprintInstance, now: DateTime<Utc
     .bind(instance.name.clone())
     .bind(instance.path.clone())
     .bind(instance.content.clone())
-    .bind(json_object(&instance.context))
+    .bind(codec::map_text(&instance.context))
     .bind(instance.enabled)
     .bind(format_ts(&now))
     .execute(conn)
@@ -258,7 +254,7 @@ pub async fn record_result(
     .bind(uuid.to_string())
     .bind(run.status.as_str().to_owned())
     .bind(run.hash.map(str::to_owned))
-    .bind(run.metadata.map(json_object))
+    .bind(run.metadata.map(codec::map_text))
     .bind(run.last_result.to_string())
     .bind(format_ts(&now))
     .execute(conn)

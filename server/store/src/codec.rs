@@ -41,6 +41,12 @@ pub(crate) fn uuid(table: &'static str, column: &'static str, value: &str) -> Re
     })
 }
 
+/// A JSON object as its column holds it: the text [`json_map`] reads back.
+pub(crate) fn map_text(map: &Map<String, Value>) -> String {
+    // Serializing JSON values into a string cannot fail.
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
 pub(crate) fn json_map(
     table: &'static str,
     column: &'static str,

@@ -31,11 +31,10 @@ pub struct GroupRecord {
     pub attributes: Map<String, Value>,
 }
 
-/// A group's attributes as the `attributes` column holds them.
-fn attributes_text(attributes: &Map<String, Value>) -> String {
-    // A map of JSON values always serializes.
-    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
-}
+/// The columns a new group's row fills, in the order both inserts bind them (`created` and
+/// `last_updated` are the same time).
+const INSERT_INTO: &str =
+    "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) VALUES";
 
 impl GroupRecord {
     pub fn from_group(group: &Group) -> Self {
@@ -187,17 +186,15 @@ pub async fn name_taken(
 
 pub async fn insert(tx: &mut Tx, group: &GroupRecord, now: DateTime<Utc>) -> Result<i64> {
     let now = format_ts(&now);
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-    )
-    .bind(group.uuid.to_string())
-    .bind(group.name.as_str())
-    .bind(group.is_superuser)
-    .bind(attributes_text(&group.attributes))
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await?;
+    let sql = format!("{INSERT_INTO} ($1, $2, $3, $4, $5, $5) RETURNING id");
+    let id: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(group.uuid.to_string())
+        .bind(group.name.as_str())
+        .bind(group.is_superuser)
+        .bind(codec::map_text(&group.attributes))
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?;
     Ok(id)
 }
 
@@ -231,18 +228,14 @@ pub async fn names_taken(
 pub async fn insert_many(tx: &mut Tx, groups: &[GroupRecord], now: DateTime<Utc>) -> Result<()> {
     let now = format_ts(&now);
     for chunk in groups.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO groups (uuid, name, is_superuser, attributes, created, last_updated) \
-             VALUES {}",
-            value_rows(tx.backend(), chunk.len(), 6)
-        );
+        let sql = format!("{INSERT_INTO} {}", value_rows(tx.backend(), chunk.len(), 6));
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for group in chunk {
             query = query
                 .bind(group.uuid.to_string())
                 .bind(group.name.as_str())
                 .bind(group.is_superuser)
-                .bind(attributes_text(&group.attributes))
+                .bind(codec::map_text(&group.attributes))
                 .bind(now.as_str())
                 .bind(now.as_str());
         }
@@ -258,7 +251,7 @@ pub async fn update(tx: &mut Tx, id: i64, group: &GroupRecord, now: DateTime<Utc
         .bind(id)
         .bind(group.name.clone())
         .bind(group.is_superuser)
-        .bind(attributes_text(&group.attributes))
+        .bind(codec::map_text(&group.attributes))
         .bind(format_ts(&now))
         .execute(conn)
         .await?;
