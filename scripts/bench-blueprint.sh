@@ -2,7 +2,7 @@
 # Prints the blueprint engine's figures on both stores (server/benches/blueprint_apply.rs):
 #   parse, validate and apply of a generated 5,000-entry blueprint (authentik_core.group entries)
 #   beside raw batched inserts of the same rows into the groups table, alone and with the audit
-#   event the apply writes for each group, each the median of three rounds on fresh databases,
+#   event the apply writes for each group, each the median of five rounds on fresh databases,
 #   and the ratios validate + apply / raw insert (goal: within 3x).
 # Sizes: BENCH_ENTRIES, BENCH_ROUNDS; BENCH_STORES=sqlite (or postgres) runs one store only.
 # PostgreSQL comes from scripts/test-services.sh.

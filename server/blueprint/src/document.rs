@@ -315,6 +315,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
         None => {}
         Some(node) => match node.value {
             NodeValue::Seq(items) => {
+                entries.reserve_exact(items.len());
                 for item in items {
                     let entry = parse_entry(item, entries.len(), None, &mut warnings)?;
                     entries.push(entry);
@@ -336,6 +337,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
                             ));
                         }
                     };
+                    entries.reserve(items.len());
                     for item in items {
                         let entry = parse_entry(
                             item,

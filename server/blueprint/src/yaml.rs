@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 
 use crate::limits::Limits;
 use crate::scalar::{self, IntError, Plain};
@@ -282,55 +282,16 @@ pub fn load(text: &str, limits: &Limits) -> Result<Node, LoadError> {
             ),
         ));
     }
-    let mut builder = Builder {
-        limits,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        nodes: 0,
-        documents: 0,
-        root: None,
-    };
-    let mut parser = Parser::new_from_str(text);
-    while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|error| scan_error(&error, limits))?;
-        let (line, column) = position(span.start);
-        match event {
-            Event::StreamEnd => break,
-            Event::DocumentStart(_) => {
-                if builder.documents > 0 {
-                    return Err(LoadError::new(
-                        line,
-                        column,
-                        "a second YAML document starts here; a blueprint is exactly one document",
-                    ));
-                }
-                builder.documents += 1;
-            }
-            Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag.map(|tag| tag_name(&tag));
-                builder.scalar(text, style, anchor, tag, line, column)?;
-            }
-            Event::SequenceStart(anchor, tag) => {
-                let tag = tag.map(|tag| tag_name(&tag));
-                builder.open(FrameKind::Seq(Vec::new()), anchor, tag, line, column)?;
-            }
-            Event::MappingStart(anchor, tag) => {
-                let tag = tag.map(|tag| tag_name(&tag));
-                let kind = FrameKind::Map {
-                    pairs: Vec::new(),
-                    key: None,
-                };
-                builder.open(kind, anchor, tag, line, column)?;
-            }
-            Event::SequenceEnd | Event::MappingEnd => builder.close()?,
-            Event::Alias(anchor) => builder.alias(anchor, line, column)?,
-            _ => {}
+    let mut builder = Builder::new(limits);
+    for next in Parser::new_from_str(text) {
+        if builder.event(next)? == Flow::Done {
+            break;
         }
     }
-    builder
-        .root
-        .ok_or_else(|| LoadError::new(1, 1, "the blueprint is empty"))
+    builder.finish()
 }
+
+type Scanned<'t> = Result<(Event<'t>, Span), ScanError>;
 
 /// A scanner error as a [`LoadError`]. The scanner refuses more than 255 nested flow
 /// collections itself (and may reach that before the builder sees the first one, since it
@@ -417,7 +378,11 @@ enum Key {
 enum FrameKind {
     Seq(Vec<Node>),
     Map {
-        pairs: Vec<(Key, Node)>,
+        /// In document order, merge keys aside.
+        pairs: Vec<(String, Node)>,
+        /// The values of the merge keys (`<<`), in document order: where they sit among the
+        /// other keys makes no difference (merged pairs always come first).
+        merges: Vec<Node>,
         /// The key read, waiting for its value.
         key: Option<Key>,
     },
@@ -445,7 +410,71 @@ struct Builder<'l> {
     root: Option<Node>,
 }
 
-impl Builder<'_> {
+/// Whether the builder wants more events.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    More,
+    /// The stream ended.
+    Done,
+}
+
+impl<'l> Builder<'l> {
+    fn new(limits: &'l Limits) -> Builder<'l> {
+        Builder {
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            nodes: 0,
+            documents: 0,
+            root: None,
+        }
+    }
+
+    fn finish(self) -> Result<Node, LoadError> {
+        self.root
+            .ok_or_else(|| LoadError::new(1, 1, "the blueprint is empty"))
+    }
+
+    /// Takes the parser's next event (or its error) into the tree.
+    fn event(&mut self, next: Scanned<'_>) -> Result<Flow, LoadError> {
+        let (event, span) = next.map_err(|error| scan_error(&error, self.limits))?;
+        let (line, column) = position(span.start);
+        match event {
+            Event::StreamEnd => return Ok(Flow::Done),
+            Event::DocumentStart(_) => {
+                if self.documents > 0 {
+                    return Err(LoadError::new(
+                        line,
+                        column,
+                        "a second YAML document starts here; a blueprint is exactly one document",
+                    ));
+                }
+                self.documents += 1;
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|tag| tag_name(&tag));
+                self.scalar(text, style, anchor, tag, line, column)?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                let tag = tag.map(|tag| tag_name(&tag));
+                self.open(FrameKind::Seq(Vec::new()), anchor, tag, line, column)?;
+            }
+            Event::MappingStart(anchor, tag) => {
+                let tag = tag.map(|tag| tag_name(&tag));
+                let kind = FrameKind::Map {
+                    pairs: Vec::new(),
+                    merges: Vec::new(),
+                    key: None,
+                };
+                self.open(kind, anchor, tag, line, column)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close()?,
+            Event::Alias(anchor) => self.alias(anchor, line, column)?,
+            _ => {}
+        }
+        Ok(Flow::More)
+    }
+
     fn count(&mut self, nodes: usize, line: u32, column: u32) -> Result<(), LoadError> {
         self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > self.limits.max_nodes {
@@ -519,7 +548,7 @@ impl Builder<'_> {
         frame.height = frame.height.max(height);
         match &mut frame.kind {
             FrameKind::Seq(items) => items.push(node),
-            FrameKind::Map { pairs, key } => match key.take() {
+            FrameKind::Map { pairs, merges, key } => match key.take() {
                 None => {
                     *key = Some(if merge_key {
                         Key::Merge
@@ -527,7 +556,8 @@ impl Builder<'_> {
                         Key::Text(key_text(node)?)
                     });
                 }
-                Some(pending) => pairs.push((pending, node)),
+                Some(Key::Text(text)) => pairs.push((text, node)),
+                Some(Key::Merge) => merges.push(node),
             },
         }
         Ok(())
@@ -629,8 +659,8 @@ impl Builder<'_> {
                 Some(name) if name.strip_prefix(CORE) == Some("seq") => NodeValue::Seq(items),
                 Some(name) => tagged_collection(name, Raw::Seq(items), line, column)?,
             },
-            FrameKind::Map { pairs, .. } => {
-                let pairs = finish_map(pairs)?;
+            FrameKind::Map { pairs, merges, .. } => {
+                let pairs = finish_map(pairs, merges)?;
                 match frame.tag.as_deref() {
                     None | Some("!") => NodeValue::Map(pairs),
                     Some(name) if name.strip_prefix(CORE) == Some("map") => NodeValue::Map(pairs),
@@ -738,14 +768,16 @@ fn tagged_collection(name: &str, raw: Raw, line: u32, column: u32) -> Result<Nod
 /// dict do: merged pairs come first (from a sequence of mappings, earlier mappings win over
 /// later ones), then the mapping's own pairs; a later pair for the same key replaces the
 /// value and keeps the first position. So explicit keys win over merged ones.
-fn finish_map(pairs: Vec<(Key, Node)>) -> Result<Vec<(String, Node)>, LoadError> {
-    if !pairs.iter().any(|(key, _)| matches!(key, Key::Merge)) {
-        return Ok(unique_pairs(pairs.into_iter().filter_map(
-            |(key, node)| match key {
-                Key::Text(key) => Some((key, node)),
-                Key::Merge => None,
-            },
-        )));
+fn finish_map(
+    pairs: Vec<(String, Node)>,
+    merges: Vec<Node>,
+) -> Result<Vec<(String, Node)>, LoadError> {
+    if merges.is_empty() {
+        // Most mappings: kept as they are unless a key repeats.
+        if has_unique_keys(&pairs) {
+            return Ok(pairs);
+        }
+        return Ok(unique_pairs(pairs.into_iter()));
     }
     let merge_error = |node: &Node| {
         LoadError::at(
@@ -757,31 +789,39 @@ fn finish_map(pairs: Vec<(Key, Node)>) -> Result<Vec<(String, Node)>, LoadError>
         )
     };
     let mut merged: Vec<(String, Node)> = Vec::new();
-    let mut explicit: Vec<(String, Node)> = Vec::new();
-    for (key, node) in pairs {
-        match key {
-            Key::Text(key) => explicit.push((key, node)),
-            Key::Merge => match node.value {
-                NodeValue::Map(entries) => merged.extend(entries),
-                NodeValue::Seq(items) => {
-                    let mut groups = Vec::with_capacity(items.len());
-                    for item in items {
-                        if !matches!(item.value, NodeValue::Map(_)) {
-                            return Err(merge_error(&item));
-                        }
-                        if let NodeValue::Map(entries) = item.value {
-                            groups.push(entries);
-                        }
+    for node in merges {
+        match node.value {
+            NodeValue::Map(entries) => merged.extend(entries),
+            NodeValue::Seq(items) => {
+                let mut groups = Vec::with_capacity(items.len());
+                for item in items {
+                    if !matches!(item.value, NodeValue::Map(_)) {
+                        return Err(merge_error(&item));
                     }
-                    for entries in groups.into_iter().rev() {
-                        merged.extend(entries);
+                    if let NodeValue::Map(entries) = item.value {
+                        groups.push(entries);
                     }
                 }
-                other => return Err(merge_error(&Node::new(other, node.line, node.column))),
-            },
+                for entries in groups.into_iter().rev() {
+                    merged.extend(entries);
+                }
+            }
+            other => return Err(merge_error(&Node::new(other, node.line, node.column))),
         }
     }
-    Ok(unique_pairs(merged.into_iter().chain(explicit)))
+    Ok(unique_pairs(merged.into_iter().chain(pairs)))
+}
+
+/// Whether no key is given twice.
+fn has_unique_keys(pairs: &[(String, Node)]) -> bool {
+    if pairs.len() <= LINEAR_KEYS {
+        return pairs
+            .iter()
+            .enumerate()
+            .all(|(position, (key, _))| pairs[..position].iter().all(|(other, _)| other != key));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    pairs.iter().all(|(key, _)| seen.insert(key.as_str()))
 }
 
 /// Keys this many or fewer are told apart by comparing them, without a hash index: most

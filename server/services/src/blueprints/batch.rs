@@ -14,14 +14,14 @@
 //! - the batch is written only when none of its names exists and every group passes its
 //!   checks; otherwise its entries run one at a time, which finds the existing ones and names
 //!   the entry that is refused.
-use garrison_blueprint::Entry;
+use garrison_blueprint::{Entry, Value as BpValue};
 use garrison_model::GroupChanges;
 use serde_json::Value;
 use std::collections::HashSet;
 
 use super::registry::Kind;
 use super::write::{self, Prepared};
-use super::{Evaluated, FieldChange, Progress, State, entry_data, json_map};
+use super::{Evaluated, FieldChange, Progress, State, json_map};
 
 /// Entries per batch: the progress of a long run still moves, and a batch that declines
 /// (one entry refused) costs at most this many entries one at a time.
@@ -38,13 +38,23 @@ pub(super) struct Waiting<'b> {
     pub fields: Vec<FieldChange>,
 }
 
-#[derive(Default)]
 pub(super) struct GroupBatch<'b> {
     waiting: Vec<Waiting<'b>>,
     names: HashSet<String>,
+    /// Entries in the run: a batch reserves room for as many as can still join it, so that a
+    /// large one is not copied as it grows.
+    entries: usize,
 }
 
 impl<'b> GroupBatch<'b> {
+    pub fn for_entries(entries: usize) -> GroupBatch<'b> {
+        GroupBatch {
+            waiting: Vec::new(),
+            names: HashSet::new(),
+            entries,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()
     }
@@ -73,6 +83,11 @@ impl<'b> GroupBatch<'b> {
         };
         if !self.names.insert(name) {
             return Err((evaluated, progress));
+        }
+        if self.waiting.capacity() == 0 {
+            let can_join = self.entries.saturating_sub(position).min(MAX_WAITING);
+            self.waiting.reserve_exact(can_join);
+            self.names.reserve(can_join);
         }
         self.waiting.push(Waiting {
             position,
@@ -107,11 +122,17 @@ fn plain_group(evaluated: &Evaluated) -> Option<(GroupChanges, Vec<FieldChange>)
     if *state == State::Absent || !grants.is_empty() {
         return None;
     }
-    let identified = json_map(identifiers);
-    if identified.len() != 1 || !identified.get("name").is_some_and(Value::is_string) {
+    let BpValue::Map(identified) = identifiers else {
         return None;
-    }
-    let data = entry_data(attrs.clone(), identifiers.clone());
+    };
+    let (Some(BpValue::Str(name)), 1) = (identified.get("name"), identified.len()) else {
+        return None;
+    };
+    // What `entry_data` makes of these attrs and identifiers, without copying the entry's
+    // values first: a string identifier merged into the attrs replaces what they say.
+    let mut data = json_map(attrs);
+    data.insert("name".to_owned(), Value::String(name.clone()));
+    data.remove("pk");
     let Ok(Prepared::Group(changes)) = write::prepare(Kind::Group, &data) else {
         return None;
     };

@@ -693,11 +693,14 @@ impl Services {
     ) -> ServiceResult<Outcome> {
         let mut run = Run {
             scope: EngineScope::new(blueprint, caller, options),
-            outcome: Outcome::default(),
+            outcome: Outcome {
+                entries: Vec::with_capacity(blueprint.entries.len()),
+                ..Outcome::default()
+            },
             options,
             total: blueprint.entries.len(),
         };
-        let mut batch = batch::GroupBatch::default();
+        let mut batch = batch::GroupBatch::for_entries(blueprint.entries.len());
         for (position, entry) in blueprint.entries.iter().enumerate() {
             let mut progress = Progress::default();
             run.scope.start_entry();

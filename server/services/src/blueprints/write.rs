@@ -103,7 +103,7 @@ fn unwritable(kind: Kind, key: &str) -> String {
 
 /// One field's value as type `T`; serde's message, prefixed with the field, when it is not.
 fn field<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|error| format!("{key}: {error}"))
+    T::deserialize(value).map_err(|error| format!("{key}: {error}"))
 }
 
 /// A secret's text, as authentik's `CharField` takes it: a string, or a number as its text.
