@@ -56,6 +56,12 @@ impl Backend {
 /// How long a SQLite write waits for the one before it.
 const WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
+/// A pooled PostgreSQL connection idle for this long is pinged before it is handed out, so
+/// that one which died meanwhile (the database restarted, a proxy or firewall dropped it) is
+/// replaced instead of failing the request that drew it. A busy server's connections are
+/// rarely idle this long, and an idle server has the round trip to spare.
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL {url:?}: expected sqlite:// or postgres://")]
@@ -240,9 +246,9 @@ impl Store {
             backend: backend.name(),
             source,
         })?;
-        // No ping before handing out a pooled connection: on PostgreSQL that ping was a
-        // round trip on every request. A connection that died while idle fails its first
-        // query instead (that request gets an error, and the pool drops the connection).
+        // No ping before handing out a connection that was in use a moment ago: on PostgreSQL
+        // that ping was a round trip on every request. One idle for longer is pinged (see
+        // `PING_WHEN_IDLE_FOR`).
         let pool_options = AnyPoolOptions::new()
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
@@ -250,6 +256,25 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             });
+        let pool_options = if backend == Backend::Postgres {
+            pool_options.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_WHEN_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    // False: the pool closes it and hands out another (or a new) one.
+                    let alive = conn.ping().await.is_ok();
+                    if !alive {
+                        tracing::info!(
+                            "a pooled PostgreSQL connection died while idle; replacing it"
+                        );
+                    }
+                    Ok(alive)
+                })
+            })
+        } else {
+            pool_options
+        };
         let pool_options = if backend == Backend::Sqlite {
             pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {

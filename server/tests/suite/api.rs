@@ -626,6 +626,47 @@ both_stores!(
 );
 
 both_stores!(
+    a_pooled_connection_that_died_while_idle_is_replaced_not_a_failed_request,
+    |env: common::Env| async move {
+        // Requests that leave the pool holding live connections.
+        for _ in 0..4 {
+            let (status, body) = env.admin("GET", "/core/groups/", None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let url = env.config.effective_database_url();
+        if url.starts_with("postgres") {
+            // What a database restart does to the server's connections (SQLite's cannot die
+            // this way: there the requests below only show that idle connections still work).
+            use sqlx::Connection;
+            let mut other = sqlx::PgConnection::connect(&url)
+                .await
+                .expect("a connection of the test's own");
+            let killed: i64 = sqlx::query_scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut other)
+            .await
+            .expect("terminating the server's connections");
+            assert!(killed > 0, "the server held no connection to terminate");
+        }
+        tokio::time::sleep(
+            garrison_store::PING_WHEN_IDLE_FOR + std::time::Duration::from_millis(200),
+        )
+        .await;
+        // More requests than the pool holds connections: every dead one is drawn once.
+        for attempt in 0..20 {
+            let (status, body) = env.admin("GET", "/core/groups/", None).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "request {attempt} after the connections died: {body}"
+            );
+        }
+    }
+);
+
+both_stores!(
     a_store_failure_while_authenticating_is_a_server_error_not_a_401,
     |env: common::Env| async move {
         // A key nobody has presented yet, so no cache knows it: authenticating it reads the
