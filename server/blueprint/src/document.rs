@@ -247,7 +247,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
                 format!(
                     "a blueprint must be a mapping (with `version`, `metadata`, `context` and \
                      `entries`), found {}",
-                    Node::new(other, root.line, root.column).kind_name()
+                    other.kind_name()
                 ),
             ));
         }
@@ -301,10 +301,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
             other => {
                 return Err(invalid(
                     node.line,
-                    format!(
-                        "`context` must be a mapping, found {}",
-                        Node::new(other, node.line, node.column).kind_name()
-                    ),
+                    format!("`context` must be a mapping, found {}", other.kind_name()),
                 ));
             }
         },
@@ -323,7 +320,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
             }
             NodeValue::Map(sections) => {
                 for (section, list) in sections {
-                    let (line, column) = (list.line, list.column);
+                    let line = list.line;
                     let items = match list.value {
                         NodeValue::Seq(items) => items,
                         other => {
@@ -332,7 +329,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
                                 format!(
                                     "section `{section}` of `entries` must be a sequence of \
                                      entries, found {}",
-                                    Node::new(other, line, column).kind_name()
+                                    other.kind_name()
                                 ),
                             ));
                         }
@@ -355,7 +352,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Blueprint, ParseError> {
                     format!(
                         "`entries` must be a sequence of entries or a mapping of sections, \
                          found {}",
-                        Node::new(other, node.line, node.column).kind_name()
+                        other.kind_name()
                     ),
                 ));
             }
@@ -489,7 +486,7 @@ fn parse_entry(
         other => {
             return Err(place.error(format!(
                 "an entry must be a mapping (with `model`, `identifiers`, `attrs`, …), found {}",
-                Node::new(other, line, column).kind_name()
+                other.kind_name()
             )));
         }
     };
@@ -580,7 +577,7 @@ fn parse_entry(
             other => {
                 return Err(place.error(format!(
                     "`conditions` must be a sequence, found {}",
-                    Node::new(other, conditions.line, conditions.column).kind_name()
+                    other.kind_name()
                 )));
             }
         },

@@ -91,6 +91,22 @@ impl From<ScanError> for LoadError {
     }
 }
 
+impl NodeValue {
+    /// What kind of value this is, for messages (see [`Node::kind_name`]).
+    pub fn kind_name(&self) -> String {
+        match self {
+            NodeValue::Null => "null".to_owned(),
+            NodeValue::Bool(_) => "a boolean".to_owned(),
+            NodeValue::Int(_) => "an integer".to_owned(),
+            NodeValue::Float(_) => "a float".to_owned(),
+            NodeValue::Str(_) => "a string".to_owned(),
+            NodeValue::Seq(_) => "a sequence".to_owned(),
+            NodeValue::Map(_) => "a mapping".to_owned(),
+            NodeValue::Tag(tag) => format!("a `{}` tag", tag.tag.name()),
+        }
+    }
+}
+
 impl Node {
     pub fn new(value: NodeValue, line: u32, column: u32) -> Node {
         Node {
@@ -103,16 +119,7 @@ impl Node {
     /// What kind of node this is, for messages: "null", "a boolean", "an integer", "a float",
     /// "a string", "a sequence", "a mapping", "a `!Find` tag".
     pub fn kind_name(&self) -> String {
-        match &self.value {
-            NodeValue::Null => "null".to_owned(),
-            NodeValue::Bool(_) => "a boolean".to_owned(),
-            NodeValue::Int(_) => "an integer".to_owned(),
-            NodeValue::Float(_) => "a float".to_owned(),
-            NodeValue::Str(_) => "a string".to_owned(),
-            NodeValue::Seq(_) => "a sequence".to_owned(),
-            NodeValue::Map(_) => "a mapping".to_owned(),
-            NodeValue::Tag(tag) => format!("a `{}` tag", tag.tag.name()),
-        }
+        self.value.kind_name()
     }
 
     pub fn is_null(&self) -> bool {

@@ -163,37 +163,6 @@ pub async fn insert_rows(tx: &mut Tx, rows: &[EventRow<'_>]) -> Result<()> {
     Ok(())
 }
 
-/// [`insert_rows`] for events as the model holds them.
-pub async fn insert_many(tx: &mut Tx, events: &[Event]) -> Result<()> {
-    // The text each row borrows: (user, created, expires).
-    let texts: Vec<(String, String, Option<String>)> = events
-        .iter()
-        .map(|event| {
-            (
-                event.user.to_string(),
-                format_ts(&event.created),
-                event.expires.as_ref().map(format_ts),
-            )
-        })
-        .collect();
-    let rows: Vec<EventRow<'_>> = events
-        .iter()
-        .zip(&texts)
-        .map(|(event, (user_json, created, expires))| EventRow {
-            pk: event.pk,
-            action: &event.action,
-            app: &event.app,
-            username: username_of(event),
-            user_json,
-            context: event.context.to_string(),
-            client_ip: event.client_ip.as_deref(),
-            created,
-            expires: expires.as_deref(),
-        })
-        .collect();
-    insert_rows(tx, &rows).await
-}
-
 fn username_of(event: &Event) -> &str {
     event
         .user
@@ -202,6 +171,20 @@ fn username_of(event: &Event) -> &str {
         .unwrap_or_default()
 }
 
+/// One event as the model holds it, through [`insert_rows`].
 pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
-    insert_many(tx, std::slice::from_ref(event)).await
+    let (user_json, created) = (event.user.to_string(), format_ts(&event.created));
+    let expires = event.expires.as_ref().map(format_ts);
+    let row = EventRow {
+        pk: event.pk,
+        action: &event.action,
+        app: &event.app,
+        username: username_of(event),
+        user_json: &user_json,
+        context: event.context.to_string(),
+        client_ip: event.client_ip.as_deref(),
+        created: &created,
+        expires: expires.as_deref(),
+    };
+    insert_rows(tx, std::slice::from_ref(&row)).await
 }
