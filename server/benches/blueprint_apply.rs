@@ -27,6 +27,7 @@ use garrison_blueprint::Limits;
 use garrison_services::Caller;
 use garrison_services::blueprints::RunOptions;
 use garrison_store::Store;
+use garrison_store::sql::RowArguments;
 use serde_json::{Map, Value, json};
 
 /// Every group this bench makes is named with it, so that counting them is exact.
@@ -412,40 +413,50 @@ async fn raw_insert_round(
     let started = Instant::now();
     // Through the store's own transaction: on SQLite it begins IMMEDIATE, as every write does.
     let mut tx = store.begin().await?;
-    for chunk in rows.chunks(RAW_INSERT_CHUNK) {
+    // Bound as the store binds its multi-row statements: arguments sized once, text built
+    // before the clock moved in, shared text copied.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(RAW_INSERT_CHUNK).collect();
+        let mut arguments = RowArguments::with_capacity(chunk.len() * 6);
         let sql = multi_row_insert(store.backend(), chunk.len());
-        let mut query = sqlx::query::<sqlx::Any>(sqlx::AssertSqlSafe(sql));
         for (uuid, name, attributes) in chunk {
-            query = query
-                .bind(uuid.clone())
-                .bind(name.clone())
+            arguments
+                .bind(uuid)
+                .bind(name)
                 .bind(false)
-                .bind(attributes.clone())
-                .bind(now.clone())
-                .bind(now.clone());
+                .bind(attributes)
+                .bind(now.as_str())
+                .bind(now.as_str());
         }
-        query.execute(tx.conn()).await?;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments.finish()?)
+            .execute(tx.conn())
+            .await?;
     }
-    for chunk in event_rows.chunks(RAW_INSERT_CHUNK) {
+    let mut event_rows = event_rows.into_iter().peekable();
+    while event_rows.peek().is_some() {
+        let chunk: Vec<_> = event_rows.by_ref().take(RAW_INSERT_CHUNK).collect();
+        let mut arguments = RowArguments::with_capacity(chunk.len() * 9);
         let sql = format!(
             "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, \
              created, expires) VALUES {}",
             garrison_store::sql::value_rows(store.backend(), chunk.len(), 9)
         );
-        let mut query = sqlx::query::<sqlx::Any>(sqlx::AssertSqlSafe(sql));
         for (uuid, context) in chunk {
-            query = query
-                .bind(uuid.clone())
+            arguments
+                .bind(uuid)
                 .bind("model_created")
                 .bind("garrison")
                 .bind("system")
-                .bind(user_json.clone())
-                .bind(context.clone())
+                .bind(user_json.as_str())
+                .bind(context)
                 .bind(None::<String>)
-                .bind(now.clone())
+                .bind(now.as_str())
                 .bind(None::<String>);
         }
-        query.execute(tx.conn()).await?;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments.finish()?)
+            .execute(tx.conn())
+            .await?;
     }
     tx.commit().await?;
     let elapsed = started.elapsed();

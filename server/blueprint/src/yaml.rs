@@ -330,6 +330,22 @@ fn position(marker: Marker) -> (u32, u32) {
 
 /// The full name of a tag: `!KeyOf`, `tag:yaml.org,2002:str` (for `!!str`), `!` (the
 /// non-specific tag), or a verbatim tag's text.
+/// Bytes a scanned string may hold beyond its text and still be kept as it is.
+const FITTED_SLACK: usize = 16;
+
+/// The text of a scalar, as the node keeps it. The scanner builds every plain scalar in a
+/// buffer sized for long text (over 128 bytes), so a tree of short keys and values kept in
+/// those buffers held several times its text (a 741 KiB blueprint of 5,000 entries: about
+/// 7 MiB of mostly empty buffers, memory the kernel must hand over page by page). Such a
+/// string is copied to its size instead; its buffer is freed at once and reused for the
+/// scanner's next scalar.
+fn fitted(text: Cow<'_, str>) -> String {
+    match text {
+        Cow::Owned(owned) if owned.capacity() <= owned.len() + FITTED_SLACK => owned,
+        other => other.as_ref().to_owned(),
+    }
+}
+
 fn tag_name(tag: &saphyr_parser::Tag) -> String {
     format!("{}{}", tag.handle, tag.suffix)
 }
@@ -382,11 +398,17 @@ enum Key {
     Text(String),
 }
 
+/// An open collection's children wait on the builder's stacks (`items`, `pairs`) from `start`
+/// on, and move to a vector of their exact size when it closes: collections are mostly small
+/// (a vector grown by pushes holds room for four pairs or more), and a large one is not copied
+/// as it grows.
 enum FrameKind {
-    Seq(Vec<Node>),
+    Seq {
+        start: usize,
+    },
     Map {
-        /// In document order, merge keys aside.
-        pairs: Vec<(String, Node)>,
+        /// Where its pairs (in document order, merge keys aside) start on `Builder::pairs`.
+        start: usize,
         /// The values of the merge keys (`<<`), in document order: where they sit among the
         /// other keys makes no difference (merged pairs always come first).
         merges: Vec<Node>,
@@ -411,6 +433,10 @@ struct Frame {
 struct Builder<'l> {
     limits: &'l Limits,
     stack: Vec<Frame>,
+    /// The children of the open sequences, innermost last (see [`FrameKind`]).
+    items: Vec<Node>,
+    /// The pairs of the open mappings, innermost last.
+    pairs: Vec<(String, Node)>,
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
     documents: usize,
@@ -430,6 +456,8 @@ impl<'l> Builder<'l> {
         Builder {
             limits,
             stack: Vec::new(),
+            items: Vec::new(),
+            pairs: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
             documents: 0,
@@ -464,12 +492,15 @@ impl<'l> Builder<'l> {
             }
             Event::SequenceStart(anchor, tag) => {
                 let tag = tag.map(|tag| tag_name(&tag));
-                self.open(FrameKind::Seq(Vec::new()), anchor, tag, line, column)?;
+                let kind = FrameKind::Seq {
+                    start: self.items.len(),
+                };
+                self.open(kind, anchor, tag, line, column)?;
             }
             Event::MappingStart(anchor, tag) => {
                 let tag = tag.map(|tag| tag_name(&tag));
                 let kind = FrameKind::Map {
-                    pairs: Vec::new(),
+                    start: self.pairs.len(),
                     merges: Vec::new(),
                     key: None,
                 };
@@ -554,8 +585,8 @@ impl<'l> Builder<'l> {
         };
         frame.height = frame.height.max(height);
         match &mut frame.kind {
-            FrameKind::Seq(items) => items.push(node),
-            FrameKind::Map { pairs, merges, key } => match key.take() {
+            FrameKind::Seq { .. } => self.items.push(node),
+            FrameKind::Map { merges, key, .. } => match key.take() {
                 None => {
                     *key = Some(if merge_key {
                         Key::Merge
@@ -563,7 +594,7 @@ impl<'l> Builder<'l> {
                         Key::Text(key_text(node)?)
                     });
                 }
-                Some(Key::Text(text)) => pairs.push((text, node)),
+                Some(Key::Text(text)) => self.pairs.push((text, node)),
                 Some(Key::Merge) => merges.push(node),
             },
         }
@@ -572,7 +603,7 @@ impl<'l> Builder<'l> {
 
     fn scalar(
         &mut self,
-        // Owned when the scanner had to build the text: moved into the node, not copied.
+        // Owned when the scanner had to build the text: moved into the node (see `fitted`).
         text: Cow<'_, str>,
         style: ScalarStyle,
         anchor: usize,
@@ -590,10 +621,10 @@ impl<'l> Builder<'l> {
                 Ok(Plain::Bool(b)) => NodeValue::Bool(b),
                 Ok(Plain::Int(i)) => NodeValue::Int(i),
                 Ok(Plain::Float(f)) => NodeValue::Float(f),
-                Ok(Plain::Str) => NodeValue::Str(text.into_owned()),
+                Ok(Plain::Str) => NodeValue::Str(fitted(text)),
                 Ok(Plain::Merge) if key_position => {
                     merge_key = true;
-                    NodeValue::Str(text.into_owned())
+                    NodeValue::Str(fitted(text))
                 }
                 Ok(Plain::Merge) => {
                     return Err(error(
@@ -603,7 +634,7 @@ impl<'l> Builder<'l> {
                     ));
                 }
                 // PyYAML turns a `=` key into the string "=".
-                Ok(Plain::ValueType) if key_position => NodeValue::Str(text.into_owned()),
+                Ok(Plain::ValueType) if key_position => NodeValue::Str(fitted(text)),
                 Ok(Plain::ValueType) => {
                     return Err(error(
                         "a plain `=` cannot be loaded (YAML 1.1 resolves it to the \"value\" \
@@ -623,7 +654,7 @@ impl<'l> Builder<'l> {
                     )));
                 }
             },
-            None => NodeValue::Str(text.into_owned()),
+            None => NodeValue::Str(fitted(text)),
             Some(name) => tagged_scalar(&name, &text, line, column)?,
         };
         let node = Node::new(value, line, column);
@@ -661,13 +692,16 @@ impl<'l> Builder<'l> {
         let (line, column) = (frame.line, frame.column);
         let height = frame.height + 1;
         let value = match frame.kind {
-            FrameKind::Seq(items) => match frame.tag.as_deref() {
-                None | Some("!") => NodeValue::Seq(items),
-                Some(name) if name.strip_prefix(CORE) == Some("seq") => NodeValue::Seq(items),
-                Some(name) => tagged_collection(name, Raw::Seq(items), line, column)?,
-            },
-            FrameKind::Map { pairs, merges, .. } => {
-                let pairs = finish_map(pairs, merges)?;
+            FrameKind::Seq { start } => {
+                let items: Vec<Node> = self.items.drain(start..).collect();
+                match frame.tag.as_deref() {
+                    None | Some("!") => NodeValue::Seq(items),
+                    Some(name) if name.strip_prefix(CORE) == Some("seq") => NodeValue::Seq(items),
+                    Some(name) => tagged_collection(name, Raw::Seq(items), line, column)?,
+                }
+            }
+            FrameKind::Map { start, merges, .. } => {
+                let pairs = finish_map(self.pairs.drain(start..).collect(), merges)?;
                 match frame.tag.as_deref() {
                     None | Some("!") => NodeValue::Map(pairs),
                     Some(name) if name.strip_prefix(CORE) == Some("map") => NodeValue::Map(pairs),
@@ -902,6 +936,43 @@ mod tests {
 
     fn s(text: &str) -> NodeValue {
         NodeValue::Str(text.to_owned())
+    }
+
+    /// A large blueprint's tree is most of what a parse keeps: it holds its text and its
+    /// children, not the scanner's buffers or room for children that never came.
+    #[test]
+    fn a_tree_holds_its_text_and_children_without_spare_room() {
+        let root = load_ok(
+            "entries:\n- model: authentik_core.group\n  identifiers:\n    name: admins\n  \
+             attrs: {is_superuser: true}\n- model: authentik_core.user\n",
+        );
+        fn check(node: &Node) {
+            match &node.value {
+                NodeValue::Str(text) => assert!(
+                    text.capacity() <= text.len() + FITTED_SLACK,
+                    "{text:?} keeps room for {} bytes",
+                    text.capacity()
+                ),
+                NodeValue::Seq(items) => {
+                    assert_eq!(items.capacity(), items.len(), "{node:?}");
+                    items.iter().for_each(check);
+                }
+                NodeValue::Map(pairs) => {
+                    assert_eq!(pairs.capacity(), pairs.len(), "{node:?}");
+                    for (key, value) in pairs {
+                        assert!(key.capacity() <= key.len() + FITTED_SLACK, "{key:?}");
+                        check(value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        check(&root);
+        let entries = root
+            .get("entries")
+            .and_then(Node::as_seq)
+            .map(<[Node]>::len);
+        assert_eq!(entries, Some(2));
     }
 
     #[test]

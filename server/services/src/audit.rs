@@ -134,7 +134,7 @@ pub(crate) async fn created_many<T: Audited>(
             expires: None,
         })
         .collect();
-    garrison_store::events::insert_rows(tx, &rows).await?;
+    garrison_store::events::insert_rows(tx, rows).await?;
     Ok(())
 }
 

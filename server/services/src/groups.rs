@@ -160,7 +160,7 @@ impl Services {
         &self,
         tx: &mut Tx,
         caller: &Caller,
-        changes: GroupChanges,
+        mut changes: GroupChanges,
     ) -> ServiceResult<Group> {
         caller.principal.require(ADD)?;
         let mut errors = FieldErrors::new();
@@ -182,7 +182,7 @@ impl Services {
             caller.principal.require_on(ADD_USER, &uuid.to_string())?;
         }
 
-        let record = new_record(uuid, &changes);
+        let record = new_record(uuid, &mut changes);
         let id = store::insert(tx, &record, Utc::now()).await?;
         links.apply(tx, id, &changes).await?;
         let group = store::get(tx.conn(), record.uuid)
@@ -203,12 +203,12 @@ impl Services {
         &self,
         tx: &mut Tx,
         caller: &Caller,
-        batch: &[&GroupChanges],
+        batch: Vec<GroupChanges>,
     ) -> ServiceResult<Option<Vec<Uuid>>> {
         caller.principal.require(ADD)?;
         let mut names = Vec::with_capacity(batch.len());
         let mut seen = HashSet::with_capacity(batch.len());
-        for changes in batch {
+        for changes in &batch {
             let linked = links_anything(changes);
             let mut errors = FieldErrors::new();
             match check_new_group(caller, changes, &mut errors) {
@@ -222,8 +222,8 @@ impl Services {
             return Ok(None);
         }
         let records: Vec<store::GroupRecord> = batch
-            .iter()
-            .map(|changes| new_record(Uuid::new_v4(), changes))
+            .into_iter()
+            .map(|mut changes| new_record(Uuid::new_v4(), &mut changes))
             .collect();
         store::insert_many(tx, &records, Utc::now()).await?;
         audit::created_many(tx, caller, &records).await?;
@@ -402,13 +402,14 @@ async fn is_effectively_superuser(conn: &mut Conn, id: i64) -> ServiceResult<boo
     Ok(!store::effectively_superuser(conn, &[id]).await?.is_empty())
 }
 
-/// The row of a new group (its links are written apart).
-fn new_record(uuid: Uuid, changes: &GroupChanges) -> store::GroupRecord {
+/// The row of a new group, its fields moved out of `changes`; what is left there are its links,
+/// written apart.
+fn new_record(uuid: Uuid, changes: &mut GroupChanges) -> store::GroupRecord {
     store::GroupRecord {
         uuid,
-        name: changes.name.clone().unwrap_or_default(),
+        name: changes.name.take().unwrap_or_default(),
         is_superuser: changes.is_superuser.unwrap_or(false),
-        attributes: changes.attributes.clone().unwrap_or_default(),
+        attributes: changes.attributes.take().unwrap_or_default(),
     }
 }
 

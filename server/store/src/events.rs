@@ -136,29 +136,36 @@ pub struct EventRow<'a> {
     pub expires: Option<&'a str>,
 }
 
-/// Inserts every event with multi-row statements (nine parameters a row).
-pub async fn insert_rows(tx: &mut Tx, rows: &[EventRow<'_>]) -> Result<()> {
+/// Inserts every event with multi-row statements (nine parameters a row). Takes the rows so
+/// that each context, the longest text, is handed to the driver instead of copied.
+pub async fn insert_rows(tx: &mut Tx, rows: Vec<EventRow<'_>>) -> Result<()> {
+    const COLUMNS: usize = 9;
     const ROWS_PER_STATEMENT: usize = 500;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
-             VALUES {}",
-            crate::sql::value_rows(tx.backend(), chunk.len(), 9)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk = rows.by_ref().take(ROWS_PER_STATEMENT);
+        let count = chunk.len();
+        let mut arguments = crate::sql::RowArguments::with_capacity(count * COLUMNS);
         for row in chunk {
-            query = query
+            arguments
                 .bind(row.pk.to_string())
                 .bind(row.action)
                 .bind(row.app)
                 .bind(row.username)
                 .bind(row.user_json)
-                .bind(row.context.as_str())
+                .bind(row.context)
                 .bind(row.client_ip)
                 .bind(row.created)
                 .bind(row.expires);
         }
-        query.execute(tx.conn()).await?;
+        let sql = format!(
+            "INSERT INTO events (uuid, action, app, username, user_json, context, client_ip, created, expires) \
+             VALUES {}",
+            crate::sql::value_rows(tx.backend(), count, COLUMNS)
+        );
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments.finish()?)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(())
 }
@@ -186,5 +193,5 @@ pub async fn insert(tx: &mut Tx, event: &Event) -> Result<()> {
         created: &created,
         expires: expires.as_deref(),
     };
-    insert_rows(tx, std::slice::from_ref(&row)).await
+    insert_rows(tx, vec![row]).await
 }

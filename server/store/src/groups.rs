@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::codec::{self, format_ts};
-use crate::sql::{Bind, Ordering, Ties, Where, in_list, value_rows};
+use crate::sql::{Bind, Ordering, RowArguments, Ties, Where, in_list, value_rows};
 use crate::{Result, Tx};
 
 pub const ORDERING: &[(&str, &str, Ties)] = &[
@@ -213,10 +213,12 @@ pub async fn names_taken(
             "SELECT name FROM groups WHERE name IN {}",
             value_rows(tx.backend(), 1, chunk.len())
         );
-        let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        let mut arguments = RowArguments::with_capacity(chunk.len());
         for name in chunk {
-            query = query.bind(name.clone());
+            arguments.bind(name.as_str());
         }
+        let query =
+            sqlx::query_scalar_with::<_, String, _>(AssertSqlSafe(sql), arguments.finish()?);
         taken.extend(query.fetch_all(tx.conn()).await?);
     }
     Ok(taken)
@@ -228,10 +230,10 @@ pub async fn names_taken(
 pub async fn insert_many(tx: &mut Tx, groups: &[GroupRecord], now: DateTime<Utc>) -> Result<()> {
     let now = format_ts(&now);
     for chunk in groups.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!("{INSERT_INTO} {}", value_rows(tx.backend(), chunk.len(), 6));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        const COLUMNS: usize = 6;
+        let mut arguments = RowArguments::with_capacity(chunk.len() * COLUMNS);
         for group in chunk {
-            query = query
+            arguments
                 .bind(group.uuid.to_string())
                 .bind(group.name.as_str())
                 .bind(group.is_superuser)
@@ -239,7 +241,13 @@ pub async fn insert_many(tx: &mut Tx, groups: &[GroupRecord], now: DateTime<Utc>
                 .bind(now.as_str())
                 .bind(now.as_str());
         }
-        query.execute(tx.conn()).await?;
+        let sql = format!(
+            "{INSERT_INTO} {}",
+            value_rows(tx.backend(), chunk.len(), COLUMNS)
+        );
+        sqlx::query_with(AssertSqlSafe(sql), arguments.finish()?)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(())
 }

@@ -1,7 +1,13 @@
 //! A small builder for the dynamic parts of list queries: filters, search, ordering, paging.
 //! Values are always bound; only whitelisted column names are ever written into SQL text.
+use std::fmt::Write as _;
+
+use sqlx::Arguments as _;
 use sqlx::any::AnyArguments;
+use sqlx::encode::Encode;
+use sqlx::error::BoxDynError;
 use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::types::Type;
 use sqlx::{Any, AssertSqlSafe};
 
 #[derive(Clone, Debug)]
@@ -178,7 +184,6 @@ fn escape_like(term: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// `($1, $2, …)` placeholders for an `IN` list of `n` values starting at `$start`.
 /// `(…), (…), …`: `rows` rows of `columns` parameters each, bound in order, for a multi-row
 /// statement. SQLite gets anonymous `?` parameters: sqlx binds a numbered one (`$n`) by asking
 /// SQLite its name, which SQLite finds by walking the statement's list of names, so a statement
@@ -199,8 +204,7 @@ pub fn value_rows(backend: crate::Backend, rows: usize, columns: usize) -> Strin
             match backend {
                 crate::Backend::Sqlite => text.push('?'),
                 crate::Backend::Postgres => {
-                    text.push('$');
-                    text.push_str(&next.to_string());
+                    let _ = write!(text, "${next}");
                 }
             }
             next += 1;
@@ -292,6 +296,46 @@ mod tests {
         match &w.binds[0] {
             Bind::Text(p) => assert_eq!(p, "%50\\%\\_x%"),
             other => panic!("unexpected bind {other:?}"),
+        }
+    }
+}
+
+/// The arguments of a multi-row statement ([`value_rows`]), with room for all of them from the
+/// start: bound one by one onto a query, a 500-row statement's list is copied into a larger one
+/// a dozen times. Bind owned text (`String`) where the caller has it: a `&str` is copied.
+pub struct RowArguments {
+    arguments: AnyArguments,
+    /// The first value that could not be encoded; reported by [`RowArguments::query`].
+    error: Option<BoxDynError>,
+}
+
+impl RowArguments {
+    pub fn with_capacity(values: usize) -> RowArguments {
+        let mut arguments = AnyArguments::default();
+        arguments.reserve(values, 0);
+        RowArguments {
+            arguments,
+            error: None,
+        }
+    }
+
+    pub fn bind<'q, T>(&mut self, value: T) -> &mut RowArguments
+    where
+        T: Encode<'q, Any> + Type<Any> + 'q,
+    {
+        if self.error.is_none() {
+            if let Err(error) = self.arguments.add(value) {
+                self.error = Some(error);
+            }
+        }
+        self
+    }
+
+    /// The arguments, or the error of a value that would not encode.
+    pub fn finish(self) -> Result<AnyArguments, sqlx::Error> {
+        match self.error {
+            Some(error) => Err(sqlx::Error::Encode(error)),
+            None => Ok(self.arguments),
         }
     }
 }

@@ -784,10 +784,13 @@ impl Services {
         run: &mut Run<'_>,
         stack: &mut Vec<String>,
     ) -> ServiceResult<bool> {
-        let waiting = batch.take();
-        let changes: Vec<&garrison_model::GroupChanges> =
-            waiting.iter().map(|group| &group.changes).collect();
-        match self.create_plain_groups_in(tx, caller, &changes).await {
+        let mut waiting = batch.take();
+        // Moved, not copied: a batch that declines runs its entries from their evaluations.
+        let changes: Vec<garrison_model::GroupChanges> = waiting
+            .iter_mut()
+            .map(|group| std::mem::take(&mut group.changes))
+            .collect();
+        match self.create_plain_groups_in(tx, caller, changes).await {
             Ok(Some(created)) => {
                 for (waiting, pk) in waiting.into_iter().zip(created) {
                     run.scope
