@@ -39,15 +39,17 @@ both_stores!(
         let Some(registry) = common::oci_registry() else {
             return;
         };
-        let repository = "garrison/blueprints/groups";
+        // A repository of its own: the two stores' runs push at the same time, and the
+        // registry answered a digest fetched while the other run pushed it with a 500.
+        let repository = &common::fresh_repository("garrison/blueprints/groups");
         let text = group_blueprint("oci-group");
         let digest = tokio::task::spawn_blocking({
-            let (registry, text) = (registry.clone(), text.clone());
+            let (registry, text, repository) = (registry.clone(), text.clone(), repository.clone());
             move || {
                 let earlier = group_blueprint("oci-not-this-one");
                 common::push_artifact(
                     &registry,
-                    repository,
+                    &repository,
                     "v1",
                     &[
                         (BLUEPRINT_LAYER, earlier.as_bytes()),
@@ -146,14 +148,16 @@ both_stores!(
         let Some(registry) = common::oci_registry() else {
             return;
         };
-        let repository = "garrison/blueprints/credentials";
+        // A repository of its own: the two stores' runs push at the same time, and the
+        // registry answered a digest fetched while the other run pushed it with a 500.
+        let repository = &common::fresh_repository("garrison/blueprints/credentials");
         let text = group_blueprint("oci-credentials");
         tokio::task::spawn_blocking({
-            let (registry, text) = (registry.clone(), text.clone());
+            let (registry, text, repository) = (registry.clone(), text.clone(), repository.clone());
             move || {
                 common::push_artifact(
                     &registry,
-                    repository,
+                    &repository,
                     "v1",
                     &[(BLUEPRINT_LAYER, text.as_bytes())],
                 )

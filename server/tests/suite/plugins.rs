@@ -469,12 +469,14 @@ both_stores!(
             return;
         };
         let bytes = component("garrison_test_policy");
+        // Its own repository: both stores' runs push at the same time (see blueprint_oci.rs).
+        let repository = common::fresh_repository("garrison/reserved-names");
         let digest = tokio::task::spawn_blocking({
-            let registry = registry.clone();
+            let (registry, repository) = (registry.clone(), repository.clone());
             move || {
                 common::push_artifact(
                     &registry,
-                    "garrison/reserved-names",
+                    &repository,
                     "latest",
                     &[
                         ("application/wasm", &bytes),
@@ -488,11 +490,15 @@ both_stores!(
         })
         .await
         .unwrap();
-        let reference = format!("http://{registry}/garrison/reserved-names@{digest}");
+        let reference = format!("http://{registry}/{repository}@{digest}");
 
         let (status, body) = env
-        .admin("POST", "/plugins/", Some(json!({"oci_reference": format!("http://{registry}/garrison/reserved-names:latest")})))
-        .await;
+            .admin(
+                "POST",
+                "/plugins/",
+                Some(json!({"oci_reference": format!("http://{registry}/{repository}:latest")})),
+            )
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(
             body["oci_reference"][0]
@@ -502,10 +508,7 @@ both_stores!(
             "{body}"
         );
 
-        let missing = format!(
-            "http://{registry}/garrison/reserved-names@sha256:{}",
-            "0".repeat(64)
-        );
+        let missing = format!("http://{registry}/{repository}@sha256:{}", "0".repeat(64));
         let (status, body) = env
             .admin("POST", "/plugins/", Some(json!({"oci_reference": missing})))
             .await;

@@ -544,6 +544,11 @@ pub fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u
     body
 }
 
+/// `base` with a suffix no other test or run uses: a repository one test pushes to alone.
+pub fn fresh_repository(base: &str) -> String {
+    format!("{base}-{}", uuid::Uuid::new_v4().simple())
+}
+
 /// The test OCI registry, `host:port` (scripts/test-services.sh starts one); `None`, and the
 /// test skips, when it is not set outside CI.
 pub fn oci_registry() -> Option<String> {
