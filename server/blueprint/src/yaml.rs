@@ -328,8 +328,6 @@ fn position(marker: Marker) -> (u32, u32) {
     (line, column)
 }
 
-/// The full name of a tag: `!KeyOf`, `tag:yaml.org,2002:str` (for `!!str`), `!` (the
-/// non-specific tag), or a verbatim tag's text.
 /// Bytes a scanned string may hold beyond its text and still be kept as it is.
 const FITTED_SLACK: usize = 16;
 
@@ -346,6 +344,8 @@ fn fitted(text: Cow<'_, str>) -> String {
     }
 }
 
+/// The full name of a tag: `!KeyOf`, `tag:yaml.org,2002:str` (for `!!str`), `!` (the
+/// non-specific tag), or a verbatim tag's text.
 fn tag_name(tag: &saphyr_parser::Tag) -> String {
     format!("{}{}", tag.handle, tag.suffix)
 }

@@ -1,4 +1,5 @@
-//! A small builder for the dynamic parts of list queries: filters, search, ordering, paging.
+//! A small builder for the dynamic parts of list queries (filters, search, ordering, paging)
+//! and the parameters of multi-row statements.
 //! Values are always bound; only whitelisted column names are ever written into SQL text.
 use std::fmt::Write as _;
 
@@ -229,6 +230,46 @@ pub fn in_list(start: usize, n: usize) -> String {
     format!("(VALUES {})", rows.join(", "))
 }
 
+/// The arguments of a multi-row statement ([`value_rows`]), with room for all of them from the
+/// start: bound one by one onto a query, a 500-row statement's list is copied into a larger one
+/// a dozen times. Bind owned text (`String`) where the caller has it: a `&str` is copied.
+pub struct RowArguments {
+    arguments: AnyArguments,
+    /// The first value that could not be encoded; reported by [`RowArguments::finish`].
+    error: Option<BoxDynError>,
+}
+
+impl RowArguments {
+    pub fn with_capacity(values: usize) -> RowArguments {
+        let mut arguments = AnyArguments::default();
+        arguments.reserve(values, 0);
+        RowArguments {
+            arguments,
+            error: None,
+        }
+    }
+
+    pub fn bind<'q, T>(&mut self, value: T) -> &mut RowArguments
+    where
+        T: Encode<'q, Any> + Type<Any> + 'q,
+    {
+        if self.error.is_none() {
+            if let Err(error) = self.arguments.add(value) {
+                self.error = Some(error);
+            }
+        }
+        self
+    }
+
+    /// The arguments, or the error of a value that would not encode.
+    pub fn finish(self) -> Result<AnyArguments, sqlx::Error> {
+        match self.error {
+            Some(error) => Err(sqlx::Error::Encode(error)),
+            None => Ok(self.arguments),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,46 +337,6 @@ mod tests {
         match &w.binds[0] {
             Bind::Text(p) => assert_eq!(p, "%50\\%\\_x%"),
             other => panic!("unexpected bind {other:?}"),
-        }
-    }
-}
-
-/// The arguments of a multi-row statement ([`value_rows`]), with room for all of them from the
-/// start: bound one by one onto a query, a 500-row statement's list is copied into a larger one
-/// a dozen times. Bind owned text (`String`) where the caller has it: a `&str` is copied.
-pub struct RowArguments {
-    arguments: AnyArguments,
-    /// The first value that could not be encoded; reported by [`RowArguments::query`].
-    error: Option<BoxDynError>,
-}
-
-impl RowArguments {
-    pub fn with_capacity(values: usize) -> RowArguments {
-        let mut arguments = AnyArguments::default();
-        arguments.reserve(values, 0);
-        RowArguments {
-            arguments,
-            error: None,
-        }
-    }
-
-    pub fn bind<'q, T>(&mut self, value: T) -> &mut RowArguments
-    where
-        T: Encode<'q, Any> + Type<Any> + 'q,
-    {
-        if self.error.is_none() {
-            if let Err(error) = self.arguments.add(value) {
-                self.error = Some(error);
-            }
-        }
-        self
-    }
-
-    /// The arguments, or the error of a value that would not encode.
-    pub fn finish(self) -> Result<AnyArguments, sqlx::Error> {
-        match self.error {
-            Some(error) => Err(sqlx::Error::Encode(error)),
-            None => Ok(self.arguments),
         }
     }
 }
