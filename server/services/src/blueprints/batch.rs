@@ -152,10 +152,6 @@ fn plain_group_data(attrs: &BpValue, name: &str) -> Map<String, Value> {
 mod tests {
     use super::*;
 
-    fn bp(json: Value) -> BpValue {
-        BpValue::from_json(&json)
-    }
-
     /// The batch builds a plain group's data its own way, for speed; what it builds must be
     /// what the one-at-a-time path writes for the same entry, or a group's fields would depend
     /// on whether its entry happened to wait in a batch.
@@ -172,10 +168,11 @@ mod tests {
             serde_json::json!({"pk": 7, "attributes": {}}),
         ];
         for attrs in attrs_cases {
-            let identifiers = serde_json::json!({"name": name});
-            let one_at_a_time = super::super::entry_data(bp(attrs.clone()), bp(identifiers));
+            let identifiers = BpValue::from_json(&serde_json::json!({"name": name}));
+            let attrs_value = BpValue::from_json(&attrs);
+            let one_at_a_time = super::super::entry_data(attrs_value.clone(), identifiers);
             assert_eq!(
-                plain_group_data(&bp(attrs.clone()), name),
+                plain_group_data(&attrs_value, name),
                 one_at_a_time,
                 "attrs {attrs}"
             );
