@@ -38,5 +38,5 @@ pub use eval::{DEFAULT_MAX_STEPS, EvalError, Evaluator, Scope, truthy_all};
 pub use format::{FormatError, percent_format};
 pub use limits::Limits;
 pub use tags::{CONDITION_MODES, EnumerateOutput, TAG_NAMES, Tag, TagNode};
-pub use value::{Value, deep_merge, python_float_repr, python_str_repr};
+pub use value::{Value, deep_merge, python_float_repr, python_str_repr, yaml_non_finite};
 pub use yaml::{LoadError, Node, NodeValue, deep_merge_nodes, load};

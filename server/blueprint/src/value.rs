@@ -159,6 +159,37 @@ impl Value {
             Value::List(_) | Value::Map(_) => None,
         }
     }
+
+    /// The first float JSON cannot hold (NaN or an infinity) inside this value: where it sits,
+    /// as a path to append to this value's name (`.limits.ranges[2]`; empty for this value
+    /// itself), and the float. `None` when every float is finite. Garrison stores data as JSON,
+    /// so such a float must be refused by name rather than turned into `null` by
+    /// [`Value::to_json`].
+    pub fn first_non_finite(&self) -> Option<(String, f64)> {
+        match self {
+            Value::Float(f) if !f.is_finite() => Some((String::new(), *f)),
+            Value::List(items) => items.iter().enumerate().find_map(|(index, item)| {
+                let (path, f) = item.first_non_finite()?;
+                Some((format!("[{index}]{path}"), f))
+            }),
+            Value::Map(map) => map.iter().find_map(|(key, value)| {
+                let (path, f) = value.first_non_finite()?;
+                Some((format!(".{key}{path}"), f))
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// YAML's spelling of a float JSON cannot hold: `.nan`, `.inf`, `-.inf`.
+pub fn yaml_non_finite(f: f64) -> &'static str {
+    if f.is_nan() {
+        ".nan"
+    } else if f > 0.0 {
+        ".inf"
+    } else {
+        "-.inf"
+    }
 }
 
 /// `json.dumps` spelling of a float used as a key.
@@ -424,5 +455,36 @@ mod tests {
         assert_eq!(merged, expected);
         // A type conflict takes the overlay.
         assert_eq!(deep_merge(Value::List(vec![]), s("x")), s("x"));
+    }
+
+    #[test]
+    fn floats_json_cannot_hold_are_found_with_their_path() {
+        let list = |items: Vec<Value>| Value::List(items);
+        let value = map(&[
+            ("fine", list(vec![Value::Float(1.5), Value::Int(2)])),
+            (
+                "limits",
+                map(&[(
+                    "ranges",
+                    list(vec![
+                        Value::Float(0.0),
+                        list(vec![s("a"), Value::Float(f64::NEG_INFINITY)]),
+                    ]),
+                )]),
+            ),
+            ("later", Value::Float(f64::NAN)),
+        ]);
+        let (path, f) = value.first_non_finite().expect("the infinity");
+        assert_eq!(path, ".limits.ranges[1][1]");
+        assert_eq!(yaml_non_finite(f), "-.inf");
+        let (path, f) = Value::Float(f64::INFINITY)
+            .first_non_finite()
+            .expect("itself");
+        assert_eq!((path.as_str(), yaml_non_finite(f)), ("", ".inf"));
+        let nan = list(vec![map(&[("x", Value::Float(f64::NAN))])]);
+        let (path, f) = nan.first_non_finite().expect("the NaN");
+        assert_eq!((path.as_str(), yaml_non_finite(f)), ("[0].x", ".nan"));
+        let finite = map(&[("a", list(vec![Value::Float(1e300), Value::Float(-0.0)]))]);
+        assert_eq!(finite.first_non_finite(), None);
     }
 }

@@ -509,6 +509,7 @@ fn evaluate(
         let attrs = evaluator
             .resolve(&entry.attrs)
             .map_err(|error| format!("`attrs`: {error}"))?;
+        refuse_non_finite("attrs", &attrs)?;
         return Ok(Evaluated::MetaApply { attrs });
     };
     let state = evaluator
@@ -522,6 +523,7 @@ fn evaluate(
         }
         Err(error) => return Err(format!("`identifiers`: {error}")),
     };
+    refuse_non_finite("identifiers", &identifiers)?;
     progress.identifiers = shown_identifiers(kind, &identifiers);
     // An entry that deletes writes nothing: its attrs are not needed.
     let attrs = if state == State::Absent {
@@ -531,6 +533,7 @@ fn evaluate(
             .resolve(&entry.attrs)
             .map_err(|error| format!("`attrs`: {error}"))?
     };
+    refuse_non_finite("attrs", &attrs)?;
     // Granted on the entry's object once it is saved (see [`grants`]).
     let mut entry_grants = Vec::new();
     for item in &entry.permissions {
@@ -554,6 +557,18 @@ fn evaluate(
         attrs,
         grants: entry_grants,
     })
+}
+
+/// Refuses a NaN or an infinity in an entry's `section`, naming where it is: data is stored
+/// as JSON, which has neither, and turning one into `null` would lose what was written.
+fn refuse_non_finite(section: &str, value: &BpValue) -> Result<(), String> {
+    match value.first_non_finite() {
+        None => Ok(()),
+        Some((path, f)) => Err(format!(
+            "`{section}{path}`: {} cannot be stored, as JSON has no infinity or NaN",
+            garrison_blueprint::yaml_non_finite(f)
+        )),
+    }
 }
 
 /// ` {name: admins, parent: 3}`, or nothing when there are no identifiers.

@@ -1171,6 +1171,19 @@ impl TestStore {
         assert_eq!(self.event_count().await, events, "no audit event");
     }
 
+    /// How many groups a search for `text` finds.
+    async fn groups_matching(&self, text: &str) -> u64 {
+        let query = ListQuery {
+            search: Some(text.into()),
+            ..Default::default()
+        };
+        self.services
+            .list_groups(&Caller::cli(), &query, Default::default())
+            .await
+            .expect("groups")
+            .count
+    }
+
     async fn provider(&self, name: &str) -> Provider {
         let filter = ProviderFilter {
             name: Some(name.into()),
@@ -1897,14 +1910,42 @@ async fn the_progress_hook_counts_every_entry_up_to_the_total() {
         Action::Skipped { .. }
     ));
     assert_eq!(*heard.lock().expect("not poisoned"), expected);
-    let query = ListQuery {
-        search: Some("bp-progress-".into()),
-        ..Default::default()
-    };
-    let listed = store
-        .services
-        .list_groups(&Caller::cli(), &query, Default::default())
-        .await
-        .expect("groups");
-    assert_eq!(listed.count, 1_060, "every group was created");
+    assert_eq!(
+        store.groups_matching("bp-progress-").await,
+        1_060,
+        "every group was created"
+    );
+}
+
+/// JSON, in which Garrison stores data, has no infinity or NaN: a blueprint that writes one is
+/// refused where the float is, in a plan and in an apply, and nothing of it is written (rather
+/// than the float silently stored as `null`).
+#[tokio::test]
+async fn a_float_json_cannot_hold_is_refused_where_it_is() {
+    let store = TestStore::new().await;
+    let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      \
+                name: bp-finite-first\n  - model: authentik_core.group\n    identifiers:\n      \
+                name: bp-finite-second\n    attrs:\n      attributes:\n        \
+                limits: {soft: 1.5, hard: [10, -.inf]}\n";
+    for outcome in [store.plan(text).await, store.apply(text).await] {
+        let failure = outcome.failure.as_ref().expect("refused");
+        assert_eq!(failure.index, 1, "{failure:?}");
+        assert!(
+            failure
+                .message
+                .contains("`attrs.attributes.limits.hard[1]`: -.inf cannot be stored"),
+            "{failure:?}"
+        );
+    }
+    assert_eq!(
+        store.groups_matching("bp-finite-").await,
+        0,
+        "nothing of the blueprint was written"
+    );
+    let nan_identifier = one_entry("authentik_core.group", ".nan", "present", &[]);
+    let refused = store.plan(&nan_identifier).await;
+    assert!(
+        failure_message(&refused).contains("`identifiers.name`: .nan cannot be stored"),
+        "{refused:?}"
+    );
 }
