@@ -112,6 +112,9 @@ pub fn render_outcome(file: &str, outcome: &Outcome) -> String {
     if let Some(failure) = &outcome.failure {
         let _ = writeln!(out, "{file}:{}: error: {}", failure.line, failure.message);
     }
+    if let Some(outposts) = outcome.outposts_text() {
+        let _ = writeln!(out, "» outposts to update: {outposts}");
+    }
     out
 }
 

@@ -86,6 +86,8 @@ pub struct RunReport {
     /// A plan's fingerprint of the text and context it planned, for the apply form; empty for
     /// a recorded run, or when there was no text to plan.
     pub planned: String,
+    /// The outposts applying would send a new configuration (a plan's; `None` when none).
+    pub outposts: Option<String>,
 }
 
 /// One entry of a plan: what applying would do to its object.
@@ -263,6 +265,7 @@ pub fn plan_report(outcome: &Outcome, warnings: Vec<String>, planned: String) ->
         failure,
         warnings,
         planned,
+        outposts: outcome.outposts_text(),
     }
 }
 
@@ -779,6 +782,7 @@ mod tests {
             ],
             failure: None,
             changed: true,
+            ..Outcome::default()
         };
         let rows = plan_rows(&outcome);
         let signs: Vec<(&str, &str, &str)> = rows
@@ -828,6 +832,7 @@ mod tests {
             }],
             failure: None,
             changed: false,
+            ..Outcome::default()
         };
         let rows = plan_rows(&outcome);
         assert_eq!(rows.len(), 2);
@@ -854,6 +859,7 @@ mod tests {
                     .into(),
             }),
             changed: false,
+            ..Outcome::default()
         };
         let report = plan_report(&outcome, vec!["line 2: ignored".into()], String::new());
         let failure = report.failure.expect("the failure");

@@ -467,6 +467,7 @@ fn PlanResult(
         failure,
         warnings,
         planned,
+        outposts,
     } = report;
     let apply = match (failure.is_some(), enabled) {
         (true, _) => view! {
@@ -503,6 +504,9 @@ fn PlanResult(
         {failure.map(|failure| view! { <FailurePanel failure/> })}
         {warnings_view(warnings)}
         {table}
+        {outposts.map(|outposts| view! {
+            <p data-testid="plan-outposts">"Outposts that would receive an update: " {outposts}</p>
+        })}
         <div class="actions">{apply}</div>
     }
 }

@@ -182,6 +182,39 @@ pub struct ImportResult {
     pub logs: Vec<Value>,
 }
 
+/// What applying a blueprint would do (Garrison's `plan/`, beyond authentik): the
+/// [`Outcome`](crate::blueprints::Outcome) of a run that writes nothing, or, when no entry could
+/// run, the `stage` it stopped at (`retrieve`: no text to read; `parse`) with its `message` and
+/// `line`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BlueprintPlan {
+    /// No entry failed and the text could be read and parsed.
+    pub success: bool,
+    /// `retrieve` or `parse` when the run could not start; `plan` when an entry failed
+    /// (`failure` names it); `None` on success.
+    pub stage: Option<&'static str>,
+    /// Why the run could not start (`retrieve`, `parse`).
+    pub message: Option<String>,
+    pub line: Option<u32>,
+    /// Keys authentik would silently ignore, with their lines.
+    pub warnings: Vec<String>,
+    #[serde(flatten)]
+    pub outcome: crate::blueprints::Outcome,
+}
+
+impl BlueprintPlan {
+    fn stopped(stage: &'static str, message: String, line: Option<u32>) -> Self {
+        BlueprintPlan {
+            success: false,
+            stage: Some(stage),
+            message: Some(message),
+            line,
+            warnings: Vec::new(),
+            outcome: crate::blueprints::Outcome::default(),
+        }
+    }
+}
+
 /// One of authentik's `LogEvent`s.
 fn log_event(level: &str, event: String, attributes: Value) -> Value {
     json!({
@@ -978,23 +1011,7 @@ impl Services {
         import: BlueprintImport,
     ) -> ServiceResult<ImportResult> {
         caller.principal.require(&perm("add"))?;
-        let (text, files_root) = match import.source {
-            ImportSource::Text(text) => (text, self.settings().blueprints_dir.clone()),
-            ImportSource::Path(path) => {
-                let Some(root) = self.settings().blueprints_dir.clone() else {
-                    return Err(ServiceError::invalid("path", NO_DIRECTORY));
-                };
-                let read = tokio::task::spawn_blocking(move || read_instance_file(&root, &path))
-                    .await
-                    .map_err(|error| {
-                        ServiceError::Internal(format!("reading a blueprint file: {error}"))
-                    })?;
-                let source = read.map_err(|message| {
-                    ServiceError::invalid("path", format!("{NO_SUCH_FILE}: {message}"))
-                })?;
-                (source.text, source.files_root)
-            }
-        };
+        let BlueprintSource { text, files_root } = self.import_source(import.source).await?;
         let blueprint = match garrison_blueprint::parse(&text, &Limits::default()) {
             Ok(blueprint) => blueprint,
             Err(error) => {
@@ -1047,6 +1064,99 @@ impl Services {
         Ok(ImportResult {
             success: outcome.succeeded(),
             logs,
+        })
+    }
+
+    /// An import's (or a plan's) text: as given, or read from a file of the blueprints
+    /// directory (a missing or outside file is refused under `path`).
+    async fn import_source(&self, source: ImportSource) -> ServiceResult<BlueprintSource> {
+        match source {
+            ImportSource::Text(text) => Ok(BlueprintSource {
+                text,
+                files_root: self.settings().blueprints_dir.clone(),
+            }),
+            ImportSource::Path(path) => {
+                let Some(root) = self.settings().blueprints_dir.clone() else {
+                    return Err(ServiceError::invalid("path", NO_DIRECTORY));
+                };
+                let read = tokio::task::spawn_blocking(move || read_instance_file(&root, &path))
+                    .await
+                    .map_err(|error| {
+                        ServiceError::Internal(format!("reading a blueprint file: {error}"))
+                    })?;
+                read.map_err(|message| {
+                    ServiceError::invalid("path", format!("{NO_SUCH_FILE}: {message}"))
+                })
+            }
+        }
+    }
+
+    /// What applying the instance now would do, as `caller` (whose permissions every entry is
+    /// checked against, as in an apply): its text read as an apply reads it (the file or
+    /// artifact as it is now), planned with its context. Nothing is written or recorded, and
+    /// a disabled instance may be planned. Viewing the instance is all it takes, as for apply.
+    pub async fn plan_blueprint_instance(
+        &self,
+        caller: &Caller,
+        pk: Uuid,
+    ) -> ServiceResult<BlueprintPlan> {
+        let instance = self.get_blueprint_instance(caller, pk).await?;
+        let source = match self.retrieve_blueprint(&instance).await? {
+            Ok(source) => source,
+            Err(message) => return Ok(BlueprintPlan::stopped("retrieve", message, None)),
+        };
+        self.plan_source(caller, source, instance.context, Some(instance.name))
+            .await
+    }
+
+    /// What applying a blueprint given as text (or as a file of the blueprints directory) with
+    /// `context` would do, as `caller`, without an instance; nothing is written. Needs viewing
+    /// blueprint instances, as `available/` does.
+    pub async fn plan_blueprint_import(
+        &self,
+        caller: &Caller,
+        import: BlueprintImport,
+    ) -> ServiceResult<BlueprintPlan> {
+        caller.principal.require(&perm("view"))?;
+        let source = self.import_source(import.source).await?;
+        self.plan_source(caller, source, import.context, None).await
+    }
+
+    async fn plan_source(
+        &self,
+        caller: &Caller,
+        source: BlueprintSource,
+        context: Map<String, Value>,
+        instance: Option<String>,
+    ) -> ServiceResult<BlueprintPlan> {
+        let blueprint = match garrison_blueprint::parse(&source.text, &Limits::default()) {
+            Ok(blueprint) => blueprint,
+            Err(error) => {
+                return Ok(BlueprintPlan::stopped(
+                    "parse",
+                    error.to_string(),
+                    Some(error.line()),
+                ));
+            }
+        };
+        let options = RunOptions {
+            context,
+            files_root: source.files_root,
+            instance,
+            ..RunOptions::default()
+        };
+        let outcome = self.plan_blueprint(caller, &blueprint, &options).await?;
+        Ok(BlueprintPlan {
+            success: outcome.succeeded(),
+            stage: (!outcome.succeeded()).then_some("plan"),
+            message: None,
+            line: None,
+            warnings: blueprint
+                .warnings
+                .iter()
+                .map(|warning| format!("line {}: {}", warning.line, warning.message))
+                .collect(),
+            outcome,
         })
     }
 

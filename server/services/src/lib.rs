@@ -53,8 +53,8 @@ use garrison_store::{Reader, Store};
 pub use auth::{LoginOutcome, SessionKey};
 pub use authz::{Caller, Principal, Via};
 pub use blueprint_instances::{
-    BlueprintImport, BlueprintInstanceFilter, BlueprintSource, CheckedContent, ImportResult,
-    ImportSource, shown_blueprint_path,
+    BlueprintImport, BlueprintInstanceFilter, BlueprintPlan, BlueprintSource, CheckedContent,
+    ImportResult, ImportSource, shown_blueprint_path,
 };
 pub use blueprint_lifecycle::{BlueprintWatcher, DiscoveryReport, FailedRun, SkippedFile};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};

@@ -3,7 +3,7 @@
 //! authentik's shipped blueprints checked the way the command checks them.
 use garrison::blueprints::{Severity, render_outcome, validate};
 use garrison_services::blueprints::{Action, EntryOutcome, Outcome, check_model};
-use garrison_services::blueprints::{EntryFailure, FieldChange};
+use garrison_services::blueprints::{EntryFailure, FieldChange, OutpostUpdate};
 use serde_json::Value;
 use serde_json::json;
 
@@ -51,6 +51,7 @@ fn outcomes_render_as_a_diff() {
             message: "entry 3 (line 12): email: Enter a valid email address.".into(),
         }),
         changed: true,
+        ..Outcome::default()
     };
     let text = render_outcome("b.yaml", &outcome);
     assert_eq!(
@@ -60,6 +61,33 @@ fn outcomes_render_as_a_diff() {
          {\"name\":\"r\"}\n      name: \"old\" → \"r\"\nb.yaml:12: error: entry 3 (line \
          12): email: Enter a valid email address.\n"
     );
+}
+
+#[test]
+fn the_outposts_a_run_updates_follow_its_entries() {
+    let outpost = |name: &str| OutpostUpdate {
+        pk: uuid::Uuid::new_v4(),
+        name: name.into(),
+    };
+    let mut outcome = Outcome {
+        outposts: vec![outpost("edge"), outpost("lan")],
+        ..Outcome::default()
+    };
+    assert_eq!(
+        render_outcome("b.yaml", &outcome),
+        "» outposts to update: edge, lan\n"
+    );
+    outcome.outposts_not_shown = 2;
+    assert_eq!(
+        render_outcome("b.yaml", &outcome),
+        "» outposts to update: edge, lan (and 2 more you may not view)\n"
+    );
+    outcome.outposts.clear();
+    assert_eq!(
+        render_outcome("b.yaml", &outcome),
+        "» outposts to update: 2 you may not view\n"
+    );
+    assert_eq!(render_outcome("b.yaml", &Outcome::default()), "");
 }
 
 #[test]

@@ -534,18 +534,7 @@ both_stores!(
 
         // Someone who may not view it cannot apply it at all.
         let (_, blind) = crate::security::user_holding(&env, "blind", &[(ADD, "")]).await;
-        let (status, _) = env
-            .api(
-                "POST",
-                &format!("/managed/blueprints/{pk}/apply/"),
-                Some(blind.as_str()),
-                None,
-            )
-            .await;
-        assert!(
-            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
-            "{status}"
-        );
+        assert_not_for(&env, &blind, &format!("/managed/blueprints/{pk}/apply/")).await;
 
         // The administrator's run of the same instance is the administrator's.
         let (_, applied) = env
@@ -613,6 +602,166 @@ both_stores!(
                 "/managed/blueprints/available/",
                 Some(key.as_str()),
                 None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+);
+
+/// A proxy provider and the outpost serving it, as a blueprint.
+pub(crate) fn served_provider_blueprint(external_host: &str) -> String {
+    format!(
+        "version: 1\nentries:\n  - model: authentik_providers_proxy.proxyprovider\n    id: web\n    \
+         identifiers:\n      name: bp-plan-web\n    attrs:\n      external_host: {external_host}\n      \
+         internal_host: http://web.internal:8080\n  - model: authentik_outposts.outpost\n    \
+         identifiers:\n      name: bp-plan-edge\n    attrs:\n      type: proxy\n      \
+         providers: [!KeyOf web]\n      config: {{authentik_host: https://id.example.com}}\n"
+    )
+}
+
+/// Imports [`served_provider_blueprint`] as the administrator, which must succeed.
+pub(crate) async fn import_served_provider(env: &common::Env, external_host: &str) {
+    let content = served_provider_blueprint(external_host);
+    let (status, imported) = env
+        .admin(
+            "POST",
+            "/managed/blueprints/import/",
+            Some(json!({"content": content})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported["success"], true, "{imported}");
+}
+
+/// A POST to `path` with `key` is refused, or finds nothing: the key may not view it.
+async fn assert_not_for(env: &common::Env, key: &str, path: &str) {
+    let (status, _) = env.api("POST", path, Some(key), None).await;
+    assert!(
+        status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+        "{path}: {status}"
+    );
+}
+
+async fn plan_web_host(env: &common::Env) -> Value {
+    let (_, listed) = env
+        .admin("GET", "/providers/proxy/?name=bp-plan-web", None)
+        .await;
+    listed["results"][0]["external_host"].clone()
+}
+
+async fn event_count(env: &common::Env) -> Value {
+    let (_, listed) = env.admin("GET", "/events/events/", None).await;
+    listed["pagination"]["count"].clone()
+}
+
+both_stores!(
+    plans_show_each_change_and_the_outposts_it_reaches_and_write_nothing,
+    |env: common::Env| async move {
+        import_served_provider(&env, "https://a.example.com").await;
+        let moved = served_provider_blueprint("https://b.example.com");
+        let events_before = event_count(&env).await;
+
+        // Without an instance: the field old → new, the outpost the change reaches, nothing
+        // written.
+        let (status, plan) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/plan/",
+                Some(json!({"content": moved})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!(plan["success"], true, "{plan}");
+        assert_eq!(plan["changed"], true, "{plan}");
+        assert_eq!(plan["stage"], Value::Null);
+        assert_eq!(plan["entries"][0]["action"], "updated", "{plan}");
+        assert_eq!(
+            plan["entries"][0]["fields"],
+            json!([{"field": "external_host", "old": "https://a.example.com", "new": "https://b.example.com"}])
+        );
+        assert_eq!(plan["entries"][1]["action"], "unchanged", "{plan}");
+        assert_eq!(plan["outposts"][0]["name"], "bp-plan-edge", "{plan}");
+        assert_eq!(plan["outposts_not_shown"], 0);
+        assert_eq!(plan_web_host(&env).await, "https://a.example.com");
+        assert_eq!(
+            event_count(&env).await,
+            events_before,
+            "a plan records nothing"
+        );
+
+        // An instance's plan reads its text and context as an apply would, and records nothing.
+        let created = create(&env, json!({"name": "bp-plan", "content": moved})).await;
+        let pk = created["pk"].as_str().unwrap().to_owned();
+        let (status, plan) = env
+            .admin("POST", &format!("/managed/blueprints/{pk}/plan/"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!(
+            plan["entries"][0]["fields"][0]["new"],
+            "https://b.example.com"
+        );
+        assert_eq!(plan["outposts"][0]["name"], "bp-plan-edge", "{plan}");
+        let (_, instance) = env
+            .admin("GET", &format!("/managed/blueprints/{pk}/"), None)
+            .await;
+        assert_eq!(instance["status"], "unknown", "{instance}");
+        assert_eq!(instance["last_result"], Value::Null);
+        assert_eq!(plan_web_host(&env).await, "https://a.example.com");
+
+        // Text that does not parse stops at its stage, with its line.
+        let (status, plan) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/plan/",
+                Some(json!({"content": "version: 1\nentries: [\n"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!(
+            (&plan["success"], &plan["stage"]),
+            (&json!(false), &json!("parse"))
+        );
+        assert!(plan["line"].as_u64().is_some(), "{plan}");
+
+        // Someone who may change the provider but not view the outpost learns that an outpost
+        // is reached, not which.
+        let (_, key) = crate::security::user_holding(
+            &env,
+            "planner",
+            &[
+                (VIEW, ""),
+                ("authentik_providers_proxy.view_proxyprovider", ""),
+                ("authentik_providers_proxy.change_proxyprovider", ""),
+                ("authentik_outposts.change_outpost", ""),
+            ],
+        )
+        .await;
+        let provider_only = moved
+            .split("  - model: authentik_outposts.outpost")
+            .next()
+            .unwrap()
+            .to_owned();
+        let (status, plan) = env
+            .api(
+                "POST",
+                "/managed/blueprints/plan/",
+                Some(key.as_str()),
+                Some(json!({"content": provider_only})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert_eq!(plan["success"], true, "{plan}");
+        assert_eq!(plan["outposts"], json!([]), "{plan}");
+        assert_eq!(plan["outposts_not_shown"], 1, "{plan}");
+        // And someone who may not view blueprint instances may not plan.
+        let (_, blind) = crate::security::user_holding(&env, "blind-planner", &[(ADD, "")]).await;
+        assert_not_for(&env, &blind, &format!("/managed/blueprints/{pk}/plan/")).await;
+        let (status, _) = env
+            .api(
+                "POST",
+                "/managed/blueprints/plan/",
+                Some(blind.as_str()),
+                Some(json!({"content": moved})),
             )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);

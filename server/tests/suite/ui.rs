@@ -689,6 +689,16 @@ async fn groups_named(env: &common::Env, name: &str) -> u64 {
     list["pagination"]["count"].as_u64().unwrap_or(0)
 }
 
+/// The plain form post of an instance page's Plan or Apply button, sent from `page`.
+fn blueprint_run_form(page: &str, body: &str, cookies: &str) -> Request<Body> {
+    let mut request = form_post("/ui-fn/run_blueprint_instance", body, cookies);
+    request.headers_mut().insert(
+        header::REFERER,
+        axum::http::HeaderValue::from_str(&format!("http://localhost{page}")).unwrap(),
+    );
+    request
+}
+
 both_stores!(
     a_blueprint_is_planned_then_applied_without_javascript,
     |env: common::Env| async move {
@@ -725,14 +735,7 @@ both_stores!(
         assert!(html.contains("data-testid=\"plan-form\""), "{html}");
         assert!(!html.contains("data-testid=\"apply\""), "{html}");
 
-        let run = |body: String| {
-            let mut request = form_post("/ui-fn/run_blueprint_instance", &body, &cookies);
-            request.headers_mut().insert(
-                header::REFERER,
-                axum::http::HeaderValue::from_str(&format!("http://localhost{page}")).unwrap(),
-            );
-            request
-        };
+        let run = |body: String| blueprint_run_form(&page, &body, &cookies);
         // The plan of a plain form post comes back to the page, which draws it as a table.
         let (status, headers, _) = env
             .send(run(format!("csrf_token={csrf}&pk={pk}&mode=plan")))
@@ -886,5 +889,41 @@ both_stores!(
             .admin("GET", &format!("/managed/blueprints/{failing_pk}/"), None)
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+);
+
+both_stores!(
+    a_blueprints_plan_names_the_outposts_applying_would_update,
+    |env: common::Env| async move {
+        use crate::blueprint_instances::{import_served_provider, served_provider_blueprint};
+        use serde_json::json;
+        import_served_provider(&env, "https://a.example.com").await;
+        let moved = served_provider_blueprint("https://b.example.com");
+        let (status, created) = env
+            .admin(
+                "POST",
+                "/managed/blueprints/",
+                Some(json!({"name": "ui-outposts", "content": moved})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let pk = created["pk"].as_str().expect("a UUID pk").to_owned();
+        let page = format!("/blueprints/{pk}");
+        let cookies = log_in(&env).await;
+        let csrf = csrf_of(&cookies);
+        let (status, _, _) = env
+            .send(blueprint_run_form(
+                &page,
+                &format!("csrf_token={csrf}&pk={pk}&mode=plan"),
+                &cookies,
+            ))
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        let (_, _, body) = env.send(get(&page, &cookies)).await;
+        let html = String::from_utf8_lossy(&body).into_owned();
+        let outposts = marked(&html, "plan-outposts", "p").expect("the outposts line");
+        assert!(outposts.contains("bp-plan-edge"), "{outposts}");
+        let table = marked(&html, "plan-rows", "table").expect("the plan's table");
+        assert!(table.contains("https://b.example.com"), "{table}");
     }
 );

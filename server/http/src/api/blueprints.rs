@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/managed/blueprints/", get(list).post(create))
         .route("/managed/blueprints/available/", get(available))
         .route("/managed/blueprints/import/", post(import))
+        .route("/managed/blueprints/plan/", post(plan))
         .route(
             "/managed/blueprints/{instance_uuid}/",
             get(retrieve)
@@ -34,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/managed/blueprints/{instance_uuid}/used_by/", get(used_by))
         .route("/managed/blueprints/{instance_uuid}/apply/", post(apply))
+        .route(
+            "/managed/blueprints/{instance_uuid}/plan/",
+            post(plan_instance),
+        )
 }
 
 #[derive(OpenApi)]
@@ -48,7 +53,9 @@ pub fn routes() -> Router<AppState> {
         destroy,
         used_by,
         apply,
-        import
+        import,
+        plan,
+        plan_instance
     ),
     components(schemas(
         BlueprintInstanceJson,
@@ -406,6 +413,56 @@ pub async fn import(
     ApiCaller(caller): ApiCaller,
     request: axum::extract::Request,
 ) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let import = match read_import(request).await {
+        Ok(import) => import,
+        Err(rejection) => return rejection,
+    };
+    let result = state.services.import_blueprint(&caller, import).await;
+    result.map(Json).map_err(ApiError::from).into_response()
+}
+
+/// What to plan without an instance: the same body as `import/` (JSON, or multipart with
+/// `file` or `path`, and `context`).
+#[utoipa::path(post, path = "/managed/blueprints/plan/", tag = "managed", operation_id = "managed_blueprints_plan_create",
+    request_body(content = ImportRequest, description = "JSON, or multipart/form-data with file (or path) and context"),
+    responses((status = 200, description = "BlueprintPlan: success, stage, entries (each with its action and fields old → new), failure, changed, outposts, warnings")))]
+pub async fn plan(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let import = match read_import(request).await {
+        Ok(import) => import,
+        Err(rejection) => return rejection,
+    };
+    let plan = state.services.plan_blueprint_import(&caller, import).await;
+    plan.map(Json).map_err(ApiError::from).into_response()
+}
+
+/// What applying the instance now would do, as the caller: its text read as an apply reads it,
+/// planned with its context. Writes and records nothing (Garrison's addition).
+#[utoipa::path(post, path = "/managed/blueprints/{instance_uuid}/plan/", tag = "managed", operation_id = "managed_blueprints_plan_instance_create",
+    params(("instance_uuid" = Uuid, Path)),
+    responses((status = 200, description = "BlueprintPlan, as for plan/")))]
+pub async fn plan_instance(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(pk): Path<String>,
+) -> Result<Json<garrison_services::BlueprintPlan>, ApiError> {
+    let plan = state
+        .services
+        .plan_blueprint_instance(&caller, instance_uuid(&pk)?)
+        .await?;
+    Ok(Json(plan))
+}
+
+/// An `import/` or `plan/` body, JSON or multipart, as the blueprint and context it names;
+/// the response to send instead when it cannot be read.
+async fn read_import(
+    request: axum::extract::Request,
+) -> Result<garrison_services::BlueprintImport, axum::response::Response> {
     use axum::extract::FromRequest;
     use axum::response::IntoResponse;
     let multipart = request
@@ -414,24 +471,13 @@ pub async fn import(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let body = if multipart {
-        match read_import_form(request).await {
-            Ok(body) => body,
-            Err(error) => return error.into_response(),
-        }
+        read_import_form(request)
+            .await
+            .map_err(IntoResponse::into_response)?
     } else {
-        match JsonBody::<ImportRequest>::from_request(request, &()).await {
-            Ok(JsonBody(body)) => body,
-            Err(rejection) => return rejection,
-        }
+        let JsonBody(body) = JsonBody::<ImportRequest>::from_request(request, &()).await?;
+        body
     };
-    run_import(&state, &caller, body).await.into_response()
-}
-
-async fn run_import(
-    state: &AppState,
-    caller: &garrison_services::Caller,
-    body: ImportRequest,
-) -> Result<Json<garrison_services::ImportResult>, ApiError> {
     let source = match (body.content, body.path) {
         (Some(text), None) => garrison_services::ImportSource::Text(text),
         (None, Some(path)) => garrison_services::ImportSource::Path(path),
@@ -439,12 +485,12 @@ async fn run_import(
             return Err(import_field_error(
                 "non_field_errors",
                 "Give either file (the blueprint's text) or path, not both.",
-            ));
+            )
+            .into_response());
         }
     };
-    let import = garrison_services::BlueprintImport {
+    Ok(garrison_services::BlueprintImport {
         source,
         context: body.context.unwrap_or_default(),
-    };
-    Ok(Json(state.services.import_blueprint(caller, import).await?))
+    })
 }

@@ -149,11 +149,44 @@ pub struct Outcome {
     pub failure: Option<EntryFailure>,
     /// Whether any entry created, updated or deleted something.
     pub changed: bool,
+    /// The outposts this run sends (planned: would send) a new configuration once it commits,
+    /// by name, among those the caller may view; empty when the run failed, which sends
+    /// nothing. An outpost the run deletes is not among them.
+    pub outposts: Vec<OutpostUpdate>,
+    /// How many more outposts receive an update that the caller may not view (their names
+    /// are not the caller's to learn).
+    pub outposts_not_shown: usize,
+}
+
+/// An outpost a run sends a new configuration to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutpostUpdate {
+    pub pk: uuid::Uuid,
+    pub name: String,
 }
 
 impl Outcome {
     pub fn succeeded(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// The outposts the run updates, for one line of a report (`edge, lan (and 2 more you
+    /// may not view)`); `None` when it updates none.
+    pub fn outposts_text(&self) -> Option<String> {
+        let names: Vec<&str> = self
+            .outposts
+            .iter()
+            .map(|outpost| outpost.name.as_str())
+            .collect();
+        match (names.is_empty(), self.outposts_not_shown) {
+            (true, 0) => None,
+            (false, 0) => Some(names.join(", ")),
+            (true, hidden) => Some(format!("{hidden} you may not view")),
+            (false, hidden) => Some(format!(
+                "{} (and {hidden} more you may not view)",
+                names.join(", ")
+            )),
+        }
     }
 }
 
@@ -657,7 +690,7 @@ impl Services {
         options: &RunOptions,
     ) -> ServiceResult<Outcome> {
         let mut tx = self.begin().await?;
-        let outcome = match self
+        let mut outcome = match self
             .run_blueprint_in(&mut tx, caller, blueprint, options)
             .await
         {
@@ -668,12 +701,47 @@ impl Services {
                 return Err(error);
             }
         };
+        if outcome.failure.is_none() {
+            (outcome.outposts, outcome.outposts_not_shown) =
+                self.outposts_updated_by(&mut tx, caller).await?;
+        }
         if mode == Mode::Apply && outcome.failure.is_none() {
             self.commit(tx).await?;
         } else {
             tx.rollback().await?;
         }
         Ok(outcome)
+    }
+
+    /// The outposts `tx` would send a new configuration once it commits (what the services
+    /// queued as `OutpostChanged`), read inside `tx` so that outposts it creates are found: the
+    /// ones `caller` may view, by name, and how many others.
+    async fn outposts_updated_by(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+    ) -> ServiceResult<(Vec<OutpostUpdate>, usize)> {
+        let view = garrison_model::models::OUTPOST.permission("view");
+        let (mut shown, mut not_shown) = (Vec::new(), 0);
+        for message in tx.pending() {
+            let garrison_bus::Message::OutpostChanged { outpost } = message else {
+                continue;
+            };
+            let Some(record) = garrison_store::outposts::outposts::get(tx.conn(), outpost).await?
+            else {
+                continue;
+            };
+            if caller.principal.has_on(&view, &outpost.to_string()) {
+                shown.push(OutpostUpdate {
+                    pk: outpost,
+                    name: record.name,
+                });
+            } else {
+                not_shown += 1;
+            }
+        }
+        shown.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((shown, not_shown))
     }
 
     /// Processes every entry in `tx` and stops at the first that fails. Neither commits nor

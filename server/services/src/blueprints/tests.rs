@@ -1850,6 +1850,46 @@ entries:
     assert_eq!(entry_actions(&planned), [&Action::Unchanged; 4]);
     let shown = serde_json::to_string(&planned).unwrap();
     assert!(!shown.contains(pem_body(&pair.private_key_pem)), "{shown}");
+    assert_eq!(
+        planned.outposts,
+        [],
+        "an unchanged provider updates no outpost"
+    );
+    let chain_outpost = [OutpostUpdate {
+        pk: outpost.pk,
+        name: "bp-chain-outpost".into(),
+    }];
+    assert_eq!(
+        applied.outposts, chain_outpost,
+        "the new outpost gets its configuration"
+    );
+
+    // A change to the provider the outpost serves is planned with the outpost it reaches, and
+    // only planned: the provider keeps its host.
+    let moved = one_entry(
+        "authentik_providers_proxy.proxyprovider",
+        "bp-chain-provider",
+        "present",
+        &[("external_host", "https://moved.example.com")],
+    );
+    let planned = store.plan(&moved).await;
+    succeeded(&planned);
+    assert_eq!(planned.outposts, chain_outpost, "{planned:?}");
+    assert_eq!(planned.outposts_not_shown, 0);
+    assert_eq!(planned.outposts_text().as_deref(), Some("bp-chain-outpost"));
+    assert_eq!(
+        store.provider("bp-chain-provider").await.settings.to_map()["external_host"],
+        json!("https://chain.example.com")
+    );
+    // A run that fails sends nothing, so it names no outpost.
+    let failing = format!(
+        "{moved}  - model: authentik_core.group\n    state: must_created\n    identifiers:\n      \
+         name: bp-chain-clash\n  - model: authentik_core.group\n    state: must_created\n    \
+         identifiers:\n      name: bp-chain-clash\n"
+    );
+    let failed = store.plan(&failing).await;
+    assert!(failed.failure.is_some(), "{failed:?}");
+    assert_eq!(failed.outposts, []);
 }
 
 /// The progress hook hears of every entry once, in order, ending at the blueprint's total, in
