@@ -1110,14 +1110,16 @@ impl Services {
     }
 
     /// What applying a blueprint given as text (or as a file of the blueprints directory) with
-    /// `context` would do, as `caller`, without an instance; nothing is written. Needs viewing
-    /// blueprint instances, as `available/` does.
+    /// `context` would do, as `caller`, without an instance; nothing is written. Needs what
+    /// `import/` needs (adding blueprint instances): the plan shows the values it would write,
+    /// and `!File` reads the blueprints directory, so a dry run must not be open to more
+    /// callers than the run itself.
     pub async fn plan_blueprint_import(
         &self,
         caller: &Caller,
         import: BlueprintImport,
     ) -> ServiceResult<BlueprintPlan> {
-        caller.principal.require(&perm("view"))?;
+        caller.principal.require(&perm("add"))?;
         let source = self.import_source(import.source).await?;
         self.plan_source(caller, source, import.context, None).await
     }

@@ -729,7 +729,7 @@ both_stores!(
             &env,
             "planner",
             &[
-                (VIEW, ""),
+                (ADD, ""),
                 ("authentik_providers_proxy.view_proxyprovider", ""),
                 ("authentik_providers_proxy.change_proxyprovider", ""),
                 ("authentik_outposts.change_outpost", ""),
@@ -753,8 +753,29 @@ both_stores!(
         assert_eq!(plan["success"], true, "{plan}");
         assert_eq!(plan["outposts"], json!([]), "{plan}");
         assert_eq!(plan["outposts_not_shown"], 1, "{plan}");
-        // And someone who may not view blueprint instances may not plan.
-        let (_, blind) = crate::security::user_holding(&env, "blind-planner", &[(ADD, "")]).await;
+        // Someone who may only view blueprint instances may plan an instance, not text of
+        // their own (which could read the blueprints directory's files through `!File`).
+        let (_, viewer) = crate::security::user_holding(&env, "plan-viewer", &[(VIEW, "")]).await;
+        let (status, _) = env
+            .api(
+                "POST",
+                "/managed/blueprints/plan/",
+                Some(viewer.as_str()),
+                Some(json!({"content": moved})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, plan) = env
+            .api(
+                "POST",
+                &format!("/managed/blueprints/{pk}/plan/"),
+                Some(viewer.as_str()),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        // And someone who may not view blueprint instances may not plan at all.
+        let (_, blind) = crate::security::user_holding(&env, "blind-planner", &[]).await;
         assert_not_for(&env, &blind, &format!("/managed/blueprints/{pk}/plan/")).await;
         let (status, _) = env
             .api(
